@@ -1,0 +1,1 @@
+"""Adapters from session-log formats to `reverie.event/v1` rows, format sniffing, and the ingest engine."""

@@ -1,0 +1,156 @@
+"""The lake: one Parquet file per (table, date) partition, and DuckDB views over them.
+
+Partitions are written to a temporary name and renamed into place, so a crash mid-write leaves nothing
+half-visible and re-writing a partition replaces it (idempotent). The DuckDB catalog holds only views, so
+any number of processes can write different partitions at once with no single-writer lock to fight.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.events import TABLE_SCHEMAS
+from pipeline.home import ReverieHome
+
+PARTITION_FILE = "part-0.parquet"
+_DATE_DIR = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+
+
+def partition_dir(home: ReverieHome, table: str, day: date | str) -> Path:
+    return home.table_dir(table) / f"date={_iso(day)}"
+
+
+def _iso(day: date | str) -> str:
+    return day if isinstance(day, str) else day.isoformat()
+
+
+def conform(table: str, data: pa.Table | pl.DataFrame) -> pa.Table:
+    """Cast to the table's contract schema so every partition of a table has identical types."""
+    arrow = data.to_arrow() if isinstance(data, pl.DataFrame) else data
+    schema = TABLE_SCHEMAS.get(table)
+    if schema is None:
+        return arrow
+    missing = [f.name for f in schema if f.name not in arrow.column_names]
+    for name in missing:
+        arrow = arrow.append_column(name, pa.nulls(arrow.num_rows, schema.field(name).type))
+    extra = [n for n in arrow.column_names if n not in schema.names]
+    ordered = arrow.select(schema.names + extra)
+    target = pa.schema(list(schema) + [ordered.schema.field(n) for n in extra])
+    return ordered.cast(target)
+
+
+def write_partition(home: ReverieHome, table: str, day: date | str, data: pa.Table | pl.DataFrame) -> Path:
+    """Atomically replace one partition with `data` (an empty frame leaves an empty, valid partition)."""
+    arrow = conform(table, data)
+    target_dir = partition_dir(home, table, day)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    tmp = target_dir / f".{PARTITION_FILE}.{uuid.uuid4().hex}.tmp"
+    pq.write_table(arrow, tmp, compression="zstd")
+    final = target_dir / PARTITION_FILE
+    os.replace(tmp, final)
+    for stray in target_dir.glob("*.parquet"):
+        if stray.name != PARTITION_FILE:
+            stray.unlink(missing_ok=True)
+    return final
+
+
+def write_file_atomically(path: Path, data: pa.Table) -> Path:
+    """Write any Parquet file through a temp name (used for staging and non-partitioned tables)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    pq.write_table(data, tmp, compression="zstd")
+    os.replace(tmp, path)
+    return path
+
+
+def drop_partition(home: ReverieHome, table: str, day: date | str) -> None:
+    shutil.rmtree(partition_dir(home, table, day), ignore_errors=True)
+
+
+def partitions(home: ReverieHome, table: str) -> list[str]:
+    """Dates (ISO strings) that have a committed partition for `table`, oldest first."""
+    root = home.table_dir(table)
+    if not root.exists():
+        return []
+    days = []
+    for child in root.iterdir():
+        match = _DATE_DIR.match(child.name)
+        if match and (child / PARTITION_FILE).exists():
+            days.append(match.group(1))
+    return sorted(days)
+
+
+def partition_files(home: ReverieHome, table: str, days: Iterable[date | str] | None = None) -> list[Path]:
+    wanted = partitions(home, table) if days is None else [_iso(d) for d in days]
+    files = [partition_dir(home, table, d) / PARTITION_FILE for d in wanted]
+    return [f for f in files if f.exists()]
+
+
+def read_table(home: ReverieHome, table: str, days: Iterable[date | str] | None = None) -> pl.DataFrame:
+    """Read partitions of a table into polars; an absent table reads as an empty frame with its schema."""
+    files = partition_files(home, table, days)
+    if not files:
+        return pl.from_arrow(TABLE_SCHEMAS[table].empty_table())  # type: ignore[return-value]
+    return pl.read_parquet([str(f) for f in files])
+
+
+def scan_table(home: ReverieHome, table: str, days: Iterable[date | str] | None = None) -> pl.LazyFrame:
+    files = partition_files(home, table, days)
+    if not files:
+        return pl.from_arrow(TABLE_SCHEMAS[table].empty_table()).lazy()  # type: ignore[union-attr]
+    return pl.scan_parquet([str(f) for f in files])
+
+
+# --- DuckDB catalog ------------------------------------------------------------------------------------------
+
+
+def _table_view_sql(home: ReverieHome, table: str) -> str:
+    if partitions(home, table):
+        glob = (home.table_dir(table) / "date=*" / PARTITION_FILE).as_posix()
+        return f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet('{glob}', union_by_name = true)"
+    # No data yet: an empty view with the contract's columns, so queries and clients still work.
+    empty = home.root / "cache" / "empty" / f"{table}.parquet"
+    if not empty.exists():
+        write_file_atomically(empty, TABLE_SCHEMAS[table].empty_table())
+    return f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet('{empty.as_posix()}')"
+
+
+def install_views(con: duckdb.DuckDBPyConnection, home: ReverieHome) -> None:
+    """Create the table views and the derived views of sql/views.sql on a connection."""
+    for table in TABLE_SCHEMAS:
+        con.execute(_table_view_sql(home, table))
+    views_sql = SQL_DIR / "views.sql"
+    if views_sql.exists():
+        con.execute(views_sql.read_text())
+
+
+def connect(home: ReverieHome) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the lake's views: no file lock, so any number of readers can query at once."""
+    con = duckdb.connect()
+    install_views(con, home)
+    return con
+
+
+def refresh_catalog(home: ReverieHome) -> Path:
+    """Rebuild `reverie.duckdb` (views only) so any DuckDB client can open it and query the lake."""
+    home.root.mkdir(parents=True, exist_ok=True)
+    tmp = home.catalog.with_name(f".{home.catalog.name}.{uuid.uuid4().hex}.tmp")
+    con = duckdb.connect(str(tmp))
+    try:
+        install_views(con, home)
+    finally:
+        con.close()
+    os.replace(tmp, home.catalog)
+    return home.catalog

@@ -1,0 +1,1 @@
+"""Versioned playbooks: the model, the on-disk store, review operations and exports."""
