@@ -1,0 +1,50 @@
+# Reverie: two set-up commands on a fresh machine (python3 + pip): `make demo` and `make test`.
+# Everything else (uv, the virtualenv, every package) is installed from uv.lock by these targets.
+
+PYTHON ?= python3
+TOOLS  := .tools
+UV     := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
+VENV   := .venv
+BIN    := $(VENV)/bin
+export GX_ANALYTICS_ENABLED := false
+export DAGSTER_DISABLE_TELEMETRY := 1
+
+.PHONY: help install demo test test-fast bench ui lint clean
+
+help:
+	@echo "make demo   - run the closed loop (fly, ingest, score, dream, evaluate, promote) offline"
+	@echo "make test   - install everything and run the test suite"
+	@echo "make bench  - run the benchmarks (results in benchmarks/README.md)"
+	@echo "make ui     - open the Dagster UI on this REVERIE_HOME"
+
+$(TOOLS)/bin/uv:
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv
+
+$(BIN)/reverie: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --all-groups
+	@touch $@
+
+install: $(BIN)/reverie
+
+demo: install
+	$(BIN)/reverie demo
+
+test: install
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
+
+bench: install
+	$(BIN)/python benchmarks/run_all.py
+
+ui: install
+	$(BIN)/reverie ui
+
+lint: install
+	$(BIN)/ruff check pipeline assets resources tests benchmarks
+	$(BIN)/ruff format --check pipeline assets resources tests benchmarks
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache

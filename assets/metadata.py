@@ -1,0 +1,40 @@
+"""Metadata every lake asset attaches: row count, column schema and a Markdown preview."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+import polars as pl
+import pyarrow as pa
+
+PREVIEW_ROWS = 10
+PREVIEW_CELL_CHARS = 60
+
+
+def table_schema(schema: pa.Schema) -> dg.TableSchema:
+    return dg.TableSchema(columns=[dg.TableColumn(name=f.name, type=str(f.type)) for f in schema])
+
+
+def markdown_preview(frame: pl.DataFrame, rows: int = PREVIEW_ROWS) -> str:
+    """A small, readable preview: long text cells are cut so the UI stays usable."""
+    if frame.height == 0:
+        return "_no rows_"
+    head = frame.head(rows).with_columns(
+        pl.col(c).cast(pl.String).str.slice(0, PREVIEW_CELL_CHARS) for c in frame.columns
+    )
+    header = "| " + " | ".join(head.columns) + " |"
+    rule = "| " + " | ".join("---" for _ in head.columns) + " |"
+    lines = [
+        "| " + " | ".join("" if v is None else str(v).replace("|", "\\|").replace("\n", " ") for v in row) + " |"
+        for row in head.iter_rows()
+    ]
+    return "\n".join([header, rule, *lines])
+
+
+def frame_metadata(frame: pl.DataFrame, schema: pa.Schema) -> dict[str, Any]:
+    return {
+        "dagster/row_count": frame.height,
+        "dagster/column_schema": table_schema(schema),
+        "preview": dg.MetadataValue.md(markdown_preview(frame)),
+    }
