@@ -75,7 +75,12 @@ class MessagesStub:
         handler = type("BoundHandler", (_StubRequestHandler,), {"stub": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="messages-stub", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="messages-stub",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -84,6 +89,9 @@ class MessagesStub:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
 
     def __enter__(self) -> MessagesStub:
         return self.start()
