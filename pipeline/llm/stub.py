@@ -9,6 +9,7 @@ here the way they would against the real API.
 Fidelity notes (deliberate simplifications):
 - tokens are estimated as ceil(len(text) / 4) per prompt segment, not with the real tokenizer;
 - prompt caching has no minimum cacheable length and never expires, so short test prompts show it;
+- a reply longer than the request's max_tokens is cut and reported with stop_reason "max_tokens";
 - a 529 carries `retry-after-ms: 10` so retry tests stay fast;
 - a batch is processed when it is created and reports `ended` from its first retrieval on.
 """
@@ -27,6 +28,7 @@ from urllib.parse import urlsplit
 from pipeline.llm.wire import (
     StubAPIError,
     block_text,
+    cut_to_max_tokens,
     estimate_tokens,
     new_id,
     normalized_content,
@@ -157,8 +159,9 @@ class MessagesStub:
         reply = self.responder(body)
         if isinstance(reply, str):
             reply = {"content": [{"type": "text", "text": reply}]}
-        content = normalized_content(reply)
+        content, cut_short = cut_to_max_tokens(normalized_content(reply), body["max_tokens"])
         has_tool_use = any(block.get("type") == "tool_use" for block in content)
+        stop_reason = reply.get("stop_reason") or ("tool_use" if has_tool_use else "end_turn")
         usage = self.prompt_usage(body, write_cache=True)
         usage["output_tokens"] = sum(estimate_tokens(block_text(block)) for block in content)
         with self._lock:
@@ -173,7 +176,7 @@ class MessagesStub:
             "role": "assistant",
             "model": body["model"],
             "content": content,
-            "stop_reason": reply.get("stop_reason") or ("tool_use" if has_tool_use else "end_turn"),
+            "stop_reason": "max_tokens" if cut_short else stop_reason,
             "stop_sequence": reply.get("stop_sequence"),
             "usage": {**usage, "service_tier": "standard"},
         }

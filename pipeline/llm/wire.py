@@ -137,6 +137,27 @@ def normalized_content(reply: dict[str, Any]) -> list[dict[str, Any]]:
     return blocks
 
 
+def cut_to_max_tokens(content: list[dict[str, Any]], max_tokens: int) -> tuple[list[dict[str, Any]], bool]:
+    """Cut a reply at the request's `max_tokens`, as the model would stop mid-answer.
+
+    Text is cut at the budget; a tool call that does not fit is dropped with everything after it (its
+    arguments would be unparseable). The flag tells the caller to report `stop_reason="max_tokens"`, so
+    code that sets the budget too low for its expected output fails here rather than in production.
+    """
+    kept: list[dict[str, Any]] = []
+    budget = max_tokens
+    for block in content:
+        cost = estimate_tokens(block_text(block))
+        if cost <= budget:
+            kept.append(block)
+            budget -= cost
+            continue
+        if block.get("type") == "text" and budget > 0:
+            kept.append({**block, "text": block["text"][: budget * 4]})
+        return kept, True
+    return kept, False
+
+
 def sse_events(message: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     """The streaming event sequence whose accumulation by the SDK rebuilds `message` exactly."""
     usage = message["usage"]

@@ -6,6 +6,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import anthropic
@@ -283,3 +284,37 @@ def test_count_tokens_does_not_warm_the_cache(stub: MessagesStub, client: anthro
     client.messages.count_tokens(model=MODEL, system=system, messages=ask("a"))
     message = client.messages.create(model=MODEL, max_tokens=50, system=system, messages=ask("a"))
     assert message.usage.cache_read_input_tokens == 0
+
+
+def test_reply_longer_than_max_tokens_is_cut_and_flagged() -> None:
+    long_answer = "The descent must stay slow near the pad. " * 20
+    with MessagesStub(lambda body: long_answer) as stub:
+        client = make_client(LLMSettings(api_key="test", base_url=stub.url))
+        cut = client.messages.create(model=MODEL, max_tokens=10, messages=ask("hi"))
+        whole = client.messages.create(model=MODEL, max_tokens=1000, messages=ask("hi"))
+    assert cut.stop_reason == "max_tokens"
+    assert cut.usage.output_tokens <= 10
+    assert long_answer.startswith(text_of(cut)) and len(text_of(cut)) < len(long_answer)
+    assert whole.stop_reason == "end_turn" and text_of(whole) == long_answer
+
+
+def test_tool_call_that_does_not_fit_max_tokens_is_dropped(client: anthropic.Anthropic) -> None:
+    message = client.messages.create(
+        model=MODEL, max_tokens=6, tools=[SET_PARAMETER_TOOL], messages=ask("Go.")
+    )
+    assert message.stop_reason == "max_tokens"
+    assert tool_uses(message) == []
+
+
+def test_concurrent_calls_are_all_answered_and_counted(
+    stub: MessagesStub, client: anthropic.Anthropic
+) -> None:
+    def one_call(index: int) -> str:
+        reply = client.messages.create(model=MODEL, max_tokens=100, messages=ask(f"mission {index}"))
+        return text_of(reply)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        replies = list(pool.map(one_call, range(24)))
+    assert replies == ["Setting the gain."] * 24
+    assert stub.n_calls == 24 and len(stub.requests) == 24
+    assert stub.total_input_tokens == sum(estimate_tokens(f"mission {index}") for index in range(24))
