@@ -138,7 +138,7 @@ class MessagesStub:
         breakpoints: list[tuple[int, str]] = []  # (tokens up to and including the breakpoint, prefix key)
         tokens_so_far = 0
         for text, is_breakpoint in segments:
-            prefix_hash.update(text.encode())
+            prefix_hash.update(text.encode() + b"\0")  # separator: "ab"+"c" must not equal "a"+"bc"
             tokens_so_far += estimate_tokens(text)
             if is_breakpoint:
                 breakpoints.append((tokens_so_far, prefix_hash.hexdigest()))
