@@ -1,12 +1,42 @@
 """Secret redaction applied to every text before it reaches the lake or a playbook.
 
 Interface (stable): `Redactor().redact(text) -> Redacted(text, counts)` where `counts` maps a secret kind
-(e.g. "aws_access_key") to how many were replaced by `[REDACTED:<kind>]` markers.
+(e.g. "aws_access_key") to how many were replaced by `[REDACTED:<kind>]` markers. `redact_json` does the
+same for any JSON-able value, and `redact_row` for a whole normalized event row.
+
+Where the token shapes come from: detect-secrets (Yelp, maintained) ships the regexes for AWS, GitHub,
+GitLab, Slack, OpenAI and URL basic-auth; we compile its plugins' `denylist` patterns directly instead of
+running its line scanner, because the scanner analyses one line at a time through every plugin and was far
+too slow for a 1 GB ingest (see benchmarks/README.md). Kinds detect-secrets lacks or matches too loosely for
+in-place replacement (Anthropic keys, modern OpenAI project keys, whole private-key blocks, bearer tokens,
+JWTs with their signature, secrets assigned to *KEY/*TOKEN/*SECRET/PASSWORD names) are written here.
+
+Speed: each detector declares cheap lowercase trigger substrings; a text is lowered once and a detector's
+regex runs only when one of its triggers occurs, so ordinary prose never reaches a regex at all.
 """
 
 from __future__ import annotations
 
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
+
+from detect_secrets.plugins.aws import AWSKeyDetector
+from detect_secrets.plugins.github_token import GitHubTokenDetector
+from detect_secrets.plugins.gitlab_token import GitLabTokenDetector
+from detect_secrets.plugins.jwt import JwtTokenDetector
+from detect_secrets.plugins.openai import OpenAIDetector
+from detect_secrets.plugins.slack import SlackDetector
+from detect_secrets.plugins.stripe import StripeDetector
+
+MARKER_PREFIX = "[REDACTED:"
+
+
+def marker(kind: str) -> str:
+    return f"{MARKER_PREFIX}{kind}]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +49,248 @@ class Redacted:
         return sum(self.counts.values())
 
 
+@dataclass(frozen=True, slots=True)
+class Detector:
+    """One secret kind: the regex that finds it, which group is the secret, and when to bother looking.
+
+    `group` 0 replaces the whole match; a named group keeps the surrounding context (`Bearer `, `user:`)
+    readable, so a transcript still says *what* was there. `accept` vets a candidate (entropy, format
+    checks) to keep ordinary text intact.
+    """
+
+    kind: str
+    pattern: re.Pattern[str]
+    triggers: tuple[str, ...]
+    group: int | str = 0
+    accept: Callable[[str], bool] | None = None
+
+
+def _bounded(pattern: str) -> str:
+    """Token shapes must not start or end inside a longer alphanumeric run (base64 blobs, hashes)."""
+    return rf"(?<![A-Za-z0-9]){pattern}(?![A-Za-z0-9])"
+
+
+def shannon_entropy(value: str) -> float:
+    """Bits per character: random keys score ~4-6, words and identifiers ~2-3.5."""
+    counts = Counter(value)
+    total = len(value)
+    return -sum(c / total * math.log2(c / total) for c in counts.values())
+
+
+_PLACEHOLDER = re.compile(
+    r"^(?:\$\{?[A-Za-z_]|<|\{\{|%\(|\*+$|x+$|null$|none$|true$|false$|undefined$|changeme$|redacted|\[REDACTED)",
+    re.IGNORECASE,
+)
+
+
+def _looks_random(value: str) -> bool:
+    """A value assigned to a secret-looking name is redacted only if it looks generated, not written."""
+    if len(value) < 16 or _PLACEHOLDER.match(value):
+        return False
+    has_digit = any(ch.isdigit() for ch in value)
+    has_alpha = any(ch.isalpha() for ch in value)
+    return has_digit and has_alpha and shannon_entropy(value) >= 3.0
+
+
+def _is_password(value: str) -> bool:
+    """Passwords are chosen by people, so low entropy is no evidence of harmlessness; only placeholders pass."""
+    return len(value) >= 4 and not _PLACEHOLDER.match(value) and not value.isdigit()
+
+
+def _valid_jwt(token: str) -> bool:
+    header_and_payload = ".".join(token.split(".")[:2])
+    return JwtTokenDetector.is_formally_valid(header_and_payload)
+
+
+def _from_detect_secrets(plugin: type, index: int = 0) -> str:
+    return plugin.denylist[index].pattern  # type: ignore[attr-defined]
+
+
+# Names a secret is assigned to: *KEY, *TOKEN, *SECRET, PASSWORD and friends, as `NAME=value`, `"name": "value"`,
+# `name: value` (YAML/headers), with optional quotes (also JSON-escaped ones inside serialized strings).
+_SECRET_NAME = r"(?:[A-Za-z0-9_.\-]*?(?:key|keys|token|tokens|secret|secrets|credential|credentials|auth|apikey))"
+_PASSWORD_NAME = r"(?:[A-Za-z0-9_.\-]*?(?:password|passwd|passphrase|pwd))"
+_ASSIGN = r"(?:\\?[\"'])?\s*(?:=|:|=>)\s*(?:\\?[\"'])?"
+_VALUE = r"(?P<secret>[^\s\"'`,;&<>{}\[\]()\\]+)"
+
+DETECTORS: tuple[Detector, ...] = (
+    Detector(
+        "private_key",
+        re.compile(
+            r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----.*?(?:-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\Z)",
+            re.DOTALL,
+        ),
+        ("private key",),
+    ),
+    Detector("anthropic_key", re.compile(_bounded(r"sk-ant-[A-Za-z0-9_\-]{20,}")), ("sk-ant-",)),
+    Detector(
+        "openai_key",
+        re.compile(
+            _bounded(
+                rf"(?:{_from_detect_secrets(OpenAIDetector)}|sk-(?:proj|svcacct|admin|None)-[A-Za-z0-9_\-]{{20,}}"
+                r"|sk-[A-Za-z0-9]{40,})"
+            )
+        ),
+        ("sk-",),
+    ),
+    Detector("aws_access_key", re.compile(_bounded(_from_detect_secrets(AWSKeyDetector, 0))), ("akia", "asia", "abia", "acca", "a3t")),
+    Detector(
+        "aws_secret_key",
+        re.compile(
+            r"(?i)aws.{0,20}?(?:secret|key|pwd|pw|password|pass|token).{0,20}?(?:=|:)\s*\\?[\"']?"
+            r"(?P<secret>(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+]))"
+        ),
+        ("aws",),
+        group="secret",
+    ),
+    Detector(
+        "github_token",
+        re.compile(_bounded(rf"(?:{_from_detect_secrets(GitHubTokenDetector)}|github_pat_[A-Za-z0-9_]{{22,}})")),
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+    ),
+    Detector(
+        "gitlab_token",
+        re.compile("|".join(f"(?:{p.pattern})" for p in GitLabTokenDetector.denylist)),
+        ("glpat-", "gldt-", "glft-", "glsoat-", "glrt-", "gr1348941", "glcbt-", "glimt-", "glptt-", "glagent-", "gloas-"),
+    ),
+    Detector(
+        "slack_token",
+        re.compile(rf"(?:{_from_detect_secrets(SlackDetector, 0)}|xapp-\d-[A-Za-z0-9-]{{20,}})"),
+        ("xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxs-", "xoxr-", "xapp-"),
+    ),
+    Detector("slack_webhook", re.compile(_from_detect_secrets(SlackDetector, 1)), ("hooks.slack.com",)),
+    Detector("stripe_key", re.compile(_bounded(_from_detect_secrets(StripeDetector))), ("sk_live_", "rk_live_")),
+    Detector(
+        "jwt",
+        re.compile(_bounded(r"eyJ[A-Za-z0-9_\-]{8,}={0,2}\.eyJ[A-Za-z0-9_\-]{8,}={0,2}\.[A-Za-z0-9_\-+/=]*")),
+        ("eyj",),
+        accept=_valid_jwt,
+    ),
+    Detector(
+        "bearer_token",
+        re.compile(r"(?i)\b(?:bearer|token)\s+(?P<secret>[A-Za-z0-9\-._~+/]{16,}=*)"),
+        ("bearer", "token "),
+        group="secret",
+        accept=_looks_random,
+    ),
+    Detector(
+        "basic_auth",
+        re.compile(r"(?i)\bbasic\s+(?P<secret>[A-Za-z0-9+/]{12,}={0,2})(?![A-Za-z0-9+/=])"),
+        ("basic ",),
+        group="secret",
+        accept=lambda value: shannon_entropy(value) >= 3.0,
+    ),
+    Detector(
+        "url_password",
+        # detect-secrets' BasicAuthDetector pattern, with its capture group named so only the password goes.
+        re.compile(r"://[^:/?#\[\]@!$&'()*+,;=\s]+:(?P<secret>[^:/?#\[\]@!$&'()*+,;=\s]+)@"),
+        ("://",),
+        group="secret",
+        accept=lambda value: not _PLACEHOLDER.match(value) and not value.startswith("[REDACTED"),
+    ),
+    Detector(
+        "password",
+        re.compile(rf"(?i){_PASSWORD_NAME}{_ASSIGN}{_VALUE}"),
+        ("pass", "pwd"),
+        group="secret",
+        accept=_is_password,
+    ),
+    Detector(
+        "secret_assignment",
+        re.compile(rf"(?i)\b{_SECRET_NAME}{_ASSIGN}{_VALUE}"),
+        ("key", "token", "secret", "credential", "auth"),
+        group="secret",
+        accept=_looks_random,
+    ),
+)
+
+
 class Redactor:
-    def redact(self, text: str) -> Redacted:  # replaced by the detector implementation
-        return Redacted(text)
+    """Replaces secrets with typed markers. Stateless and thread-safe: one instance can serve a whole ingest."""
+
+    def __init__(self, detectors: Iterable[Detector] = DETECTORS) -> None:
+        self.detectors = tuple(detectors)
+
+    def redact(self, text: str) -> Redacted:
+        if not text:
+            return Redacted(text)
+        lowered = text.lower()
+        counts: dict[str, int] = {}
+        for detector in self.detectors:
+            if not any(trigger in lowered for trigger in detector.triggers):
+                continue
+            text, found = self._apply(detector, text)
+            if found:
+                counts[detector.kind] = counts.get(detector.kind, 0) + found
+                lowered = text.lower()
+        return Redacted(text, counts)
+
+    @staticmethod
+    def _apply(detector: Detector, text: str) -> tuple[str, int]:
+        found = 0
+
+        def replace(match: re.Match[str]) -> str:
+            nonlocal found
+            secret = match.group(detector.group)
+            if secret is None or secret.startswith(MARKER_PREFIX):
+                return match.group(0)
+            if detector.accept is not None and not detector.accept(secret):
+                return match.group(0)
+            found += 1
+            if detector.group == 0:
+                return marker(detector.kind)
+            start, end = match.span(detector.group)
+            offset = match.start()
+            whole = match.group(0)
+            return whole[: start - offset] + marker(detector.kind) + whole[end - offset :]
+
+        return detector.pattern.sub(replace, text), found
+
+    def redact_json(self, value: Any) -> tuple[Any, dict[str, int]]:
+        """Redact every string inside a JSON-able value; a string under a secret-looking key is judged by that key.
+
+        Structured payloads lose the `name=` context that text has (`{"password": "hunter22"}`), so the key
+        name is put back in front of the value for the check and stripped again afterwards.
+        """
+        counts: Counter[str] = Counter()
+        redacted = self._redact_value(value, None, counts)
+        return redacted, dict(counts)
+
+    def _redact_value(self, value: Any, key: str | None, counts: Counter[str]) -> Any:
+        if isinstance(value, str):
+            if key is not None and _SECRET_KEY.fullmatch(key):
+                prefix = f"{key}="
+                result = self.redact(prefix + value)
+                if result.text.startswith(prefix):
+                    counts.update(result.counts)
+                    return result.text[len(prefix) :]
+            result = self.redact(value)
+            counts.update(result.counts)
+            return result.text
+        if isinstance(value, dict):
+            return {k: self._redact_value(v, str(k), counts) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._redact_value(v, key, counts) for v in value]
+        return value
+
+    def redact_row(self, row: Any) -> dict[str, int]:
+        """Redact an event row's `content` and `input` in place (any object with those attributes)."""
+        counts: Counter[str] = Counter()
+        if row.content:
+            result = self.redact(row.content)
+            row.content = result.text
+            counts.update(result.counts)
+        if row.input is not None:
+            row.input, found = self.redact_json(row.input)
+            counts.update(found)
+        return dict(counts)
+
+
+_SECRET_KEY = re.compile(rf"(?i){_SECRET_NAME}|{_PASSWORD_NAME}")
+
+
+def add_counts(total: dict[str, int], more: dict[str, int]) -> dict[str, int]:
+    """Accumulate per-kind counts (per session) without allocating a Counter per event."""
+    for kind, n in more.items():
+        total[kind] = total.get(kind, 0) + n
+    return total
