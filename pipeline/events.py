@@ -178,10 +178,28 @@ PLAYBOOK_ENTRIES_SCHEMA = pa.schema(
     ]
 )
 
+EVALUATIONS_SCHEMA = pa.schema(
+    [
+        ("day", pa.date32()),
+        ("arm", pa.string()),  # candidate | in_force | reference
+        ("version", pa.string()),
+        ("successes", pa.int64()),
+        ("n", pa.int64()),
+        ("rate", pa.float64()),
+        ("ci_low", pa.float64()),
+        ("ci_high", pa.float64()),
+        ("p_value", pa.float64()),
+        ("decision", pa.string()),
+        ("reason", pa.string()),
+        ("date", pa.date32()),
+    ]
+)
+
 TABLE_SCHEMAS: dict[str, pa.Schema] = {
     "events": EVENTS_SCHEMA,
     "sessions": SESSIONS_SCHEMA,
     "rejects": REJECTS_SCHEMA,
     "outcomes": OUTCOMES_SCHEMA,
     "playbook_entries": PLAYBOOK_ENTRIES_SCHEMA,
+    "evaluations": EVALUATIONS_SCHEMA,
 }

@@ -66,3 +66,17 @@ class ReverieHome:
         for folder in (self.landing, self.lake, self.staging, self.playbooks, self.reports, self.dagster_home, self.cache):
             folder.mkdir(parents=True, exist_ok=True)
         return self
+
+
+def activate(home: ReverieHome) -> ReverieHome:
+    """Point this process (and Dagster's instance, `REVERIE_HOME/dagster`) at `home`.
+
+    The CLI calls this before any run, so its runs are recorded where `reverie ui` looks.
+    """
+    home.ensure()
+    os.environ["REVERIE_HOME"] = str(home.root)
+    os.environ["DAGSTER_HOME"] = str(home.dagster_home)
+    config = home.dagster_home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
+    return home

@@ -1,0 +1,109 @@
+"""Jobs, schedules and sensors: how the loop runs by itself once `dagster dev` (or a daemon) is up.
+
+Chain: the daily mission schedule flies today's batch into landing -> the landing sensor stages new files ->
+a run-status sensor builds the lake partitions those files touched -> the nightly schedule dreams over the day
+that just ended and evaluates the candidate.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+
+from assets.partitions import daily_partitions
+from pipeline.home import ReverieHome
+
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+ingest_job = dg.define_asset_job(
+    "ingest_job", selection=["staged_logs"], description="Stage landing files (or given paths) into the lake."
+)
+lake_job = dg.define_asset_job(
+    "lake_job",
+    selection=["session_events", "sessions", "outcome_scores"],
+    partitions_def=daily_partitions,
+    description="Build events and sessions partitions from staged logs, then score them.",
+)
+mission_job = dg.define_asset_job(
+    "mission_batch_job", selection=["mission_batch"], partitions_def=daily_partitions,
+    description="Fly a batch of lunar missions with the playbook in force.",
+)
+nightly_job = dg.define_asset_job(
+    "nightly_dream_job",
+    selection=["playbook", "playbook_evaluation"],
+    partitions_def=daily_partitions,
+    description="Dream over the window ending on the partition day, then evaluate and maybe promote.",
+)
+
+score_job = dg.define_asset_job(
+    "score_job", selection=["outcome_scores"], partitions_def=daily_partitions,
+    description="Re-score session partitions (after a criteria change).",
+)
+dream_job = dg.define_asset_job(
+    "dream_job", selection=["playbook"], partitions_def=daily_partitions,
+    description="Dream only: write the night's candidate playbook.",
+)
+evaluate_job = dg.define_asset_job(
+    "evaluate_job", selection=["playbook_evaluation"], partitions_def=daily_partitions,
+    description="Evaluate the night's candidate on held-out missions and apply the promotion policy.",
+)
+
+JOBS = [ingest_job, lake_job, mission_job, nightly_job, score_job, dream_job, evaluate_job]
+
+nightly_dream_schedule = dg.build_schedule_from_partitioned_job(
+    nightly_job, hour_of_day=2, minute_of_hour=0, name="nightly_dream_schedule",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
+
+
+@dg.schedule(
+    job=mission_job, cron_schedule="0 6 * * *", execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
+def daily_mission_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """Fly the current day's batch in the morning, with whatever playbook the night promoted."""
+    day = (context.scheduled_execution_time or datetime.now(UTC)).date().isoformat()
+    return dg.RunRequest(run_key=f"missions-{day}", partition_key=day)
+
+
+def _landing_fingerprint(landing: Path) -> dict[str, float]:
+    files = [p for p in landing.rglob("*") if p.is_file() and not p.name.startswith(".")] if landing.exists() else []
+    return {"count": len(files), "max_mtime": max((p.stat().st_mtime for p in files), default=0.0)}
+
+
+@dg.sensor(job=ingest_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED)
+def landing_sensor(context: dg.SensorEvaluationContext):
+    """New or changed files in REVERIE_HOME/landing trigger a staging run."""
+    fingerprint = _landing_fingerprint(ReverieHome.from_env().landing)
+    cursor = json.dumps(fingerprint, sort_keys=True)
+    if fingerprint["count"] == 0 or cursor == context.cursor:
+        return dg.SkipReason("no new files in landing")
+    context.update_cursor(cursor)
+    return dg.RunRequest(run_key=cursor)
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[ingest_job], request_job=lake_job,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+)
+def staged_to_lake_sensor(context: dg.RunStatusSensorContext):
+    """After staging, rebuild exactly the session-date partitions the staged files touched."""
+    event = context.instance.get_latest_materialization_event(dg.AssetKey("staged_logs"))
+    if event is None or event.asset_materialization is None:
+        return dg.SkipReason("no staging materialization")
+    dates = event.asset_materialization.metadata.get("session_dates")
+    days = sorted(dates.value) if dates is not None else []
+    if not days:
+        return dg.SkipReason("staging touched no session dates")
+    return dg.RunRequest(
+        run_key=f"lake-{context.dagster_run.run_id}",
+        tags={RANGE_START_TAG: days[0], RANGE_END_TAG: days[-1]},
+    )
+
+
+SCHEDULES = [nightly_dream_schedule, daily_mission_schedule]
+SENSORS = [landing_sensor, staged_to_lake_sensor]

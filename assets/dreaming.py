@@ -1,0 +1,59 @@
+"""Dreaming: the nightly review that turns a window of sessions into a new candidate playbook."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import dagster as dg
+
+from assets.partitions import daily_partitions
+from pipeline.dreaming import dream
+from pipeline.playbooks.render import render_markdown
+from resources.lakehouse import LakehouseResource
+from resources.llm import LLMResource
+
+DEFAULT_WINDOW_DAYS = 7
+_window = dg.TimeWindowPartitionMapping(start_offset=-(DEFAULT_WINDOW_DAYS - 1), allow_nonexistent_upstream_partitions=True)
+
+
+class DreamConfig(dg.Config):
+    backend: str = "offline"  # offline (statistical) | claude
+    window_days: int = DEFAULT_WINDOW_DAYS
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    deps=[
+        dg.AssetDep("sessions", partition_mapping=_window),
+        dg.AssetDep("outcome_scores", partition_mapping=_window),
+        dg.AssetDep(
+            "playbook",
+            partition_mapping=dg.TimeWindowPartitionMapping(
+                start_offset=-1, end_offset=-1, allow_nonexistent_upstream_partitions=True
+            ),
+        ),
+    ],
+    group_name="dreaming",
+    kinds={"python", "json", "markdown"},
+    description="A new candidate playbook version: the previous version plus the delta operations the "
+    "dreamer derived from the window's sessions and outcomes. Every entry cites its sessions.",
+    code_version="1",
+)
+def playbook(context: dg.AssetExecutionContext, config: DreamConfig, lakehouse: LakehouseResource, llm: LLMResource):
+    home = lakehouse.reverie_home
+    day = date.fromisoformat(context.partition_key)
+    result = dream(home, day, window_days=config.window_days, backend=config.backend, llm_settings=llm.settings())
+    lakehouse.refresh_catalog()
+    book = result.playbook
+    return dg.MaterializeResult(
+        metadata={
+            "version": book.version,
+            "parent": book.parent or "none",
+            "sessions_reviewed": book.n_sessions_reviewed,
+            "entries": len(book.entries),
+            "ops": dg.MetadataValue.json(result.op_counts()),
+            "window": dg.MetadataValue.json(book.window),
+            "preview": dg.MetadataValue.md(render_markdown(book)[:6000]),
+            "path": dg.MetadataValue.path(str(home.playbooks / book.version)),
+        }
+    )

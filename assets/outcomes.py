@@ -1,0 +1,63 @@
+"""Outcome scores: every session of a day gets a verdict per criterion."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets.checks import gx_check
+from assets.metadata import frame_metadata
+from assets.partitions import days_in
+from assets.partitions import daily_partitions
+from pipeline import lake
+from pipeline.events import OUTCOMES_SCHEMA
+from pipeline.outcomes import load_criteria, score_partition
+from pipeline.outcomes.rubric import RubricGrader
+from resources.lakehouse import LakehouseResource
+from resources.llm import LLMResource
+
+
+@dg.asset(
+    deps=["sessions"],
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    group_name="outcomes",
+    kinds={"polars", "parquet"},
+    check_specs=[dg.AssetCheckSpec("every_session_scored", asset="outcome_scores", blocking=True)],
+    description="Per-session verdicts for every criterion of outcomes/*.yaml (Great Expectations vocabulary "
+    "compiled to polars, plus Claude-graded rubrics when a key is configured; otherwise `not_graded`).",
+    code_version="1",
+)
+def outcome_scores(context: dg.AssetExecutionContext, lakehouse: LakehouseResource, llm: LLMResource):
+    home = lakehouse.reverie_home
+    suite = load_criteria()
+    settings = llm.settings()
+    grader = RubricGrader(settings, cache_dir=home.cache / "rubrics") if settings.available else None
+    start, end = context.partition_key_range.start, context.partition_key_range.end
+    reports = [score_partition(home, day, suite, grader=grader) for day in days_in(start, end)]
+    lakehouse.refresh_catalog()
+    written = [r.day.isoformat() for r in reports if r.n_sessions]
+    scored = lake.read_table(home, "outcomes", written)
+    session_ids = lake.read_table(home, "sessions", written).select("session_id")
+    unscored = session_ids.join(scored.select("session_id").unique(), on="session_id", how="anti")
+    pass_rates: dict[str, float] = {}
+    for report in reports:
+        pass_rates.update(report.pass_rates)
+    check = dg.AssetCheckResult(
+        asset_key="outcome_scores",
+        check_name="every_session_scored",
+        passed=unscored.height == 0,
+        metadata={"sessions": session_ids.height, "unscored": unscored.height},
+    )
+    return dg.MaterializeResult(
+        check_results=[check],
+        metadata={
+            **frame_metadata(scored, OUTCOMES_SCHEMA),
+            "pass_rate_by_criterion": dg.MetadataValue.json(pass_rates),
+            "success_rate": sum(r.n_success for r in reports) / max(1, sum(r.n_sessions for r in reports)),
+            "sessions_scored": sum(r.n_sessions for r in reports),
+            "rubric_grader": settings.model if grader else "not_graded (no ANTHROPIC_API_KEY)",
+        },
+    )
+
+
+__all__ = ["outcome_scores", "gx_check"]

@@ -1,0 +1,90 @@
+"""What every command shares: the home, the console, running a Dagster job and reading its metadata."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from pipeline.home import ReverieHome, activate
+from pipeline.progress import reporting
+
+console = Console()
+err_console = Console(stderr=True)
+
+_state: dict[str, ReverieHome] = {}
+
+
+def set_home(path: Path | None) -> None:
+    _state["home"] = activate(ReverieHome.at(path) if path else ReverieHome.from_env())
+
+
+def home() -> ReverieHome:
+    if "home" not in _state:
+        set_home(None)
+    return _state["home"]
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """One line that says what went wrong and what to do; an exit code scripts can trust."""
+    err_console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def run(name: str, **kwargs: Any) -> Any:
+    """Execute a Dagster job in-process on REVERIE_HOME's instance; failures become one-line errors."""
+    from dagster import DagsterError
+
+    from pipeline.definitions import run_job
+
+    try:
+        result = run_job(name, home(), **kwargs)
+    except DagsterError as exc:  # a failed step: say which, not a traceback
+        fail(f"{name} failed: {exc}")
+    if not result.success:
+        fail(f"{name} failed; see `reverie ui` for the run's logs")
+    return result
+
+
+def materialization_metadata(result: Any, asset: str) -> dict[str, Any]:
+    """Plain values of the metadata an asset attached in a run (last materialization wins)."""
+    found: dict[str, Any] = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization
+        if materialization.asset_key.to_user_string() == asset:
+            found = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
+    return found
+
+
+@contextmanager
+def progress_bar(task: str, description: str) -> Iterator[None]:
+    """A rich progress bar fed by the pipeline's progress hook for `task`; silent when not a terminal."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err_console, transient=True,
+    ) as bar:
+        handle = bar.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(handle, completed=done, total=total)
+
+        with reporting(task, update):
+            yield
+
+
+def print_kv(title: str, values: Mapping[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False, title_justify="left")
+    for key, value in values.items():
+        table.add_row(str(key), str(value))
+    console.print(table)

@@ -1,0 +1,66 @@
+"""The Dagster code location: `dagster dev -w workspace.yaml` loads `defs` from here.
+
+This module only assembles; the assets are thin wrappers over plain functions in `pipeline/`.
+`run_job` lets the CLI execute the same jobs on the same instance (REVERIE_HOME/dagster), so every CLI
+run shows in the UI.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+
+from assets.automation import JOBS, RANGE_END_TAG, RANGE_START_TAG, SCHEDULES, SENSORS
+from assets.dreaming import playbook
+from assets.evaluation import playbook_evaluation
+from assets.ingest import landing_logs, session_events, sessions, staged_logs
+from assets.missions import mission_batch
+from assets.outcomes import outcome_scores
+from pipeline.home import ReverieHome, activate
+from resources import LakehouseResource, LLMResource, MissionRuntimeResource
+
+
+def build_resources(home: ReverieHome) -> dict[str, Any]:
+    return {
+        "lakehouse": LakehouseResource(home=str(home.root)),
+        "llm": LLMResource(),
+        "runtime": MissionRuntimeResource(workers=int(os.environ.get("REVERIE_WORKERS", "2"))),
+    }
+
+
+def build_definitions(home: ReverieHome | None = None) -> dg.Definitions:
+    home = home or ReverieHome.from_env()
+    return dg.Definitions(
+        assets=[landing_logs, mission_batch, staged_logs, session_events, sessions, outcome_scores, playbook, playbook_evaluation],
+        jobs=JOBS,
+        schedules=SCHEDULES,
+        sensors=SENSORS,
+        resources=build_resources(home),
+    )
+
+
+defs = build_definitions()
+
+
+def run_job(
+    name: str,
+    home: ReverieHome,
+    *,
+    partition_key: str | None = None,
+    partition_range: tuple[str, str] | None = None,
+    run_config: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> dg.ExecuteInProcessResult:
+    """Execute a job in this process on the persistent instance, so the run is recorded for the UI."""
+    activate(home)
+    job = build_definitions(home).resolve_job_def(name)
+    run_tags = dict(tags or {})
+    if partition_range is not None:
+        run_tags.update({RANGE_START_TAG: partition_range[0], RANGE_END_TAG: partition_range[1]})
+    with dg.DagsterInstance.get() as instance:
+        return job.execute_in_process(
+            run_config=dict(run_config or {}), instance=instance, partition_key=partition_key, tags=run_tags
+        )

@@ -1,0 +1,5 @@
+-- Input and output tokens by agent and day.
+SELECT date, agent, sum(tokens_in) AS tokens_in, sum(tokens_out) AS tokens_out, count(DISTINCT session_id) AS sessions
+FROM events
+GROUP BY date, agent
+ORDER BY date, tokens_in + tokens_out DESC NULLS LAST;
