@@ -12,7 +12,7 @@ class LLMResource(ConfigurableResource):
     """Settings come from the environment (`ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL`); with no key, the
     offline parts are used and rubric criteria are recorded as not graded."""
 
-    model: str = "claude-sonnet-4-5"
+    model: str | None = None  # None: REVERIE_CLAUDE_MODEL or the client default
     api_key: str | None = None
     base_url: str | None = None
     max_tokens: int = 1024
