@@ -1,0 +1,152 @@
+"""The statistical dreamer: mine the window, keep what survives the tests, turn it into delta operations.
+
+Entry texts come from templates and statistics only; the one piece of session text that can reach a playbook
+is a masked, redacted error signature, quoted as such.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import polars as pl
+
+from pipeline.dreaming.curation import (
+    DeltaOp,
+    conditions_overlap,
+    entry_from_finding,
+    entry_id_for,
+    entry_key,
+)
+from pipeline.dreaming.findings import Finding
+from pipeline.dreaming.parameters import mine_parameters
+from pipeline.dreaming.sequences import mine_error_signatures, mine_failing_sequences, mine_recoveries
+from pipeline.dreaming.settings import DreamSettings
+from pipeline.dreaming.statistics import benjamini_hochberg, difference_interval
+from pipeline.dreaming.window import DreamWindow
+from pipeline.playbooks.model import Entry, EntryStatus, Playbook
+
+
+def mine_window(window: DreamWindow, settings: DreamSettings) -> list[Finding]:
+    """Every tested pattern in the window, with BH q-values across all of them (one family per night)."""
+    outcomes = window.learning_sessions.select("session_id", "success")
+    findings = (
+        mine_parameters(window.decisions, outcomes, window.features, settings)
+        + mine_failing_sequences(window.steps, outcomes, settings)
+        + mine_error_signatures(window.steps, outcomes, settings)
+        + mine_recoveries(window.steps, outcomes, settings)
+    )
+    for finding, q in zip(findings, benjamini_hochberg([f.p_value for f in findings]), strict=True):
+        finding.q_value = q
+    return findings
+
+
+def is_significant(finding: Finding, settings: DreamSettings) -> bool:
+    """Support, FDR and effect size together keep noise out; direction depends on what the finding claims."""
+    if finding.n_with < settings.min_support or finding.q_value > settings.fdr:
+        return False
+    if finding.kind in ("failing_sequence", "error_signature"):
+        return -finding.diff >= settings.min_effect
+    return finding.diff >= settings.min_effect
+
+
+def _match_previous(finding: Finding, live: list[Entry], taken: set[str], settings: DreamSettings) -> Entry | None:
+    """The previous entry this finding continues: same pattern key and overlapping conditions."""
+    best, best_overlap = None, 0.0
+    for entry in live:
+        if entry.id in taken or entry_key(entry) != finding.key:
+            continue
+        overlap = conditions_overlap(entry.rule.conditions if entry.rule else [], finding.conditions)
+        if overlap > best_overlap:
+            best, best_overlap = entry, overlap
+    return best if best_overlap >= settings.merge_overlap or (best and not finding.conditions) else None
+
+
+def contradiction(entry: Entry, window: DreamWindow, settings: DreamSettings) -> str | None:
+    """Why the window's data contradicts a parameter entry (in-range sessions do significantly worse)."""
+    rule = entry.rule
+    if rule is None or rule.kind != "parameter" or rule.recommend is None or rule.recommend.min is None:
+        return None
+    rows = window.decisions.filter(pl.col("parameter") == rule.parameter).join(
+        window.learning_sessions.select("session_id", "success"), on="session_id"
+    ).join(window.features, on="session_id", how="left")
+    if rows.is_empty():
+        return None
+    holds = np.ones(rows.height, dtype=bool)
+    for condition in rule.conditions:
+        if condition.feature not in rows.columns:
+            return None
+        feature = rows[condition.feature].to_numpy()
+        if condition.min is not None:
+            holds &= feature >= condition.min
+        if condition.max is not None:
+            holds &= feature < condition.max
+    values, success = rows["value"].to_numpy(), rows["success"].to_numpy().astype(bool)
+    inside = holds & (values >= rule.recommend.min) & (values <= (rule.recommend.max or np.inf))
+    outside = holds & ~inside
+    k1, n1, k2, n2 = int(success[inside].sum()), int(inside.sum()), int(success[outside].sum()), int(outside.sum())
+    if n1 < settings.min_support or n2 < settings.min_support:
+        return None
+    diff, _, high = difference_interval(k1, n1, k2, n2)
+    if high < 0:
+        return f"contradicted: in range {k1}/{n1} succeeded vs {k2}/{n2} outside (diff {diff:+.0%})"
+    return None
+
+
+def _family(key: str) -> str:
+    """Findings about the same decision parameter supersede each other whatever context they condition on."""
+    parts = key.split("|")
+    return "|".join(parts[:3]) if parts[0] == "parameter" else key
+
+
+def propose_ops(previous: Playbook | None, findings: list[Finding], window: DreamWindow, day: date,
+                version: str, settings: DreamSettings) -> list[DeltaOp]:
+    """Significant findings become adds or updates of the entries they continue; live entries the data
+    supersedes, contradicts or has not supported for `stale_days` are retired with the reason."""
+    live = [e for e in (previous.entries if previous else []) if e.status != EntryStatus.RETIRED]
+    kept = sorted((f for f in findings if is_significant(f, settings)), key=lambda f: (f.key, str(f.conditions)))
+    ops: list[DeltaOp] = []
+    continued: set[str] = set()
+    found_keys: dict[str, list[str]] = {}
+    for finding in kept:
+        match = _match_previous(finding, live, continued, settings)
+        if match is not None:
+            continued.add(match.id)
+            entry = entry_from_finding(finding, match.id, match.created_in, version, previous=match)
+            ops.append(DeltaOp(op="update", entry_id=match.id, entry=entry, reason="re-estimated on new sessions"))
+            found_keys.setdefault(_family(finding.key), []).append(match.id)
+        else:
+            entry_id = entry_id_for(finding.key, finding.conditions, version)
+            ops.append(DeltaOp(op="add", entry_id=entry_id, entry=entry_from_finding(finding, entry_id, version, version)))
+            found_keys.setdefault(_family(finding.key), []).append(entry_id)
+    stale_before = (day - timedelta(days=settings.stale_days)).isoformat()
+    for entry in live:
+        if entry.id in continued:
+            continue
+        key = _family(entry_key(entry))
+        reason = None
+        if key in found_keys:
+            reason = f"superseded by {', '.join(found_keys[key])}"
+        elif (why := contradiction(entry, window, settings)) is not None:
+            reason = why
+        elif entry.updated_in.removeprefix("pb-") < stale_before:
+            reason = f"stale: no supporting sessions since {entry.updated_in}"
+        if reason:
+            ops.append(DeltaOp(op="retire", entry_id=entry.id, reason=reason))
+    return ops
+
+
+def cited_counters(window: DreamWindow, since: str | None) -> dict[str, tuple[int, int]]:
+    """helpful/harmful per entry id from sessions newer than the parent version's partition: each session
+    that cited an entry counts once, as helpful if it succeeded and harmful if not. Counting only new
+    partitions lets counters carry across overlapping windows without double counting."""
+    cites = window.decisions.select("session_id", "date", "followed").explode("followed").drop_nulls("followed")
+    if since is not None:
+        cites = cites.filter(pl.col("date") > date.fromisoformat(since))
+    counted = (
+        cites.select("session_id", "followed").unique()
+        .join(window.learning_sessions.select("session_id", "success"), on="session_id")
+        .group_by("followed")
+        .agg(pl.col("success").sum().alias("helpful"), (~pl.col("success")).sum().alias("harmful"))
+    )
+    return {row["followed"]: (int(row["helpful"]), int(row["harmful"])) for row in counted.iter_rows(named=True)}

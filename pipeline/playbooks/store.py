@@ -1,0 +1,280 @@
+"""Versioned playbooks on disk, and the review decisions that decide which one is in force.
+
+Versions are immutable folders (`playbooks/<version>/playbook.json` + `PLAYBOOK.md`). Approvals, rejections
+and rollbacks never edit a version: they are appended to `playbooks/decisions.jsonl` (who, when, what, why)
+and replayed to know which entries are approved. So nothing is ever deleted, every pointer move is audited,
+and a backfill that rewrites identical versions is a no-op.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import polars as pl
+
+from pipeline.events import PLAYBOOK_ENTRIES_SCHEMA
+from pipeline.home import ReverieHome
+from pipeline.lake import write_partition
+from pipeline.playbooks.model import Entry, EntryStatus, Playbook
+from pipeline.playbooks.render import ExportKind, export_playbook, render_markdown
+
+PLAYBOOK_JSON = "playbook.json"
+PLAYBOOK_MD = "PLAYBOOK.md"
+DECISIONS_LOG = "decisions.jsonl"
+MIN_SUPPORT = 3
+VERSION_PREFIX = "pb-"
+
+
+class PlaybookError(Exception):
+    """A review or storage request that cannot be honoured; the message says what to do instead."""
+
+
+def version_for(day: date) -> str:
+    """Version ids come from the dream partition, never the clock, so backfills reproduce nightly runs."""
+    return f"{VERSION_PREFIX}{day.isoformat()}"
+
+
+def serialize(playbook: Playbook) -> str:
+    return playbook.model_dump_json(indent=2) + "\n"
+
+
+@dataclass
+class ReviewState:
+    """Replayed review decisions for one version."""
+
+    approved: set[str] = field(default_factory=set)
+    rejected: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class PlaybookDiff:
+    old: str
+    new: str
+    added: list[Entry]
+    removed: list[Entry]
+    changed: list[tuple[Entry, Entry, list[str]]]  # (old, new, fields that differ)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+
+class PlaybookStore:
+    def __init__(self, home: ReverieHome, min_support: int = MIN_SUPPORT) -> None:
+        self.home = home
+        self.root = home.playbooks
+        self.min_support = min_support
+
+    # --- versions ---------------------------------------------------------------------------------------
+
+    def versions(self) -> list[str]:
+        """All written versions, oldest first (ids sort by their partition date)."""
+        if not self.root.exists():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if (p / PLAYBOOK_JSON).is_file())
+
+    def path(self, version: str) -> Path:
+        return self.root / version
+
+    def load(self, version: str, *, with_reviews: bool = True) -> Playbook:
+        """A version as written, with entry statuses from the review log unless `with_reviews` is False."""
+        file = self.path(version) / PLAYBOOK_JSON
+        if not file.is_file():
+            raise PlaybookError(f"no playbook version {version!r}; known versions: {', '.join(self.versions()) or 'none'}")
+        playbook = Playbook.model_validate_json(file.read_text())
+        return self._with_reviews(playbook) if with_reviews else playbook
+
+    def write(self, playbook: Playbook) -> Path:
+        """Write a new version atomically (temp folder + rename). Rewriting identical content is a no-op;
+        different content under an existing version id is refused, because versions are immutable."""
+        target = self.path(playbook.version)
+        content = serialize(playbook)
+        if (target / PLAYBOOK_JSON).is_file():
+            if (target / PLAYBOOK_JSON).read_text() == content:
+                return target
+            raise PlaybookError(
+                f"version {playbook.version} already exists with different content; versions are immutable "
+                "(dream a later partition, or inspect the lake for changed sessions)"
+            )
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.root / f".{playbook.version}.{uuid.uuid4().hex}.tmp"
+        tmp.mkdir()
+        (tmp / PLAYBOOK_JSON).write_text(content)
+        (tmp / PLAYBOOK_MD).write_text(render_markdown(playbook))
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if (target / PLAYBOOK_JSON).is_file() and (target / PLAYBOOK_JSON).read_text() == content:
+                return target  # a concurrent writer produced the same version
+            raise
+        return target
+
+    def _partition(self, version: str) -> str:
+        return version.removeprefix(VERSION_PREFIX)
+
+    def latest(self, before: date | None = None) -> Playbook | None:
+        """The newest version (any status) dreamed for a partition strictly before `before`."""
+        candidates = [v for v in self.versions() if before is None or self._partition(v) < before.isoformat()]
+        return self.load(candidates[-1]) if candidates else None
+
+    def in_force(self, day: date) -> Playbook | None:
+        """The playbook agents follow on `day`: the latest version dreamed before it with approved entries."""
+        reviews = self.reviews()
+        for version in reversed(self.versions()):
+            if self._partition(version) < day.isoformat() and reviews.get(version, ReviewState()).approved:
+                return self.load(version)
+        return None
+
+    # --- reviews ----------------------------------------------------------------------------------------
+
+    def _log(self) -> Path:
+        return self.root / DECISIONS_LOG
+
+    def decisions(self) -> list[dict]:
+        if not self._log().exists():
+            return []
+        return [json.loads(line) for line in self._log().read_text().splitlines() if line.strip()]
+
+    def _append(self, action: str, version: str, entries: list[str], by: str, reason: str | None) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        record = {
+            "at": datetime.now(UTC).isoformat(),
+            "by": by,
+            "action": action,
+            "version": version,
+            "entries": entries,
+            "reason": reason,
+        }
+        with self._log().open("a") as log:
+            log.write(json.dumps(record, sort_keys=True) + "\n")
+            log.flush()
+            os.fsync(log.fileno())
+
+    def reviews(self) -> dict[str, ReviewState]:
+        """Replay the decision log into the current approved/rejected entry sets per version."""
+        states: dict[str, ReviewState] = {}
+        for record in self.decisions():
+            version, entries = record["version"], set(record["entries"])
+            state = states.setdefault(version, ReviewState())
+            if record["action"] == "approve":
+                state.approved |= entries
+                state.rejected -= entries
+            elif record["action"] == "reject":
+                state.approved -= entries
+                state.rejected |= entries
+            elif record["action"] == "rollback":
+                for later, later_state in states.items():
+                    if self._partition(later) > self._partition(version):
+                        later_state.approved.clear()
+        return states
+
+    def _with_reviews(self, playbook: Playbook) -> Playbook:
+        state = self.reviews().get(playbook.version, ReviewState())
+        entries = [
+            e.model_copy(update={"status": EntryStatus.APPROVED})
+            if e.id in state.approved and e.status != EntryStatus.RETIRED
+            else e
+            for e in playbook.entries
+        ]
+        status = "approved" if state.approved else ("rejected" if state.rejected else playbook.status)
+        return playbook.model_copy(update={"entries": entries, "status": status})
+
+    def approve(self, version: str, entry_ids: list[str] | None = None, *, by: str = "reviewer",
+                reason: str | None = None) -> list[str]:
+        """Approve the given entries (default: every live entry with enough support); returns their ids.
+
+        An entry backed by fewer than `min_support` distinct sessions can never be approved: one lucky
+        session must not steer every future agent."""
+        playbook = self.load(version, with_reviews=False)
+        by_id = {e.id: e for e in playbook.entries}
+        if entry_ids is None:
+            chosen = [e.id for e in playbook.entries if e.status != EntryStatus.RETIRED and e.support >= self.min_support]
+        else:
+            unknown = [i for i in entry_ids if i not in by_id]
+            if unknown:
+                raise PlaybookError(f"unknown entries in {version}: {', '.join(unknown)} (see `reverie playbook show`)")
+            thin = [i for i in entry_ids if by_id[i].support < self.min_support]
+            if thin:
+                raise PlaybookError(
+                    f"cannot approve {', '.join(thin)}: fewer than {self.min_support} distinct supporting sessions"
+                )
+            retired = [i for i in entry_ids if by_id[i].status == EntryStatus.RETIRED]
+            if retired:
+                raise PlaybookError(f"cannot approve retired entries: {', '.join(retired)}")
+            chosen = list(entry_ids)
+        if not chosen:
+            raise PlaybookError(f"{version} has no entry with at least {self.min_support} supporting sessions to approve")
+        self._append("approve", version, sorted(chosen), by, reason)
+        return sorted(chosen)
+
+    def reject(self, version: str, entry_id: str, *, by: str = "reviewer", reason: str | None = None) -> None:
+        playbook = self.load(version, with_reviews=False)
+        if entry_id not in {e.id for e in playbook.entries}:
+            raise PlaybookError(f"unknown entry {entry_id!r} in {version}")
+        self._append("reject", version, [entry_id], by, reason)
+
+    def rollback(self, version: str, *, by: str = "reviewer", reason: str | None = None) -> None:
+        """Put `version` back in force: later versions lose their approvals (a pointer move, nothing deleted)."""
+        if not self.reviews().get(version, ReviewState()).approved:
+            raise PlaybookError(f"{version} has no approved entries; approve it instead of rolling back to it")
+        self._append("rollback", version, [], by, reason)
+
+    # --- comparison, exports, SQL -----------------------------------------------------------------------
+
+    def diff(self, old: str, new: str) -> PlaybookDiff:
+        before = {e.id: e for e in self.load(old).entries}
+        after = {e.id: e for e in self.load(new).entries}
+        changed = []
+        for entry_id in sorted(before.keys() & after.keys()):
+            a, b = before[entry_id].model_dump(), after[entry_id].model_dump()
+            fields = sorted(k for k in a if a[k] != b[k] and k != "updated_in")
+            if fields:
+                changed.append((before[entry_id], after[entry_id], fields))
+        return PlaybookDiff(
+            old=old,
+            new=new,
+            added=[after[i] for i in sorted(after.keys() - before.keys())],
+            removed=[before[i] for i in sorted(before.keys() - after.keys())],
+            changed=changed,
+        )
+
+    def export(self, version: str, kind: ExportKind, to: Path) -> list[Path]:
+        return export_playbook(self.load(version), kind, to)
+
+    def entries_frame(self, version: str) -> pl.DataFrame:
+        playbook = self.load(version)
+        rows = [
+            {
+                "version": version,
+                "entry_id": e.id,
+                "agent": e.agent,
+                "section": str(e.section),
+                "text": e.text,
+                "rule": e.rule.model_dump_json(exclude_none=True) if e.rule else None,
+                "support": e.support,
+                "confidence": e.confidence,
+                "effect": e.effect.diff if e.effect else None,
+                "evidence": e.evidence,
+                "helpful": e.helpful,
+                "harmful": e.harmful,
+                "status": str(e.status),
+                "created_in": e.created_in,
+                "updated_in": e.updated_in,
+            }
+            for e in playbook.entries
+        ]
+        return pl.from_arrow(PLAYBOOK_ENTRIES_SCHEMA.empty_table()) if not rows else pl.DataFrame(
+            rows, schema=pl.from_arrow(PLAYBOOK_ENTRIES_SCHEMA.empty_table()).schema
+        )
+
+    def write_entries_table(self, version: str) -> Path:
+        """Publish a version's entries (with current review statuses) as the lake's `playbook_entries`
+        partition for its dream date; re-run after a review to refresh the statuses SQL sees."""
+        return write_partition(self.home, "playbook_entries", self._partition(version), self.entries_frame(version))
