@@ -1,0 +1,383 @@
+"""Claude Code transcripts: `~/.claude/projects/<project-slug>/<sessionId>.jsonl`.
+
+The real files (see tests/fixtures/claude-code and the shared NOTES.md) are messier than one message per
+line, and each quirk changes a number downstream if ignored:
+- one API response is split over several `assistant` lines (one content block each) that share
+  `message.id`/`requestId` and repeat the same `usage`: tokens are counted once per response;
+- tool results are `user` lines holding `tool_result` blocks, paired to the call by `tool_use_id`; failure
+  shows as `is_error` or as a plain-string `toolUseResult` ("Error: Exit code 1", "User rejected tool use");
+- subagents write `<sessionId>/subagents/agent-<id>.jsonl` (or older flat `agent-<id>.jsonl`) with
+  `isSidechain: true` and the parent's `sessionId`, or appear inline as `agent_progress` lines: all three
+  become the same session with the subagent's own `agent`, and shared line uuids deduplicate downstream;
+- `summary`, `compact_boundary` and `isCompactSummary` lines mark compaction; snapshots, queue operations
+  and hook progress are bookkeeping, not session events.
+Event ids are the line `uuid` (plus `#<block>` for later blocks of a line) or the `tool_use` id, so
+re-ingesting a file that grew yields the same ids for the lines it already had.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+import orjson
+
+from pipeline.ingest.base import EventRow, Reject
+from pipeline.ingest.jsonl import iter_json_lines, raw_preview
+
+TASK_PREVIEW_CHARS = 500
+_LINE_TYPES = {"user", "assistant", "system", "progress", "summary", "file-history-snapshot", "queue-operation"}
+_NOT_A_PROMPT_PREFIXES = ("<command-", "<local-command", "Caveat:", "[Request interrupted")
+_RESULT_STRING_LIMIT = 200
+
+
+class LineError(ValueError):
+    """A line with the right shape for this format but a missing or mistyped required field."""
+
+
+@dataclass(slots=True)
+class _SessionStart:
+    """What the session's first lines say about it: becomes the synthetic `session_start` event."""
+
+    first_ts: datetime
+    task: str | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _FileState:
+    rows: list[EventRow] = field(default_factory=list)
+    line_event: dict[str, str] = field(default_factory=dict)  # line uuid -> its first event id
+    tool_names: dict[str, str] = field(default_factory=dict)  # tool_use id -> tool name
+    response_rows: dict[str, int] = field(default_factory=dict)  # message.id -> row holding its tokens
+    starts: dict[str, _SessionStart] = field(default_factory=dict)  # session_id -> main-agent start info
+    summaries: list[tuple[int, str, str | None]] = field(default_factory=list)  # (line, text, leafUuid)
+    ts_by_uuid: dict[str, datetime] = field(default_factory=dict)
+
+
+def _timestamp(record: dict[str, Any]) -> datetime:
+    value = record.get("timestamp")
+    if not isinstance(value, str):
+        raise LineError("missing timestamp" if value is None else f"wrong type for timestamp: {type(value).__name__}")
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError as error:
+        raise LineError(f"wrong type for timestamp: {value[:40]!r} is not ISO-8601") from error
+
+
+def _required_str(record: dict[str, Any], key: str) -> str:
+    value = record.get(key)
+    if isinstance(value, str) and value:
+        return value
+    raise LineError(f"missing {key}" if value is None else f"wrong type for {key}: {type(value).__name__}")
+
+
+def _block_text(content: Any) -> str | None:
+    """Tool-result content is a string or a list of text/image blocks; keep the text, mark the images."""
+    if content is None or isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for block in content:
+            if isinstance(block, dict):
+                if block.get("type") == "text":
+                    parts.append(str(block.get("text", "")))
+                elif block.get("type") == "image":
+                    parts.append("[image]")
+            elif isinstance(block, str):
+                parts.append(block)
+        return "\n".join(parts)
+    return orjson.dumps(content).decode()
+
+
+def _result_summary(value: Any) -> tuple[dict[str, Any] | None, bool]:
+    """Keep the small scalar facts of `toolUseResult` (exit status, agentId, counts), never file bodies.
+
+    Returns the summary and whether the value itself says the call failed (the plain-string shape).
+    """
+    if isinstance(value, str):
+        failed = value.startswith("Error") or "rejected" in value[:80].lower()
+        return {"result": value[:_RESULT_STRING_LIMIT]}, failed
+    if isinstance(value, dict):
+        kept = {
+            key: item
+            for key, item in value.items()
+            if isinstance(item, bool | int | float) or (isinstance(item, str) and len(item) <= _RESULT_STRING_LIMIT)
+        }
+        return kept or None, False
+    return None, False
+
+
+def _is_prompt(record: dict[str, Any], content: Any) -> str | None:
+    """The text of a real user prompt (not a command echo, meta line or tool result), else None."""
+    if record.get("isMeta") or record.get("isCompactSummary"):
+        return None
+    if isinstance(content, list):
+        texts = [b.get("text", "") for b in content if isinstance(b, dict) and b.get("type") == "text"]
+        if len(texts) != len(content):
+            return None
+        content = "\n".join(texts)
+    if not isinstance(content, str) or not content.strip() or content.lstrip().startswith(_NOT_A_PROMPT_PREFIXES):
+        return None
+    return content.strip()[:TASK_PREVIEW_CHARS]
+
+
+class ClaudeCodeAdapter:
+    name: ClassVar[str] = "claude_code"
+    description: ClassVar[str] = "Claude Code session transcripts, including subagent sidechains"
+    path_pattern: ClassVar[str] = "~/.claude/projects/<project-slug>/<sessionId>.jsonl"
+
+    def sniff(self, path: Path, head: bytes) -> float:
+        seen_lines = 0
+        for raw in head.split(b"\n")[:8]:
+            try:
+                record = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                continue
+            seen_lines += 1
+            if not isinstance(record, dict) or record.get("type") not in _LINE_TYPES:
+                continue
+            if "sessionId" in record and ("uuid" in record or "parentUuid" in record):
+                return 0.95
+            if record.get("type") in ("summary", "file-history-snapshot") and seen_lines == 1:
+                return 0.6  # a bookkeeping first line; the next lines usually confirm
+        return 0.0
+
+    def parse(self, path: Path, data: bytes | None = None) -> Iterator[EventRow | Reject]:
+        state = _FileState()
+        for item in iter_json_lines(path, data):
+            if isinstance(item, Reject):
+                yield item
+                continue
+            line_number, record = item
+            if not isinstance(record, dict):
+                yield Reject(line_number, "line is not a JSON object", raw_preview(orjson.dumps(record)))
+                continue
+            try:
+                self._line(state, record, line_number)
+            except (LineError, TypeError, AttributeError, KeyError) as error:
+                reason = str(error) if isinstance(error, LineError) else f"unexpected shape: {error}"
+                yield Reject(line_number, reason, raw_preview(orjson.dumps(record)))
+        yield from self._finish(state)
+
+    # --- one line ----------------------------------------------------------------------------------------
+
+    def _line(self, state: _FileState, record: dict[str, Any], line_number: int) -> None:
+        kind = record.get("type")
+        if kind in ("user", "assistant"):
+            agent = self._agent(record)
+            self._message(state, record, line_number, session_id=_required_str(record, "sessionId"), agent=agent)
+        elif kind == "system":
+            self._system(state, record, line_number)
+        elif kind == "progress":
+            progress = record.get("data")
+            if isinstance(progress, dict) and progress.get("type") == "agent_progress":
+                nested = progress.get("message")
+                if isinstance(nested, dict) and nested.get("type") in ("user", "assistant"):
+                    agent = str(progress.get("agentId") or "subagent")
+                    session_id = _required_str(record, "sessionId")
+                    self._message(state, nested, line_number, session_id=session_id, agent=agent, inline=True)
+        elif kind == "summary" and isinstance(record.get("summary"), str):
+            leaf = record.get("leafUuid")
+            state.summaries.append((line_number, record["summary"], leaf if isinstance(leaf, str) else None))
+        # file-history-snapshot, queue-operation, hook progress and unknown kinds carry no session event.
+
+    @staticmethod
+    def _agent(record: dict[str, Any]) -> str:
+        if record.get("isSidechain"):
+            return str(record.get("agentId") or "sidechain")
+        return "main"
+
+    def _message(
+        self,
+        state: _FileState,
+        record: dict[str, Any],
+        line_number: int,
+        *,
+        session_id: str,
+        agent: str,
+        inline: bool = False,
+    ) -> None:
+        uuid = _required_str(record, "uuid")
+        ts = _timestamp(record)
+        message = record.get("message")
+        if not isinstance(message, dict):
+            raise LineError("missing message" if message is None else "wrong type for message")
+        role = message.get("role") or record.get("type")
+        content = message.get("content")
+        parent = self._resolve(state, record.get("parentUuid"))
+        state.ts_by_uuid[uuid] = ts
+        if agent == "main" and not inline:
+            self._note_start(state, session_id, record, message, ts, content)
+
+        def emit(index: int, **fields: Any) -> EventRow:
+            event_id = fields.pop("event_id", None) or (uuid if index == 0 else f"{uuid}#{index}")
+            row = EventRow(
+                session_id=session_id,
+                event_id=event_id,
+                ts=ts,
+                agent=agent,
+                parent_event_id=fields.pop("parent_event_id", parent),
+                role=fields.pop("role", role),
+                source_line=line_number,
+                **fields,
+            )
+            state.rows.append(row)
+            state.line_event.setdefault(uuid, event_id)
+            return row
+
+        if record.get("isCompactSummary"):
+            emit(0, type="observation", tool="compact_summary", content=_block_text(content))
+            return
+        if isinstance(content, str) or content is None:
+            emit(0, type="message", content=content or "")
+        elif isinstance(content, list):
+            result_summary, result_failed = _result_summary(record.get("toolUseResult"))
+            for index, block in enumerate(content):
+                if not isinstance(block, dict):
+                    continue
+                self._block(state, emit, index, block, result_summary, result_failed)
+        else:
+            raise LineError(f"wrong type for message.content: {type(content).__name__}")
+        if role == "assistant":
+            self._count_tokens(state, message, record)
+
+    def _block(self, state, emit, index, block, result_summary, result_failed) -> None:  # noqa: ANN001
+        kind = block.get("type")
+        if kind == "text":
+            emit(index, type="message", content=str(block.get("text", "")))
+        elif kind == "thinking":
+            emit(index, type="observation", tool="thinking", content=str(block.get("thinking", "")))
+        elif kind in ("tool_use", "server_tool_use"):
+            tool_use_id = str(block.get("id") or "")
+            name = str(block.get("name") or "")
+            state.tool_names[tool_use_id] = name
+            emit(index, type="tool_call", event_id=tool_use_id or None, tool=name, input=block.get("input"))
+        elif kind == "tool_result":
+            tool_use_id = str(block.get("tool_use_id") or "")
+            emit(
+                index,
+                type="tool_result",
+                role="tool",
+                parent_event_id=tool_use_id or None,
+                tool=state.tool_names.get(tool_use_id),
+                content=_block_text(block.get("content")),
+                input=result_summary,
+                is_error=bool(block.get("is_error")) or result_failed,
+            )
+        elif kind == "image":
+            emit(index, type="message", content="[image]")
+        elif kind != "redacted_thinking":
+            emit(index, type="observation", tool=str(kind), input=block)
+
+    @staticmethod
+    def _count_tokens(state: _FileState, message: dict[str, Any], record: dict[str, Any]) -> None:
+        """Attach one response's usage to its first event, taking the largest value seen across its lines."""
+        usage = message.get("usage")
+        response_id = message.get("id") or record.get("requestId")
+        if not isinstance(usage, dict) or not state.rows:
+            return
+        tokens_in = sum(
+            int(usage.get(key) or 0)
+            for key in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+        )
+        tokens_out = int(usage.get("output_tokens") or 0)
+        if response_id is None:
+            row = state.rows[-1]
+        else:
+            row = state.rows[state.response_rows.setdefault(str(response_id), len(state.rows) - 1)]
+        row.tokens_in = max(row.tokens_in or 0, tokens_in)
+        row.tokens_out = max(row.tokens_out or 0, tokens_out)
+
+    def _system(self, state: _FileState, record: dict[str, Any], line_number: int) -> None:
+        uuid = record.get("uuid")
+        if not isinstance(uuid, str):
+            return
+        ts = _timestamp(record)
+        subtype = str(record.get("subtype") or "system")
+        parent = record.get("parentUuid") or record.get("logicalParentUuid")
+        failed = record.get("level") == "error" or "error" in subtype
+        content = record.get("content")
+        state.rows.append(
+            EventRow(
+                session_id=_required_str(record, "sessionId"),
+                event_id=uuid,
+                ts=ts,
+                type="error" if failed else "observation",
+                agent=self._agent(record),
+                parent_event_id=self._resolve(state, parent),
+                role="system",
+                tool=subtype,
+                input=record.get("compactMetadata"),
+                content=content if isinstance(content, str) else _block_text(content),
+                is_error=failed,
+                source_line=line_number,
+            )
+        )
+        state.line_event.setdefault(uuid, uuid)
+        state.ts_by_uuid[uuid] = ts
+
+    @staticmethod
+    def _resolve(state: _FileState, parent_uuid: Any) -> str | None:
+        if not isinstance(parent_uuid, str):
+            return None
+        return state.line_event.get(parent_uuid, parent_uuid)
+
+    @staticmethod
+    def _note_start(state, session_id, record, message, ts, content) -> None:  # noqa: ANN001
+        start = state.starts.get(session_id)
+        if start is None:
+            start = state.starts[session_id] = _SessionStart(first_ts=ts)
+        start.first_ts = min(start.first_ts, ts)
+        context = start.context
+        for source, feature in (
+            ("cwd", "cwd"),
+            ("gitBranch", "git_branch"),
+            ("version", "version"),
+            ("userType", "user_type"),
+            ("permissionMode", "permission_mode"),
+            ("entrypoint", "entrypoint"),
+        ):
+            value = record.get(source)
+            if feature not in context and isinstance(value, str) and value:
+                context[feature] = value
+        if "model" not in context and isinstance(message.get("model"), str):
+            context["model"] = message["model"]
+        if start.task is None and record.get("type") == "user":
+            start.task = _is_prompt(record, content)
+
+    # --- end of file ---------------------------------------------------------------------------------------
+
+    def _finish(self, state: _FileState) -> Iterator[EventRow]:
+        for session_id, start in state.starts.items():
+            yield EventRow(
+                session_id=session_id,
+                event_id="session_start",
+                ts=start.first_ts,
+                type="session_start",
+                input={"task": start.task, "context": start.context, "playbook_version": None},
+                content=start.task,
+            )
+        session_ids = {row.session_id for row in state.rows}
+        if len(session_ids) == 1 and state.summaries:
+            session_id = next(iter(session_ids))
+            first_ts = min(row.ts for row in state.rows)
+            for line_number, text, leaf in state.summaries:
+                yield EventRow(
+                    session_id=session_id,
+                    event_id=f"summary:{leaf or line_number}",
+                    ts=state.ts_by_uuid.get(leaf or "", first_ts),
+                    type="observation",
+                    parent_event_id=state.line_event.get(leaf or "", leaf),
+                    role="system",
+                    tool="summary",
+                    content=text,
+                    source_line=line_number,
+                )
+        yield from state.rows
+
+
+ADAPTER = ClaudeCodeAdapter()

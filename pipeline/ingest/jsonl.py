@@ -1,0 +1,62 @@
+"""Line-by-line JSON reading that turns every way a log line can be broken into a `Reject`.
+
+Real log files are appended to by running agents, copied half-way, or edited by hand, so a reader must
+expect torn last lines, foreign encodings and runaway lines. Keeping this in one place means every
+JSONL adapter reports the same reasons for the same damage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from pipeline.ingest.base import RAW_PREVIEW_CHARS, Reject
+
+MAX_LINE_BYTES = 8 * 1024 * 1024
+"""Longer lines are rejected rather than parsed: no real event is that big, and one would blow memory
+budgets downstream (every text column is held per partition)."""
+
+
+def raw_preview(line: bytes) -> str:
+    """A bounded, always-decodable excerpt of a bad line, so the reject table stays small and readable."""
+    return line[: RAW_PREVIEW_CHARS * 4].decode("utf-8", errors="replace")[:RAW_PREVIEW_CHARS]
+
+
+def iter_json_lines(path: Path, data: bytes | None = None) -> Iterator[tuple[int, Any] | Reject]:
+    """Yield `(line_number, parsed_value)` for each good line (1-based) and a `Reject` for each bad one.
+
+    `data` lets a caller that already read the file (to hash it) avoid a second read. Blank lines are
+    skipped silently; an empty file yields one reject so that it shows up in the rejects table.
+    """
+    if data is None:
+        data = path.read_bytes()
+    if not data.strip():
+        yield Reject(None, "empty file")
+        return
+    lines = data.split(b"\n")
+    last_index = len(lines) - 1
+    for index, line in enumerate(lines):
+        line_number = index + 1
+        if len(line) > MAX_LINE_BYTES:
+            yield Reject(line_number, f"line longer than 8 MB ({len(line):,} bytes)", raw_preview(line))
+            continue
+        if not line.strip():
+            continue
+        try:
+            yield line_number, orjson.loads(line)
+        except orjson.JSONDecodeError as error:
+            yield Reject(line_number, _reason(line, error, is_last=index == last_index), raw_preview(line))
+
+
+def _reason(line: bytes, error: orjson.JSONDecodeError, *, is_last: bool) -> str:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as decode_error:
+        return f"not UTF-8 (byte {decode_error.start})"
+    if is_last:
+        # The final line has no newline after it: the writer was interrupted mid-line.
+        return "truncated last line"
+    return f"invalid JSON: {error.msg} at column {error.colno}"
