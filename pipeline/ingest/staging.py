@@ -1,0 +1,288 @@
+"""Staging: one normalized, redacted Parquet file per source file, plus a manifest and a session index.
+
+Staging sits between raw logs and the date-partitioned lake because a session's partition (its start
+date) is only known once every file of the session has been read: subagent transcripts, resumed files
+and out-of-order arrivals all add to a session later. Each staged file is keyed by the source path and its
+content hash, so unchanged files are skipped and a file that grew replaces its previous staging.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import orjson
+import polars as pl
+import pyarrow as pa
+
+from pipeline.events import EVENTS_SCHEMA, REJECTS_SCHEMA, TS
+from pipeline.home import ReverieHome
+from pipeline.ingest.base import EventRow, Reject
+from pipeline.ingest.jsonl import raw_preview
+from pipeline.ingest.registry import SNIFF_BYTES, sniff_head
+from pipeline.lake import write_file_atomically
+from pipeline.redaction import Redactor
+
+STAGING_SCHEMA = pa.schema(
+    [f for f in EVENTS_SCHEMA if f.name != "date"] + [pa.field("n_redactions", pa.int64())]
+)
+MANIFEST_FILE = "_manifest.parquet"
+SESSION_INDEX_FILE = "_sessions.parquet"
+MANIFEST_SCHEMA = pa.schema(
+    [
+        ("source_file", pa.string()),
+        ("content_hash", pa.string()),
+        ("stage_key", pa.string()),
+        ("source_format", pa.string()),
+        ("n_events", pa.int64()),
+        ("n_rejects", pa.int64()),
+        ("size_bytes", pa.int64()),
+        ("ingest_date", pa.date32()),
+    ]
+)
+SESSION_INDEX_SCHEMA = pa.schema(
+    [("stage_key", pa.string()), ("session_id", pa.string()), ("first_ts", TS), ("n_events", pa.int64())]
+)
+UNKNOWN_FORMAT = "unknown"
+
+
+@dataclass(slots=True)
+class StagedFile:
+    """What staging one source file produced; small enough to send back from a worker process."""
+
+    source_file: str
+    content_hash: str
+    stage_key: str
+    source_format: str
+    n_events: int = 0
+    n_rejects: int = 0
+    n_redactions: int = 0
+    size_bytes: int = 0
+    ingest_date: date | None = None
+    skipped: bool = False
+    sessions: list[tuple[str, datetime, int]] = field(default_factory=list)  # (session_id, first ts, events)
+
+
+def events_path(home: ReverieHome, stage_key: str) -> Path:
+    return home.staging / f"{stage_key}.parquet"
+
+
+def rejects_path(home: ReverieHome, stage_key: str) -> Path:
+    return home.staging / f"{stage_key}.rejects.parquet"
+
+
+def stage_key_for(source_file: str, content_hash: str) -> str:
+    """Path and content together: identical bytes at two paths are two sources (their rejects differ)."""
+    return hashlib.blake2b(f"{source_file}\0{content_hash}".encode(), digest_size=16).hexdigest()
+
+
+def stage_file(
+    home: ReverieHome, path: Path, ingest_date: date, redactor: Redactor, known_keys: frozenset[str]
+) -> StagedFile:
+    """Parse, redact and stage one source file, unless this exact content at this path is staged already.
+
+    `known_keys` are the stage keys in the manifest: only those count as staged, so a file written by a
+    run that crashed before updating the manifest is simply staged again (same name, same content).
+    """
+    data = path.read_bytes()
+    content_hash = hashlib.blake2b(data, digest_size=16).hexdigest()
+    source_file = str(path)
+    key = stage_key_for(source_file, content_hash)
+    if key in known_keys:
+        return StagedFile(source_file, content_hash, key, "", size_bytes=len(data), skipped=True)
+    adapter = sniff_head(path, data[:SNIFF_BYTES])
+    size, is_empty = len(data), not data.strip()
+    del data  # the adapter reads the file itself; never hold two copies of a big file
+    source_format = adapter.name if adapter is not None else UNKNOWN_FORMAT
+    rows: list[EventRow] = []
+    rejects: list[Reject] = []
+    if is_empty:
+        rejects.append(Reject(None, "empty file"))
+    elif adapter is None:
+        rejects.append(Reject(None, "unknown format: no adapter recognised this file"))
+    else:
+        try:
+            for item in adapter.parse(path):
+                (rejects if isinstance(item, Reject) else rows).append(item)
+        except Exception as error:  # an adapter bug loses the rest of this file, never the run
+            rejects.append(Reject(None, f"{source_format} adapter failed: {type(error).__name__}: {error}"))
+    events_table, n_redactions = _events_table(rows, source_format, source_file, redactor)
+    result = StagedFile(
+        source_file,
+        content_hash,
+        key,
+        source_format,
+        n_events=events_table.num_rows,
+        n_rejects=len(rejects),
+        n_redactions=n_redactions,
+        size_bytes=size,
+        ingest_date=ingest_date,
+        sessions=_session_summary(events_table),
+    )
+    if rejects:
+        write_file_atomically(
+            rejects_path(home, key), _rejects_table(rejects, source_format, source_file, ingest_date, redactor)
+        )
+    write_file_atomically(events_path(home, key), events_table)
+    return result
+
+
+def _redact(redactor: Redactor, text: str | None) -> tuple[str | None, int]:
+    if not text:
+        return text, 0
+    redacted = redactor.redact(text)
+    return redacted.text, redacted.n
+
+
+def _json_text(value: object) -> str | None:
+    if value is None:
+        return None
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return orjson.dumps(value, default=str).decode()
+
+
+def _events_table(
+    rows: list[EventRow], source_format: str, source_file: str, redactor: Redactor
+) -> tuple[pa.Table, int]:
+    """Columns straight from the rows (no per-row dicts), with every text field redacted on the way."""
+    contents: list[str | None] = []
+    inputs: list[str | None] = []
+    redaction_counts: list[int] = []
+    for row in rows:
+        content, n_content = _redact(redactor, row.content)
+        input_text, n_input = _redact(redactor, _json_text(row.input))
+        contents.append(content)
+        inputs.append(input_text)
+        redaction_counts.append(n_content + n_input)
+    columns = {
+        "session_id": [r.session_id for r in rows],
+        "event_id": [r.event_id for r in rows],
+        "parent_event_id": [r.parent_event_id for r in rows],
+        "seq": pa.nulls(len(rows), pa.int64()),
+        "ts": [r.ts for r in rows],
+        "agent": [r.agent for r in rows],
+        "type": [r.type for r in rows],
+        "role": [r.role for r in rows],
+        "tool": [r.tool for r in rows],
+        "input": inputs,
+        "content": contents,
+        "is_error": [r.is_error for r in rows],
+        "tokens_in": [r.tokens_in for r in rows],
+        "tokens_out": [r.tokens_out for r in rows],
+        "source_format": pa.repeat(pa.scalar(source_format), len(rows)),
+        "source_file": pa.repeat(pa.scalar(source_file), len(rows)),
+        "source_line": [r.source_line for r in rows],
+        "n_redactions": redaction_counts,
+    }
+    arrays = [
+        value if isinstance(value, pa.Array) else pa.array(value, type=STAGING_SCHEMA.field(name).type)
+        for name, value in columns.items()
+    ]
+    return pa.Table.from_arrays(arrays, schema=STAGING_SCHEMA), sum(redaction_counts)
+
+
+def _rejects_table(
+    rejects: list[Reject], source_format: str, source_file: str, ingest_date: date, redactor: Redactor
+) -> pa.Table:
+    raws = [_redact(redactor, raw_preview(r.raw.encode()) if r.raw else None)[0] for r in rejects]
+    return pa.Table.from_pydict(
+        {
+            "source_file": [source_file] * len(rejects),
+            "source_line": [r.source_line for r in rejects],
+            "source_format": [source_format] * len(rejects),
+            "reason": [r.reason for r in rejects],
+            "raw": raws,
+            "date": [ingest_date] * len(rejects),
+        },
+        schema=REJECTS_SCHEMA,
+    )
+
+
+def _session_summary(events: pa.Table) -> list[tuple[str, datetime, int]]:
+    if events.num_rows == 0:
+        return []
+    summary = (
+        pl.from_arrow(events.select(["session_id", "ts"]))
+        .group_by("session_id")
+        .agg(pl.col("ts").min().alias("first_ts"), pl.len().alias("n_events"))
+        .sort("session_id")
+    )
+    return list(summary.iter_rows())
+
+
+# --- manifest and session index -------------------------------------------------------------------------
+
+
+def read_manifest(home: ReverieHome) -> pl.DataFrame:
+    path = home.staging / MANIFEST_FILE
+    if not path.exists():
+        return pl.from_arrow(MANIFEST_SCHEMA.empty_table())  # type: ignore[return-value]
+    return pl.read_parquet(path)
+
+
+def read_session_index(home: ReverieHome) -> pl.DataFrame:
+    path = home.staging / SESSION_INDEX_FILE
+    if not path.exists():
+        return pl.from_arrow(SESSION_INDEX_SCHEMA.empty_table())  # type: ignore[return-value]
+    return pl.read_parquet(path)
+
+
+def record_staged(home: ReverieHome, staged: Iterable[StagedFile]) -> set[str]:
+    """Add newly staged files to the manifest and index; drop superseded versions of the same paths.
+
+    Returns the session ids whose staged data changed (added or removed), so their partitions get rebuilt.
+    """
+    fresh = [s for s in staged if not s.skipped]
+    manifest = read_manifest(home)
+    index = read_session_index(home)
+    if not fresh:
+        return set()
+    new_paths = {s.source_file for s in fresh}
+    new_keys = {s.stage_key for s in fresh}
+    superseded = manifest.filter(pl.col("source_file").is_in(new_paths) & ~pl.col("stage_key").is_in(new_keys))
+    stale_keys = superseded["stage_key"].to_list()
+    touched = set(index.filter(pl.col("stage_key").is_in(stale_keys))["session_id"].to_list())
+    new_manifest = pl.from_arrow(
+        pa.Table.from_pylist(
+            [
+                {
+                    "source_file": s.source_file,
+                    "content_hash": s.content_hash,
+                    "stage_key": s.stage_key,
+                    "source_format": s.source_format,
+                    "n_events": s.n_events,
+                    "n_rejects": s.n_rejects,
+                    "size_bytes": s.size_bytes,
+                    "ingest_date": s.ingest_date,
+                }
+                for s in fresh
+            ],
+            schema=MANIFEST_SCHEMA,
+        )
+    )
+    new_index = pl.from_arrow(
+        pa.Table.from_pylist(
+            [
+                {"stage_key": s.stage_key, "session_id": sid, "first_ts": ts, "n_events": n}
+                for s in fresh
+                for sid, ts, n in s.sessions
+            ],
+            schema=SESSION_INDEX_SCHEMA,
+        )
+    )
+    touched |= set(new_index["session_id"].to_list())
+    keep = ~pl.col("stage_key").is_in(stale_keys + list(new_keys))
+    manifest = pl.concat([manifest.filter(keep), new_manifest]).sort("source_file", "stage_key")
+    index = pl.concat([index.filter(keep), new_index]).sort("stage_key", "session_id")
+    # Index first: a session listed without its file is harmless, a file without its sessions is invisible.
+    write_file_atomically(home.staging / SESSION_INDEX_FILE, index.to_arrow())
+    write_file_atomically(home.staging / MANIFEST_FILE, manifest.to_arrow())
+    for key in stale_keys:
+        events_path(home, key).unlink(missing_ok=True)
+        rejects_path(home, key).unlink(missing_ok=True)
+    return touched
