@@ -155,7 +155,9 @@ DETECTORS: tuple[Detector, ...] = (
     ),
     Detector(
         "slack_token",
-        re.compile(rf"(?:{_from_detect_secrets(SlackDetector, 0)}|xapp-\d-[A-Za-z0-9-]{{20,}})"),
+        # detect-secrets' pattern stops at the first capital of the final segment, leaving most of a real
+        # bot token behind: take the whole segment.
+        re.compile(r"xox[abposr]-(?:\d+-)+[A-Za-z0-9]+|xapp-\d-[A-Za-z0-9-]{20,}"),
         ("xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxs-", "xoxr-", "xapp-"),
     ),
     Detector("slack_webhook", re.compile(_from_detect_secrets(SlackDetector, 1)), ("hooks.slack.com",)),

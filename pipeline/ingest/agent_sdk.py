@@ -22,8 +22,8 @@ import orjson
 
 from pipeline.ingest.anthropic_messages import BlockTranscript, flatten_text, usage_tokens
 from pipeline.ingest.base import EventRow, Reject
-from pipeline.ingest.derived import SyntheticClock, content_session_id, parse_time
-from pipeline.ingest.jsonl import iter_json_lines, raw_preview
+from pipeline.ingest.derived import SyntheticClock, content_session_id, parse_time, safe_preview
+from pipeline.ingest.jsonl import iter_json_lines
 
 _KINDS = {
     "SystemMessage": "system",
@@ -83,12 +83,12 @@ class ClaudeAgentSdkAdapter:
             line_number, record = item
             messages = record.get("messages") if isinstance(record, dict) and "messages" in record else [record]
             if not isinstance(messages, list):
-                yield Reject(line_number, "messages is not a list", raw_preview(orjson.dumps(record)))
+                yield Reject(line_number, "messages is not a list", safe_preview(orjson.dumps(record)))
                 continue
             for message in messages:
                 kind = message_kind(message) if isinstance(message, dict) else None
                 if kind is None:
-                    yield Reject(line_number, "not an Agent SDK message", raw_preview(orjson.dumps(message)))
+                    yield Reject(line_number, "not an Agent SDK message", safe_preview(orjson.dumps(message)))
                     continue
                 session_key = str(message.get("session_id") or fallback_id)
                 session = sessions.setdefault(session_key, _Session(session_key, clock))

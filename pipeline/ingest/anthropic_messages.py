@@ -23,8 +23,7 @@ from typing import Any, ClassVar
 import orjson
 
 from pipeline.ingest.base import EventRow, Reject
-from pipeline.ingest.derived import SyntheticClock, as_int, content_session_id
-from pipeline.ingest.jsonl import raw_preview
+from pipeline.ingest.derived import SyntheticClock, as_int, content_session_id, safe_preview
 
 _TOOL_CALL_BLOCKS = {"tool_use", "server_tool_use", "mcp_tool_use", "ToolUseBlock", "ServerToolUseBlock"}
 _TEXT_BLOCKS = {"text", "TextBlock"}
@@ -240,14 +239,14 @@ class AnthropicMessagesAdapter:
         try:
             document = orjson.loads(data)
         except orjson.JSONDecodeError as error:
-            yield Reject(None, f"invalid JSON: {error.msg}", raw_preview(data))
+            yield Reject(None, f"invalid JSON: {error.msg}", safe_preview(data))
             return
         if _is_exchange_list(document):
             yield from self._parse_exchanges(path, data, document)
         elif isinstance(document, list) or (isinstance(document, dict) and isinstance(document.get("messages"), list)):
             yield from self._parse_conversation(path, data, document)
         else:
-            yield Reject(None, "not a message list, request body or exchange recording", raw_preview(data))
+            yield Reject(None, "not a message list, request body or exchange recording", safe_preview(data))
 
     def _parse_conversation(self, path: Path, data: bytes, document: Any) -> Iterator[EventRow | Reject]:
         body = document if isinstance(document, dict) else {"messages": document}
@@ -281,7 +280,7 @@ class AnthropicMessagesAdapter:
         assistant_index = 0
         for message in request.get("messages") or []:
             if not isinstance(message, dict) or "role" not in message:
-                yield Reject(None, "message without a role", raw_preview(orjson.dumps(message)))
+                yield Reject(None, "message without a role", safe_preview(orjson.dumps(message)))
                 continue
             usage = None
             if message["role"] == "assistant" and assistant_index < len(ok_responses):

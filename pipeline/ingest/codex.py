@@ -19,8 +19,8 @@ from typing import Any, ClassVar
 import orjson
 
 from pipeline.ingest.base import EventRow, Reject
-from pipeline.ingest.derived import SyntheticClock, as_int, content_session_id, parse_time
-from pipeline.ingest.jsonl import iter_json_lines, raw_preview
+from pipeline.ingest.derived import SyntheticClock, as_int, content_session_id, parse_time, safe_preview
+from pipeline.ingest.jsonl import iter_json_lines
 
 _ROLES = {"developer": "system", "system": "system", "user": "user", "assistant": "assistant"}
 _META_CONTEXT = ("cwd", "originator", "cli_version", "model_provider", "forked_from_id", "parent_thread_id")
@@ -78,7 +78,7 @@ class CodexRolloutAdapter:
                 continue
             line, record = item
             if not isinstance(record, dict) or not isinstance(record.get("payload"), dict) or "type" not in record:
-                yield Reject(line, "not a rollout line ({timestamp, type, payload})", raw_preview(orjson.dumps(record)))
+                yield Reject(line, "not a rollout line ({timestamp, type, payload})", safe_preview(orjson.dumps(record)))
                 continue
             records.append((line, parse_time(record.get("timestamp")), str(record["type"]), record["payload"]))
         if records:

@@ -18,6 +18,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pipeline.ingest.base import RAW_PREVIEW_CHARS
+from pipeline.ingest.jsonl import raw_preview
+from pipeline.redaction import Redactor
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _PATH_DATE = re.compile(r"(?<!\d)(20\d{2})[-/](\d{2})[-/](\d{2})(?!\d)")
 
@@ -86,3 +90,9 @@ def as_int(value: Any) -> int | None:
     except (TypeError, ValueError):
         return None
     return number if number >= 0 else None
+
+
+def safe_preview(data: bytes) -> str:
+    """A reject's raw excerpt, redacted *before* it is cut: cutting first could leave half a key unrecognisable."""
+    window = data[: RAW_PREVIEW_CHARS * 8].decode("utf-8", errors="replace")
+    return raw_preview(Redactor().redact(window).text.encode())

@@ -23,8 +23,8 @@ import orjson
 
 from pipeline.ingest.anthropic_messages import flatten_text
 from pipeline.ingest.base import EventRow, Reject
-from pipeline.ingest.derived import EPOCH, as_int, parse_time
-from pipeline.ingest.jsonl import iter_json_lines, raw_preview
+from pipeline.ingest.derived import EPOCH, as_int, parse_time, safe_preview
+from pipeline.ingest.jsonl import iter_json_lines
 
 
 def _objects(path: Path, data: bytes) -> Iterator[dict[str, Any] | Reject]:
@@ -95,7 +95,7 @@ class OpenAIAgentsAdapter:
             elif isinstance(obj.get("span_data"), dict) and obj.get("trace_id"):
                 spans[str(obj["trace_id"])].append(obj)
             else:
-                yield Reject(None, "not a trace or trace.span object with a trace_id", raw_preview(orjson.dumps(obj)))
+                yield Reject(None, "not a trace or trace.span object with a trace_id", safe_preview(orjson.dumps(obj)))
         for trace_id, trace_spans in spans.items():
             yield from _TraceSession(trace_id, traces.get(trace_id, {}), trace_spans).events()
 

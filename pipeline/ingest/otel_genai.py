@@ -26,8 +26,8 @@ from typing import Any, ClassVar
 import orjson
 
 from pipeline.ingest.base import EventRow, Reject
-from pipeline.ingest.derived import SyntheticClock, as_int, content_session_id, parse_time
-from pipeline.ingest.jsonl import iter_json_lines, raw_preview
+from pipeline.ingest.derived import SyntheticClock, as_int, content_session_id, parse_time, safe_preview
+from pipeline.ingest.jsonl import iter_json_lines
 
 _MODEL_CALLS = {"chat", "call_llm", "text_completion", "generate_content", "completion"}
 _AGENT_CALLS = {"invoke_agent", "create_agent"}
@@ -160,7 +160,7 @@ class OtelGenAiAdapter:
         for span in spans_of(documents):
             traces[span.trace_id or fallback].append(span)
         if not traces:
-            yield Reject(None, "no spans found", raw_preview(data))
+            yield Reject(None, "no spans found", safe_preview(data))
         clock = SyntheticClock(path)
         for trace_id, spans in traces.items():
             yield from _TraceTranscript(trace_id, spans, clock).events()
