@@ -224,7 +224,7 @@ class AnthropicMessagesAdapter:
 
     def sniff(self, path: Path, head: bytes) -> float:
         text = head.lstrip()
-        if not text[:1] in (b"[", b"{") or b'"__type__"' in head or b'"parentUuid"' in head:
+        if text[:1] not in (b"[", b"{") or b'"__type__"' in head or b'"parentUuid"' in head:
             return 0.0
         if b"/v1/messages" in head and b'"request"' in head:
             return 0.95
