@@ -142,7 +142,8 @@ def mine_recoveries(steps: pl.DataFrame, outcomes: pl.DataFrame, settings: Dream
         return []
     first_error = errors.group_by("session_id", "signature").agg(pl.col("step").min().alias("error_step"))
     after = (
-        steps.join(first_error, on="session_id", how="inner")
+        steps.select("session_id", "step", "tool")
+        .join(first_error, on="session_id", how="inner")
         .filter((pl.col("step") > pl.col("error_step")) & (pl.col("step") <= pl.col("error_step") + settings.recovery_steps))
         .sort("session_id", "step")
         .group_by("session_id", "signature")

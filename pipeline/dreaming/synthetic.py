@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from pipeline.home import ReverieHome
-from pipeline.lake import write_partition
+from pipeline.lake import conform, partition_files, read_table, write_partition
 from pipeline.playbooks.model import Playbook
 
 MISSION_TASK = "synthetic_landing"
@@ -212,10 +212,8 @@ def write_lake_day(
 
 def append_partition(home: ReverieHome, table: str, day: date, frame: pl.DataFrame, merge: bool) -> None:
     """Write a partition, keeping rows already there (training and held-out flights share a day)."""
-    from pipeline.lake import conform, read_table
-
     new = pl.from_arrow(conform(table, frame))
-    if merge:
+    if merge and partition_files(home, table, [day]):
         existing = read_table(home, table, [day])
         if not existing.is_empty():
             new = pl.concat([existing, new], how="vertical_relaxed")

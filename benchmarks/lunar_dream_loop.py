@@ -1,0 +1,75 @@
+"""The lunar learning loop by hand: fly 200 training missions a night, ingest, score, dream, promote, and
+measure held-out success with the playbook in force after each night.
+
+Usage: python benchmarks/lunar_dream_loop.py [--nights 4] [--per-night 200] [--heldout 200] [--home DIR]
+Promotion rule (a stand-in for the evaluation asset): approve the night's candidate when it has approvable
+entries; the held-out figure is then measured on the same held-out seeds every night.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from pipeline.dreaming import dream
+from pipeline.home import ReverieHome
+from pipeline.ingest.engine import ingest
+from pipeline.missions.batch import batch_seeds, fly_batch
+from pipeline.outcomes.scoring import score_partition
+from pipeline.outcomes.spec import load_criteria
+from pipeline.playbooks.store import PlaybookError, PlaybookStore
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--nights", type=int, default=4)
+    parser.add_argument("--per-night", type=int, default=200)
+    parser.add_argument("--heldout", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--home", type=Path, default=None)
+    args = parser.parse_args()
+    home = ReverieHome.at(args.home or tempfile.mkdtemp(prefix="reverie-loop-")).ensure()
+    store = PlaybookStore(home)
+    suite = load_criteria([Path(__file__).resolve().parent.parent / "outcomes" / "lunar.yaml"])
+    start = date(2026, 11, 1)
+    eval_day = start + timedelta(days=args.nights + 30)
+    heldout_seeds = batch_seeds(eval_day, args.heldout, heldout=True)
+    baseline = fly_batch(home, eval_day, args.heldout, heldout=True, seeds=heldout_seeds, workers=args.workers,
+                         write_logs=False)
+    print(f"night 0: held-out success with no playbook {baseline.success_rate:.1%} ({args.heldout} missions)", flush=True)
+    for night in range(args.nights):
+        day = start + timedelta(days=night)
+        t0 = time.perf_counter()
+        batch = fly_batch(home, day, args.per_night, playbook=store.in_force(day), workers=args.workers)
+        ingest(home, [home.landing / day.isoformat()], workers=1)
+        score_partition(home, day, suite)
+        t1 = time.perf_counter()
+        result = dream(home, day)
+        t2 = time.perf_counter()
+        try:
+            approved = store.approve(result.playbook.version, by="loop", reason="nightly promotion")
+        except PlaybookError:
+            approved = []
+        playbook = store.in_force(day + timedelta(days=1))
+        evaluation = fly_batch(home, eval_day, args.heldout, heldout=True, seeds=heldout_seeds, playbook=playbook,
+                               workers=args.workers, write_logs=False)
+        print(
+            f"night {night + 1}: training success {batch.success_rate:.1%}; dream {t2 - t1:.1f}s over "
+            f"{result.stats.sessions_reviewed} sessions, {result.stats.patterns_found}/{result.stats.patterns_tested} "
+            f"patterns kept, +{result.stats.added} ~{result.stats.updated} -{result.stats.retired}; "
+            f"{len(approved)} entries approved; held-out success {evaluation.success_rate:.1%} "
+            f"(fly+ingest+score {t1 - t0:.0f}s)",
+            flush=True,
+        )
+    final = store.in_force(start + timedelta(days=args.nights))
+    if final is not None:
+        for entry in final.active_entries():
+            print(f"  {entry.id} [{entry.agent}] {entry.text}")
+    print(f"home: {home.root}")
+
+
+if __name__ == "__main__":
+    main()
