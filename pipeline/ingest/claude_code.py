@@ -17,7 +17,7 @@ re-ingesting a file that grew yields the same ids for the lines it already had.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +29,15 @@ from pipeline.ingest.base import EventRow, Reject
 from pipeline.ingest.jsonl import iter_json_lines, raw_preview
 
 TASK_PREVIEW_CHARS = 500
-_LINE_TYPES = {"user", "assistant", "system", "progress", "summary", "file-history-snapshot", "queue-operation"}
+_LINE_TYPES = {
+    "user",
+    "assistant",
+    "system",
+    "progress",
+    "summary",
+    "file-history-snapshot",
+    "queue-operation",
+}
 _NOT_A_PROMPT_PREFIXES = ("<command-", "<local-command", "Caveat:", "[Request interrupted")
 _RESULT_STRING_LIMIT = 200
 
@@ -61,7 +69,9 @@ class _FileState:
 def _timestamp(record: dict[str, Any]) -> datetime:
     value = record.get("timestamp")
     if not isinstance(value, str):
-        raise LineError("missing timestamp" if value is None else f"wrong type for timestamp: {type(value).__name__}")
+        raise LineError(
+            "missing timestamp" if value is None else f"wrong type for timestamp: {type(value).__name__}"
+        )
     try:
         return datetime.fromisoformat(value)
     except ValueError as error:
@@ -105,7 +115,8 @@ def _result_summary(value: Any) -> tuple[dict[str, Any] | None, bool]:
         kept = {
             key: item
             for key, item in value.items()
-            if isinstance(item, bool | int | float) or (isinstance(item, str) and len(item) <= _RESULT_STRING_LIMIT)
+            if isinstance(item, bool | int | float)
+            or (isinstance(item, str) and len(item) <= _RESULT_STRING_LIMIT)
         }
         return kept or None, False
     return None, False
@@ -120,7 +131,11 @@ def _is_prompt(record: dict[str, Any], content: Any) -> str | None:
         if len(texts) != len(content):
             return None
         content = "\n".join(texts)
-    if not isinstance(content, str) or not content.strip() or content.lstrip().startswith(_NOT_A_PROMPT_PREFIXES):
+    if (
+        not isinstance(content, str)
+        or not content.strip()
+        or content.lstrip().startswith(_NOT_A_PROMPT_PREFIXES)
+    ):
         return None
     return content.strip()[:TASK_PREVIEW_CHARS]
 
@@ -169,7 +184,9 @@ class ClaudeCodeAdapter:
         kind = record.get("type")
         if kind in ("user", "assistant"):
             agent = self._agent(record)
-            self._message(state, record, line_number, session_id=_required_str(record, "sessionId"), agent=agent)
+            self._message(
+                state, record, line_number, session_id=_required_str(record, "sessionId"), agent=agent
+            )
         elif kind == "system":
             self._system(state, record, line_number)
         elif kind == "progress":
@@ -245,7 +262,15 @@ class ClaudeCodeAdapter:
         if role == "assistant":
             self._count_tokens(state, message, record)
 
-    def _block(self, state, emit, index, block, result_summary, result_failed) -> None:  # noqa: ANN001
+    def _block(
+        self,
+        state: _FileState,
+        emit: Callable[..., EventRow],
+        index: int,
+        block: dict[str, Any],
+        result_summary: dict[str, Any] | None,
+        result_failed: bool,
+    ) -> None:
         kind = block.get("type")
         if kind == "text":
             emit(index, type="message", content=str(block.get("text", "")))
@@ -327,7 +352,14 @@ class ClaudeCodeAdapter:
         return state.line_event.get(parent_uuid, parent_uuid)
 
     @staticmethod
-    def _note_start(state, session_id, record, message, ts, content) -> None:  # noqa: ANN001
+    def _note_start(
+        state: _FileState,
+        session_id: str,
+        record: dict[str, Any],
+        message: dict[str, Any],
+        ts: datetime,
+        content: Any,
+    ) -> None:
         start = state.starts.get(session_id)
         if start is None:
             start = state.starts[session_id] = _SessionStart(first_ts=ts)

@@ -100,7 +100,9 @@ def discover_files(paths: Sequence[Path]) -> list[Path]:
 _worker_args: tuple[ReverieHome, date, Redactor, frozenset[str]] | None = None
 
 
-def _init_worker(home: ReverieHome, ingest_date: date, redactor: Redactor | None, known: frozenset[str]) -> None:
+def _init_worker(
+    home: ReverieHome, ingest_date: date, redactor: Redactor | None, known: frozenset[str]
+) -> None:
     global _worker_args
     _worker_args = (home, ingest_date, redactor or Redactor(), known)
 
@@ -129,7 +131,10 @@ def _stage_all(
     context = multiprocessing.get_context("spawn")
     chunk = max(1, min(64, len(files) // (workers * 16)))
     with ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(home, ingest_date, redactor, known)
+        max_workers=workers,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(home, ingest_date, redactor, known),
     ) as pool:
         yield from pool.map(_stage_in_worker, files, chunksize=chunk)
 
@@ -176,7 +181,9 @@ def stage_files(
         if progress is not None:
             progress(done, len(files))
     skipped_keys = [s.stage_key for s in staged if s.skipped]
-    report.events_already_staged = int(manifest.filter(pl.col("stage_key").is_in(skipped_keys))["n_events"].sum())
+    report.events_already_staged = int(
+        manifest.filter(pl.col("stage_key").is_in(skipped_keys))["n_events"].sum()
+    )
     report.by_format = dict(sorted(formats.items()))
     touched_sessions = record_staged(home, staged)
     starts = session_start_dates(home)
@@ -367,4 +374,3 @@ def ingest(home: ReverieHome, paths: Sequence[Path], **stage_options: object) ->
     for day in sorted(report.reject_dates):
         build_rejects_partition(home, day)
     return report
-

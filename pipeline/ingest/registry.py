@@ -13,7 +13,15 @@ from pathlib import Path
 
 from pipeline.ingest.base import Adapter
 
-ADAPTER_MODULES = ["native", "claude_code", "anthropic_messages", "agent_sdk", "codex", "openai_agents", "otel_genai"]
+ADAPTER_MODULES = [
+    "native",
+    "claude_code",
+    "anthropic_messages",
+    "agent_sdk",
+    "codex",
+    "openai_agents",
+    "otel_genai",
+]
 SNIFF_BYTES = 64 * 1024
 MIN_CONFIDENCE = 0.5
 """Below this no adapter is trusted with the file: it is reported as an unknown format instead of being

@@ -9,6 +9,7 @@ content hash, so unchanged files are skipped and a file that grew replaces its p
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -18,7 +19,7 @@ import orjson
 import polars as pl
 import pyarrow as pa
 
-from pipeline.events import EVENTS_SCHEMA, REJECTS_SCHEMA, TS
+from pipeline.events import EVENTS_SCHEMA, REJECTS_SCHEMA
 from pipeline.home import ReverieHome
 from pipeline.ingest.base import EventRow, Reject
 from pipeline.ingest.jsonl import raw_preview
@@ -31,21 +32,22 @@ STAGING_SCHEMA = pa.schema(
 )
 MANIFEST_FILE = "_manifest.parquet"
 SESSION_INDEX_FILE = "_sessions.parquet"
-MANIFEST_SCHEMA = pa.schema(
-    [
-        ("source_file", pa.string()),
-        ("content_hash", pa.string()),
-        ("stage_key", pa.string()),
-        ("source_format", pa.string()),
-        ("n_events", pa.int64()),
-        ("n_rejects", pa.int64()),
-        ("size_bytes", pa.int64()),
-        ("ingest_date", pa.date32()),
-    ]
-)
-SESSION_INDEX_SCHEMA = pa.schema(
-    [("stage_key", pa.string()), ("session_id", pa.string()), ("first_ts", TS), ("n_events", pa.int64())]
-)
+MANIFEST_COLUMNS = {
+    "source_file": pl.String,
+    "content_hash": pl.String,
+    "stage_key": pl.String,
+    "source_format": pl.String,
+    "n_events": pl.Int64,
+    "n_rejects": pl.Int64,
+    "size_bytes": pl.Int64,
+    "ingest_date": pl.Date,
+}
+SESSION_INDEX_COLUMNS = {
+    "stage_key": pl.String,
+    "session_id": pl.String,
+    "first_ts": pl.Datetime("us", "UTC"),
+    "n_events": pl.Int64,
+}
 UNKNOWN_FORMAT = "unknown"
 
 
@@ -120,11 +122,12 @@ def stage_file(
         n_redactions=n_redactions,
         size_bytes=size,
         ingest_date=ingest_date,
-        sessions=_session_summary(events_table),
+        sessions=_session_summary(rows),
     )
     if rejects:
         write_file_atomically(
-            rejects_path(home, key), _rejects_table(rejects, source_format, source_file, ingest_date, redactor)
+            rejects_path(home, key),
+            _rejects_table(rejects, source_format, source_file, ingest_date, redactor),
         )
     write_file_atomically(events_path(home, key), events_table)
     return result
@@ -203,33 +206,31 @@ def _rejects_table(
     )
 
 
-def _session_summary(events: pa.Table) -> list[tuple[str, datetime, int]]:
-    if events.num_rows == 0:
-        return []
-    summary = (
-        pl.from_arrow(events.select(["session_id", "ts"]))
-        .group_by("session_id")
-        .agg(pl.col("ts").min().alias("first_ts"), pl.len().alias("n_events"))
-        .sort("session_id")
-    )
-    return list(summary.iter_rows())
+def _session_summary(rows: list[EventRow]) -> list[tuple[str, datetime, int]]:
+    """(session_id, first ts, n_events) per session in the file: the index that routes sessions to dates."""
+    first: dict[str, datetime] = {}
+    counts: Counter[str] = Counter()
+    for row in rows:
+        counts[row.session_id] += 1
+        seen = first.get(row.session_id)
+        if seen is None or row.ts < seen:
+            first[row.session_id] = row.ts
+    return [(session_id, first[session_id], counts[session_id]) for session_id in sorted(first)]
 
 
 # --- manifest and session index -------------------------------------------------------------------------
 
 
 def read_manifest(home: ReverieHome) -> pl.DataFrame:
+    """One row per staged source file version (path, content hash, stage key, format, counts, ingest date)."""
     path = home.staging / MANIFEST_FILE
-    if not path.exists():
-        return pl.from_arrow(MANIFEST_SCHEMA.empty_table())  # type: ignore[return-value]
-    return pl.read_parquet(path)
+    return pl.read_parquet(path) if path.exists() else pl.DataFrame(schema=MANIFEST_COLUMNS)
 
 
 def read_session_index(home: ReverieHome) -> pl.DataFrame:
+    """One row per (staged file, session): which files hold which sessions, and their first timestamp."""
     path = home.staging / SESSION_INDEX_FILE
-    if not path.exists():
-        return pl.from_arrow(SESSION_INDEX_SCHEMA.empty_table())  # type: ignore[return-value]
-    return pl.read_parquet(path)
+    return pl.read_parquet(path) if path.exists() else pl.DataFrame(schema=SESSION_INDEX_COLUMNS)
 
 
 def record_staged(home: ReverieHome, staged: Iterable[StagedFile]) -> set[str]:
@@ -244,36 +245,34 @@ def record_staged(home: ReverieHome, staged: Iterable[StagedFile]) -> set[str]:
         return set()
     new_paths = {s.source_file for s in fresh}
     new_keys = {s.stage_key for s in fresh}
-    superseded = manifest.filter(pl.col("source_file").is_in(new_paths) & ~pl.col("stage_key").is_in(new_keys))
+    superseded = manifest.filter(
+        pl.col("source_file").is_in(new_paths) & ~pl.col("stage_key").is_in(new_keys)
+    )
     stale_keys = superseded["stage_key"].to_list()
     touched = set(index.filter(pl.col("stage_key").is_in(stale_keys))["session_id"].to_list())
-    new_manifest = pl.from_arrow(
-        pa.Table.from_pylist(
-            [
-                {
-                    "source_file": s.source_file,
-                    "content_hash": s.content_hash,
-                    "stage_key": s.stage_key,
-                    "source_format": s.source_format,
-                    "n_events": s.n_events,
-                    "n_rejects": s.n_rejects,
-                    "size_bytes": s.size_bytes,
-                    "ingest_date": s.ingest_date,
-                }
-                for s in fresh
-            ],
-            schema=MANIFEST_SCHEMA,
-        )
+    new_manifest = pl.DataFrame(
+        [
+            {
+                "source_file": s.source_file,
+                "content_hash": s.content_hash,
+                "stage_key": s.stage_key,
+                "source_format": s.source_format,
+                "n_events": s.n_events,
+                "n_rejects": s.n_rejects,
+                "size_bytes": s.size_bytes,
+                "ingest_date": s.ingest_date,
+            }
+            for s in fresh
+        ],
+        schema=MANIFEST_COLUMNS,
     )
-    new_index = pl.from_arrow(
-        pa.Table.from_pylist(
-            [
-                {"stage_key": s.stage_key, "session_id": sid, "first_ts": ts, "n_events": n}
-                for s in fresh
-                for sid, ts, n in s.sessions
-            ],
-            schema=SESSION_INDEX_SCHEMA,
-        )
+    new_index = pl.DataFrame(
+        [
+            {"stage_key": s.stage_key, "session_id": sid, "first_ts": ts, "n_events": n}
+            for s in fresh
+            for sid, ts, n in s.sessions
+        ],
+        schema=SESSION_INDEX_COLUMNS,
     )
     touched |= set(new_index["session_id"].to_list())
     keep = ~pl.col("stage_key").is_in(stale_keys + list(new_keys))

@@ -51,7 +51,9 @@ def test_tool_results_pair_with_their_calls(home: ReverieHome) -> None:
     results = events.filter(pl.col("type") == "tool_result")
     assert results.height > 0
     paired = results.join(
-        calls.select("session_id", pl.col("event_id").alias("parent_event_id"), pl.col("tool").alias("call_tool")),
+        calls.select(
+            "session_id", pl.col("event_id").alias("parent_event_id"), pl.col("tool").alias("call_tool")
+        ),
         on=["session_id", "parent_event_id"],
     )
     assert paired.height == results.height
@@ -79,7 +81,9 @@ def test_task_and_context_come_from_the_first_prompt_and_transcript_fields(home:
 
 
 def test_errors_from_is_error_and_from_plain_string_results(home: ReverieHome) -> None:
-    events, sessions = _ingest(home, "marot-spotter/short.jsonl", "drmaciver-coverage-test-fix/transcript.jsonl")
+    events, sessions = _ingest(
+        home, "marot-spotter/short.jsonl", "drmaciver-coverage-test-fix/transcript.jsonl"
+    )
     rejected = events.filter((pl.col("type") == "tool_result") & pl.col("content").str.contains("rejected"))
     assert rejected.height == 2 and rejected["is_error"].all()
     exit_code = events.filter(pl.col("input").str.contains("Exit code 1"))
@@ -136,14 +140,37 @@ def test_event_ids_are_stable_when_a_transcript_grows(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("line", "reason"),
     [
-        ({"type": "user", "uuid": "u", "timestamp": "2026-01-01T00:00:00Z", "message": {"content": "x"}}, "missing sessionId"),
+        (
+            {"type": "user", "uuid": "u", "timestamp": "2026-01-01T00:00:00Z", "message": {"content": "x"}},
+            "missing sessionId",
+        ),
         ({"type": "user", "sessionId": "s", "uuid": "u", "message": {"content": "x"}}, "missing timestamp"),
-        ({"type": "user", "sessionId": "s", "uuid": "u", "timestamp": "noon", "message": {}}, "wrong type for timestamp"),
-        ({"type": "assistant", "sessionId": "s", "uuid": "u", "timestamp": "2026-01-01T00:00:00Z", "message": 5}, "wrong type for message"),
+        (
+            {"type": "user", "sessionId": "s", "uuid": "u", "timestamp": "noon", "message": {}},
+            "wrong type for timestamp",
+        ),
+        (
+            {
+                "type": "assistant",
+                "sessionId": "s",
+                "uuid": "u",
+                "timestamp": "2026-01-01T00:00:00Z",
+                "message": 5,
+            },
+            "wrong type for message",
+        ),
     ],
 )
-def test_malformed_claude_code_lines_are_rejected_with_a_reason(tmp_path: Path, line: dict, reason: str) -> None:
-    good = {"type": "user", "sessionId": "s", "uuid": "g", "timestamp": "2026-01-01T00:00:00Z", "message": {"role": "user", "content": "hi"}}
+def test_malformed_claude_code_lines_are_rejected_with_a_reason(
+    tmp_path: Path, line: dict, reason: str
+) -> None:
+    good = {
+        "type": "user",
+        "sessionId": "s",
+        "uuid": "g",
+        "timestamp": "2026-01-01T00:00:00Z",
+        "message": {"role": "user", "content": "hi"},
+    }
     path = tmp_path / "t.jsonl"
     path.write_text(json.dumps(good) + "\n" + json.dumps(line) + "\n")
     items = list(ADAPTER.parse(path))

@@ -38,7 +38,9 @@ def _run(home: ReverieHome, path: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
         ("wrong_types.jsonl", 2, "wrong type for ts"),
     ],
 )
-def test_bad_line_is_rejected_and_good_lines_kept(home: ReverieHome, name: str, line: int, reason: str) -> None:
+def test_bad_line_is_rejected_and_good_lines_kept(
+    home: ReverieHome, name: str, line: int, reason: str
+) -> None:
     events, rejects = _run(home, BROKEN / name)
     assert set(events["event_id"]) >= {"g1", "g2"}
     first = rejects.sort("source_line").row(0, named=True)
@@ -56,10 +58,18 @@ def test_missing_event_id_and_wrong_token_type_are_reported_too(tmp_path: Path) 
 
 
 def test_ten_megabyte_line_is_rejected_with_a_bounded_raw_preview(home: ReverieHome, tmp_path: Path) -> None:
-    good = {"schema": "reverie.event/v1", "session_id": "big", "ts": "2026-03-05T12:00:00Z", "type": "message"}
+    good = {
+        "schema": "reverie.event/v1",
+        "session_id": "big",
+        "ts": "2026-03-05T12:00:00Z",
+        "type": "message",
+    }
     huge = dict(good, event_id="huge", content="x" * (10 * 1024 * 1024))
     path = tmp_path / "huge.jsonl"
-    path.write_text("\n".join(json.dumps(dict(good, event_id=e)) if e else json.dumps(huge) for e in ("a", None, "b")) + "\n")
+    path.write_text(
+        "\n".join(json.dumps(dict(good, event_id=e)) if e else json.dumps(huge) for e in ("a", None, "b"))
+        + "\n"
+    )
     events, rejects = _run(home, path)
     assert sorted(events["event_id"]) == ["a", "b"]
     assert rejects["reason"][0].startswith("line longer than 8 MB")
