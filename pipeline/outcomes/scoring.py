@@ -67,6 +67,7 @@ def evaluate_expectations(frame: pl.DataFrame, criteria: Sequence[Criterion]) ->
 
 
 def _expectation_rows(frame: pl.DataFrame, criteria: Sequence[Criterion]) -> list[pl.DataFrame]:
+    """One frame per criterion, each aligned row for row with `frame` (the group's sessions)."""
     verdicts = evaluate_expectations(frame, criteria)
     rows = []
     for criterion in criteria:
@@ -77,11 +78,11 @@ def _expectation_rows(frame: pl.DataFrame, criteria: Sequence[Criterion]) -> lis
             pl.DataFrame(
                 {
                     "session_id": frame["session_id"],
-                    "criterion": pl.repeat(criterion.name, frame.height, eager=True, dtype=pl.String),
                     "passed": verdicts[criterion.name],
                     "value": frame[criterion.column or ""].cast(pl.String),
                 }
             ).with_columns(
+                criterion=pl.lit(criterion.name),
                 detail=pl.lit(description),
                 weight=pl.lit(criterion.weight),
                 required=pl.lit(criterion.required),
@@ -92,8 +93,9 @@ def _expectation_rows(frame: pl.DataFrame, criteria: Sequence[Criterion]) -> lis
 
 
 def _rubric_rows(
-    home: ReverieHome, day: str, frame: pl.DataFrame, criteria: Sequence[Criterion], grader: RubricGrader | None
+    home: ReverieHome | None, day: str, frame: pl.DataFrame, criteria: Sequence[Criterion], grader: RubricGrader | None
 ) -> tuple[list[pl.DataFrame], int]:
+    """Like `_expectation_rows` for rubric criteria: graded by `grader`, or recorded as not graded."""
     rubrics = [c for c in criteria if c.is_rubric]
     if not rubrics or frame.is_empty():
         return [], 0
@@ -111,21 +113,34 @@ def _rubric_rows(
             for c in rubrics
         ]
         return rows, 0
+    if home is None:
+        raise ValueError("rubric grading needs the home (transcripts and cache live there)")
     from pipeline.outcomes.rubric import grade_sessions
 
     graded, calls = grade_sessions(home, day, frame["session_id"].to_list(), rubrics, grader)
-    return [graded], calls
+    # grade_sessions keeps the session order within each criterion, so each slice stays aligned
+    return [graded.filter(pl.col("criterion") == c.name) for c in rubrics], calls
 
 
-def _with_scores(rows: pl.DataFrame, day: str) -> pl.DataFrame:
-    """Score = weighted pass fraction over graded criteria; not-graded rubrics neither help nor hurt."""
+def _aligned_scores(parts: Sequence[pl.DataFrame]) -> pl.Series:
+    """Weighted pass fraction over graded criteria, for parts aligned row for row with the same sessions.
+
+    Horizontal sums over aligned columns avoid a group-by/join over millions of outcome rows.
+    """
+    passed = sum(
+        (p["passed"].fill_null(False).cast(pl.Float64) * p["weight"] for p in parts), pl.Series([0.0])
+    )
+    graded = sum((p["passed"].is_not_null().cast(pl.Float64) * p["weight"] for p in parts), pl.Series([0.0]))
+    return pl.select(pl.when(graded > 0).then(passed / graded)).to_series().alias("score")
+
+
+def _scores_by_session(rows: pl.DataFrame) -> pl.DataFrame:
+    """Slow path for sessions judged by several groups: the same definition via a group-by."""
     graded_weight = pl.when(pl.col("passed").is_not_null()).then(pl.col("weight")).otherwise(0.0)
     passed_weight = pl.when(pl.col("passed")).then(pl.col("weight")).otherwise(0.0)
-    score = passed_weight.sum().over("session_id") / graded_weight.sum().over("session_id")
-    return rows.with_columns(
-        score=pl.when(graded_weight.sum().over("session_id") > 0).then(score).otherwise(None),
-        date=pl.lit(date.fromisoformat(day)),
-    )
+    scores = rows.group_by("session_id").agg(passed_w=passed_weight.sum(), graded_w=graded_weight.sum())
+    scores = scores.select("session_id", score=pl.when(pl.col("graded_w") > 0).then(pl.col("passed_w") / pl.col("graded_w")))
+    return rows.drop("score").join(scores, on="session_id", how="left")
 
 
 def _criteria_summary(rows: pl.DataFrame, suite: CriteriaSuite) -> pl.DataFrame:
@@ -175,23 +190,31 @@ def score_frame(
         for group in suite.groups_for(task):
             groups[group.name] = group
             tasks_of_group.setdefault(group.name, []).append(task)
-    parts: list[pl.DataFrame] = []
+    scored: list[pl.DataFrame] = []
     calls = 0
+    judged = 0
     for name, group in groups.items():
         subset = metrics.filter(task_key.is_in(tasks_of_group[name]))
-        parts.extend(_expectation_rows(subset, group.criteria))
-        if home is None and any(c.is_rubric for c in group.criteria) and grader is not None:
-            raise ValueError("rubric grading needs the home (transcripts and cache live there)")
-        rubric_parts, group_calls = _rubric_rows(home, day, subset, group.criteria, grader)  # type: ignore[arg-type]
+        judged += subset.height
+        parts = _expectation_rows(subset, group.criteria)
+        rubric_parts, group_calls = _rubric_rows(home, day, subset, group.criteria, grader)
         parts.extend(rubric_parts)
         calls += group_calls
-    if not parts:
-        empty = pl.DataFrame(schema={"session_id": pl.String, "criterion": pl.String, "passed": pl.Boolean,
-                                     "value": pl.String, "detail": pl.String, "weight": pl.Float64,
-                                     "required": pl.Boolean, "grader": pl.String})
-        return _with_scores(empty, day), calls
-    rows = pl.concat([p.select(OUTCOME_COLUMNS) for p in parts], how="vertical_relaxed")
-    return _with_scores(rows, day), calls
+        score = _aligned_scores(parts)
+        scored.extend(p.select(OUTCOME_COLUMNS).with_columns(score) for p in parts)
+    date_value = pl.lit(date.fromisoformat(day))
+    if not scored:
+        return pl.DataFrame(schema=_EMPTY_SCHEMA).with_columns(date=date_value), calls
+    rows = pl.concat(scored, how="vertical_relaxed").with_columns(date=date_value)
+    if judged > metrics.height:  # some session matched several groups: its score spans all of them
+        rows = _scores_by_session(rows)
+    return rows, calls
+
+
+_EMPTY_SCHEMA = {
+    "session_id": pl.String, "criterion": pl.String, "passed": pl.Boolean, "value": pl.String, "detail": pl.String,
+    "weight": pl.Float64, "required": pl.Boolean, "grader": pl.String, "score": pl.Float64,
+}
 
 
 def score_partition(

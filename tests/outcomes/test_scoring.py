@@ -110,3 +110,29 @@ def test_report_pass_rates_and_show_outcomes(scored_home):
     assert _verdicts(report, "lunar-lost")["mission_reported"] is False
     detail = show_outcomes(home, "solved")
     assert detail.height == 6 and set(detail.columns) >= {"session_id", "passed", "value", "detail"}
+
+
+def test_a_session_matched_by_two_groups_gets_one_score_over_both(home, tmp_path):
+    spec = tmp_path / "two.yaml"
+    spec.write_text(
+        """\
+version: 1
+groups:
+  - name: any_fix
+    task: "fix*"
+    criteria:
+      - name: has_events
+        weight: 3
+        expectation: {type: expect_column_values_to_be_between, kwargs: {column: n_events, min_value: 1}}
+  - name: bug_fix
+    task: "fix the bug"
+    criteria:
+      - name: few_events
+        expectation: {type: expect_column_values_to_be_between, kwargs: {column: n_events, max_value: 1}}
+"""
+    )
+    ingest_sessions(home, [SessionLog("both", "fix the bug").message("user", "a").message("assistant", "b"),
+                           SessionLog("one", "fix typo").message("assistant", "b")])
+    report = score_partition(home, DAY, load_criteria([spec]))
+    scores = dict(report.outcomes.group_by("session_id").agg(pl.col("score").unique()).iter_rows())
+    assert scores == {"both": [0.75], "one": [1.0]}
