@@ -14,7 +14,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from pipeline.dreaming import dream
+from pipeline.dreaming import DreamSettings, dream
 from pipeline.home import ReverieHome
 from pipeline.ingest.engine import ingest
 from pipeline.missions.batch import batch_seeds, fly_batch
@@ -30,9 +30,13 @@ def main() -> None:
     parser.add_argument("--heldout", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--home", type=Path, default=None)
+    parser.add_argument("--fdr", type=float, default=DreamSettings().fdr)
+    parser.add_argument("--min-effect", type=float, default=DreamSettings().min_effect)
     args = parser.parse_args()
     home = ReverieHome.at(args.home or tempfile.mkdtemp(prefix="reverie-loop-")).ensure()
     store = PlaybookStore(home)
+    settings = DreamSettings(fdr=args.fdr, min_effect=args.min_effect)
+    print(f"settings: {settings.model_dump()}", flush=True)
     suite = load_criteria([Path(__file__).resolve().parent.parent / "outcomes" / "lunar.yaml"])
     start = date(2026, 11, 1)
     eval_day = start + timedelta(days=args.nights + 30)
@@ -47,7 +51,7 @@ def main() -> None:
         ingest(home, [home.landing / day.isoformat()], workers=1)
         score_partition(home, day, suite)
         t1 = time.perf_counter()
-        result = dream(home, day)
+        result = dream(home, day, settings=settings)
         t2 = time.perf_counter()
         try:
             approved = store.approve(result.playbook.version, by="loop", reason="nightly promotion")
