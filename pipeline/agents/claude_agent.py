@@ -1,0 +1,99 @@
+"""A role driven by Claude through the Messages API, with tool use for every action.
+
+Each incoming message becomes one short conversation: the role's instructions and the (cached) playbook as
+the system prompt, the message as the user turn, then tool_use / tool_result rounds until the model ends its
+turn. Its final text is the reply. The playbook block carries `cache_control` because it is identical for
+every mission of a batch while the briefing varies, so only the first call pays for it in full.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anthropic
+
+from pipeline.agents.team import Message, ToolError, TurnContext
+
+SEND_MESSAGE_TOOL = "send_message"
+MAX_TOOL_ROUNDS = 8
+
+
+class ClaudeAgent:
+    """Drives one role. `playbook_text` goes in a cached system block after the stable role instructions."""
+
+    def __init__(self, client: anthropic.Anthropic, model: str, *, playbook_text: str = "",
+                 max_tokens: int = 1024, max_tool_rounds: int = MAX_TOOL_ROUNDS) -> None:
+        self.client = client
+        self.model = model
+        self.playbook_text = playbook_text
+        self.max_tokens = max_tokens
+        self.max_tool_rounds = max_tool_rounds
+
+    def _system(self, ctx: TurnContext) -> list[dict[str, Any]]:
+        blocks: list[dict[str, Any]] = [{"type": "text", "text": f"You are {ctx.role.name}. {ctx.role.instructions}"}]
+        if self.playbook_text:
+            blocks.append({"type": "text", "text": self.playbook_text, "cache_control": {"type": "ephemeral"}})
+        return blocks
+
+    def _tools(self, ctx: TurnContext) -> list[dict[str, Any]]:
+        specs = [{"name": t.name, "description": t.description, "input_schema": t.input_schema} for t in ctx.tools()]
+        if ctx.role.can_message:
+            specs.append({
+                "name": SEND_MESSAGE_TOOL,
+                "description": "Send a message to another member of the team.",
+                "input_schema": {
+                    "type": "object",
+                    "properties": {"to": {"type": "string", "enum": list(ctx.role.can_message)},
+                                   "content": {"type": "string"}},
+                    "required": ["to", "content"],
+                },
+            })
+        return specs
+
+    def _run_tool(self, ctx: TurnContext, name: str, arguments: dict[str, Any], tokens_in: int,
+                  tokens_out: int) -> tuple[str, bool]:
+        if name == SEND_MESSAGE_TOOL:
+            try:
+                ctx.send(str(arguments.get("to")), str(arguments.get("content", "")))
+            except ToolError as exc:
+                return str(exc), True
+            return "sent", False
+        result, is_error = ctx.call_tool(name, arguments, tokens_in=tokens_in, tokens_out=tokens_out)
+        return str(result), is_error
+
+    def respond(self, message: Message, ctx: TurnContext) -> str | None:
+        prompt = message.content
+        if message.data:
+            prompt += "\n\nData:\n" + json.dumps(message.data, sort_keys=True)
+        conversation: list[dict[str, Any]] = [{"role": "user", "content": f"From {message.sender}: {prompt}"}]
+        system, tools = self._system(ctx), self._tools(ctx)
+        for _ in range(self.max_tool_rounds):
+            request: dict[str, Any] = {"model": self.model, "max_tokens": self.max_tokens,
+                                       "system": system, "messages": conversation}
+            if tools:
+                request["tools"] = tools
+            reply = self.client.messages.create(**request)
+            tokens_in, tokens_out = reply.usage.input_tokens, reply.usage.output_tokens
+            uses = [block for block in reply.content if block.type == "tool_use"]
+            if reply.stop_reason != "tool_use" or not uses:
+                text = "".join(block.text for block in reply.content if block.type == "text").strip()
+                return text or None
+            conversation.append({"role": "assistant", "content": [_echo(block) for block in reply.content]})
+            results = []
+            for block in uses:
+                output, is_error = self._run_tool(ctx, block.name, dict(block.input), tokens_in, tokens_out)
+                tokens_in = tokens_out = 0  # usage belongs to the call, count it once
+                results.append({"type": "tool_result", "tool_use_id": block.id, "content": output,
+                                "is_error": is_error})
+            conversation.append({"role": "user", "content": results})
+        raise ToolError(f"{ctx.role.name} exceeded {self.max_tool_rounds} tool rounds in one turn")
+
+
+def _echo(block: Any) -> dict[str, Any]:
+    """The assistant block as request content: only the fields the API accepts back."""
+    if block.type == "tool_use":
+        return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
+    if block.type == "text":
+        return {"type": "text", "text": block.text}
+    return block.model_dump(exclude_none=True)

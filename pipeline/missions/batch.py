@@ -1,0 +1,132 @@
+"""Fly a partition's worth of missions in parallel and summarize them.
+
+`fly_batch` is what the `mission_batch` Dagster asset and `reverie fly` call. Missions are independent and
+CPU-bound (Box2D), so they fan out over worker processes; each worker writes its own session file, and only
+the small `MissionRecord`s travel back.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel
+
+from pipeline.home import ReverieHome
+from pipeline.llm.client import LLMSettings
+from pipeline.missions.lunar import draw_conditions, fly_reference, mission_seed
+from pipeline.missions.runner import DEFAULT_EXPLORATION, Backend, MissionRecord, MissionSpec, run_mission
+from pipeline.playbooks.model import Playbook
+
+ProgressCallback = Callable[[int, int], None]
+"""Called as `progress(done, total)` after each mission completes (in completion order)."""
+
+
+class BatchReport(BaseModel):
+    """A flown batch: per-mission records plus the figures a dashboard shows first."""
+
+    day: date
+    heldout: bool
+    backend: str
+    playbook_version: str | None
+    exploration: float
+    missions: list[MissionRecord]
+
+    @property
+    def n_missions(self) -> int:
+        return len(self.missions)
+
+    @property
+    def success_rate(self) -> float:
+        return sum(m.success for m in self.missions) / len(self.missions) if self.missions else 0.0
+
+    @property
+    def failure_modes(self) -> dict[str, int]:
+        return dict(Counter(m.failure_mode for m in self.missions if m.failure_mode).most_common())
+
+    @property
+    def paths(self) -> list[str]:
+        return [m.path for m in self.missions if m.path]
+
+    @property
+    def seeds(self) -> list[int]:
+        return [m.seed for m in self.missions]
+
+    def summary(self) -> dict[str, Any]:
+        """Flat figures for asset metadata and CLI tables."""
+        return {
+            "missions": self.n_missions,
+            "success_rate": round(self.success_rate, 4),
+            "failure_modes": self.failure_modes,
+            "playbook_version": self.playbook_version,
+            "backend": self.backend,
+            "heldout": self.heldout,
+            "exploration": self.exploration,
+            "mean_reward": round(sum(m.metrics["reward"] for m in self.missions) / max(self.n_missions, 1), 2),
+            "rules_followed": sum(len(m.followed) > 0 for m in self.missions),
+        }
+
+
+def batch_seeds(day: date, n_missions: int, *, heldout: bool) -> list[int]:
+    return [mission_seed(day, index, heldout) for index in range(n_missions)]
+
+
+def fly_batch(home: ReverieHome, day: date, n_missions: int, *, backend: Backend = "offline",
+              heldout: bool = False, playbook: Playbook | None = None, exploration: float | None = None,
+              workers: int = 2, write_logs: bool = True, progress: ProgressCallback | None = None,
+              seeds: Sequence[int] | None = None, llm: LLMSettings | None = None,
+              session_prefix: str = "lunar") -> BatchReport:
+    """Fly `n_missions` for partition `day` and write one native session per mission to `landing/<day>/`.
+
+    exploration: probability that a specialist ignores an applicable playbook rule for a parameter. Defaults
+    to 0.2 for training flights and 0 for held-out evaluation, so evaluation measures the playbook itself.
+    seeds: fly these seeds instead of the partition's own (e.g. to A/B two playbooks on identical missions);
+    their held-out status follows from the seed. workers<=1 runs in this process (handy for tests).
+    session_prefix: distinguishes several batches flown on the same day and split (e.g. an A/B), since
+    session ids are `<prefix>-<day>-<split>-<index>`.
+    """
+    seed_list = list(seeds) if seeds is not None else batch_seeds(day, n_missions, heldout=heldout)
+    if seeds is not None:
+        n_missions = len(seed_list)
+        heldout = all(draw_conditions(s).heldout for s in seed_list) if seed_list else heldout
+    epsilon = exploration if exploration is not None else (0.0 if heldout else DEFAULT_EXPLORATION)
+    landing_dir = home.landing / day.isoformat() if write_logs else None
+    specs = [
+        MissionSpec(day=day, index=index, seed=seed, backend=backend, playbook=playbook, exploration=epsilon,
+                    landing_dir=landing_dir, session_prefix=session_prefix, llm=llm)
+        for index, seed in enumerate(seed_list)
+    ]
+    records = _run_all(specs, workers, progress)
+    records.sort(key=lambda record: record.index)
+    return BatchReport(day=day, heldout=heldout, backend=backend,
+                       playbook_version=playbook.version if playbook else None, exploration=epsilon,
+                       missions=records)
+
+
+def _run_all(specs: list[MissionSpec], workers: int, progress: ProgressCallback | None) -> list[MissionRecord]:
+    total = len(specs)
+    records: list[MissionRecord] = []
+    if workers <= 1 or total <= 1:
+        for spec in specs:
+            records.append(run_mission(spec))
+            if progress:
+                progress(len(records), total)
+        return records
+    # spawn: safe under Dagster's and pytest's threads, and identical on every platform.
+    context = multiprocessing.get_context("spawn")
+    chunk = max(1, min(8, total // (workers * 4)))
+    with context.Pool(processes=min(workers, total)) as pool:
+        for record in pool.imap_unordered(run_mission, specs, chunksize=chunk):
+            records.append(record)
+            if progress:
+                progress(len(records), total)
+    return records
+
+
+def reference_success_rate(seeds: Sequence[int]) -> float:
+    """gymnasium's heuristic on the same seeds: the anchor to print next to any batch's success rate."""
+    flights = fly_reference(list(seeds))
+    return sum(f.success for f in flights) / len(flights) if flights else 0.0

@@ -1,0 +1,164 @@
+"""One lunar mission end to end: brief the crew, collect the plan, fly, report, and log it all.
+
+This is the unit a worker process runs. Everything it needs arrives in a picklable `MissionSpec`, and
+everything it produces comes back as a `MissionRecord`, so batches can fan out across processes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from pipeline.agents.lunar_team import (
+    DIRECTOR,
+    FLIGHT_COMPUTER,
+    LUNAR_TOOLS,
+    MISSION_CONTROL,
+    TASK,
+    build_roles,
+    offline_agents,
+    playbook_digest,
+)
+from pipeline.agents.session_log import SessionRecorder
+from pipeline.agents.team import Message, TeamSession
+from pipeline.events import EventType
+from pipeline.llm.client import LLMSettings
+from pipeline.missions.autopilot import PARAMETERS, REFERENCE_PARAMS, AutopilotParams
+from pipeline.missions.lunar import FlightResult, MissionConditions, draw_conditions, fly, success
+from pipeline.playbooks.model import Playbook
+
+Backend = Literal["offline", "claude"]
+TELEMETRY_EVERY = 20  # steps between telemetry samples: ~12 samples per flight keeps logs small
+SIM_STEP = timedelta(milliseconds=20)  # gymnasium's LunarLander runs at 50 FPS
+MISSION_SLOT = timedelta(minutes=1)  # each mission of a partition starts on its own minute
+DEFAULT_EXPLORATION = 0.2
+
+
+class MissionSpec(BaseModel):
+    """Everything a worker needs to fly one mission."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    day: date
+    index: int
+    seed: int
+    backend: Backend = "offline"
+    playbook: Playbook | None = None
+    exploration: float = 0.0
+    landing_dir: Path | None = None  # None: do not write the session log
+    session_prefix: str = "lunar"
+    llm: LLMSettings | None = None
+    max_turns: int = 24
+
+
+class MissionRecord(BaseModel):
+    """What one mission produced, for batch summaries and the Dagster asset's metadata."""
+
+    session_id: str
+    index: int
+    seed: int
+    conditions: dict[str, Any]
+    params: dict[str, float]
+    metrics: dict[str, Any]
+    success: bool
+    failure_mode: str | None
+    status: str
+    followed: list[str]
+    explored: int
+    path: str | None
+    n_events: int
+    tokens_in: int
+    tokens_out: int
+
+
+def session_id_for(day: date, index: int, heldout: bool, prefix: str = "lunar") -> str:
+    """Stable ids: re-flying a partition overwrites the same files instead of duplicating sessions."""
+    return f"{prefix}-{day.isoformat()}-{'heldout' if heldout else 'training'}-{index:04d}"
+
+
+def _agents_for(spec: MissionSpec, conditions: MissionConditions) -> dict[str, Any]:
+    if spec.backend == "offline":
+        return offline_agents(spec.seed, conditions.context(), spec.playbook, spec.exploration)
+    if spec.backend == "claude":
+        from pipeline.agents.claude_agent import ClaudeAgent
+        from pipeline.agents.lunar_team import ROLES
+        from pipeline.llm.client import make_client
+
+        settings = spec.llm or LLMSettings.from_env()
+        client = make_client(settings)
+        roles = (DIRECTOR, *ROLES)
+        return {role: ClaudeAgent(client, settings.model, max_tokens=settings.max_tokens,
+                                  playbook_text=playbook_digest(spec.playbook, [role])) for role in roles}
+    raise ValueError(f"unknown backend {spec.backend!r}; use 'offline' or 'claude'")
+
+
+def _aborted_metrics() -> dict[str, Any]:
+    return {"landed": False, "crashed": False, "touchdown_speed": None, "pad_distance": None, "fuel_used": 0.0,
+            "steps": 0, "reward": 0.0, "failure_mode": "aborted"}
+
+
+def _log_flight(recorder: SessionRecorder, flight: FlightResult) -> None:
+    launch = recorder.now()
+    for sample in flight.telemetry:
+        recorder.record(EventType.OBSERVATION, agent=FLIGHT_COMPUTER, at=launch + sample["step"] * SIM_STEP,
+                        tool="telemetry", input=sample, content=f"telemetry step {sample['step']}")
+    for moment in flight.key_moments:
+        label = moment.get("phase") or moment["moment"]
+        recorder.record(EventType.OBSERVATION, agent=FLIGHT_COMPUTER, at=launch + moment["step"] * SIM_STEP,
+                        tool="key_moment", input=moment, content=f"{moment['moment']}: {label}")
+
+
+def run_mission(spec: MissionSpec) -> MissionRecord:
+    """Fly one mission with its crew; writes `<landing_dir>/<session_id>.jsonl` when a landing dir is given."""
+    conditions = draw_conditions(spec.seed)
+    session_id = session_id_for(spec.day, spec.index, conditions.heldout, spec.session_prefix)
+    started = datetime.combine(spec.day, time(), tzinfo=UTC) + spec.index * MISSION_SLOT
+    recorder = SessionRecorder(session_id, started)
+    version = spec.playbook.version if spec.playbook else None
+    recorder.start(TASK, conditions.context(), version, agent=DIRECTOR)
+
+    team = TeamSession(build_roles(_agents_for(spec, conditions)), LUNAR_TOOLS, recorder=recorder,
+                       max_turns=spec.max_turns, external=(MISSION_CONTROL, FLIGHT_COMPUTER))
+    context = conditions.context()
+    team.deliver(Message(MISSION_CONTROL, DIRECTOR, f"Mission briefing for {session_id}.",
+                         {"kind": "briefing", "context": context, "playbook_version": version}))
+
+    plan: dict[str, float] = dict(team.state.get("plan", {}))
+    missing = [p.name for p in PARAMETERS if p.name not in plan]
+    team.deliver(Message(FLIGHT_COMPUTER, DIRECTOR, "All specialist plans are in; decide go or abort.",
+                         {"kind": "plans_in", "plan": plan, "missing": missing}))
+    go = bool(team.state.get("go", False))
+    for name in missing:  # a role that never decided flies the reference value, and the log says so
+        plan[name] = REFERENCE_PARAMS.as_decisions()[name]
+        recorder.record(EventType.DECISION, agent=DIRECTOR, tool="set_parameter",
+                        input={"parameter": name, "value": plan[name], "followed": [],
+                               "rationale": "not decided by its owner; reference value"})
+    params = AutopilotParams.from_decisions(plan)
+
+    if go:
+        flight = fly(conditions, params, telemetry_every=TELEMETRY_EVERY)
+        _log_flight(recorder, flight)
+        metrics, status = flight.metrics, flight.status
+    else:
+        metrics, status = _aborted_metrics(), "aborted"
+    succeeded = success(metrics)
+    team.deliver(Message(MISSION_CONTROL, DIRECTOR, f"Flight ended: {status}. Write the mission report.",
+                         {"kind": "flight_result", "metrics": metrics, "status": status, "success": succeeded}))
+    recorder.end(status, metrics, agent=DIRECTOR)
+
+    path = None
+    if spec.landing_dir is not None:
+        path = str(recorder.write(spec.landing_dir / f"{session_id}.jsonl"))
+    followed_by_param: dict[str, list[str]] = team.state.get("followed", {})
+    decisions = [e for e in recorder.events if e.type == EventType.DECISION and e.tool == "set_parameter"]
+    return MissionRecord(
+        session_id=session_id, index=spec.index, seed=spec.seed, conditions=context,
+        params=params.as_decisions(), metrics=metrics, success=succeeded, failure_mode=metrics.get("failure_mode"),
+        status=status, followed=sorted({i for ids in followed_by_param.values() for i in ids}),
+        explored=sum(1 for e in decisions if str(e.input.get("rationale", "")).startswith("exploring")),
+        path=path, n_events=len(recorder.events),
+        tokens_in=sum(e.tokens_in or 0 for e in recorder.events),
+        tokens_out=sum(e.tokens_out or 0 for e in recorder.events),
+    )
