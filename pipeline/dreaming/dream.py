@@ -47,10 +47,13 @@ class DreamResult:
     path: Path | None = None
 
 
+_STAT_FOR_OP = {"add": "added", "update": "updated", "merge": "merged", "retire": "retired"}
+
+
 def _counted(ops: list[DeltaOp], stats: DreamStats) -> DreamStats:
     for op in ops:
-        setattr(stats, {"add": "added", "update": "updated", "merge": "merged", "retire": "retired"}[op.op],
-                getattr(stats, {"add": "added", "update": "updated", "merge": "merged", "retire": "retired"}[op.op]) + 1)
+        field_name = _STAT_FOR_OP[op.op]
+        setattr(stats, field_name, getattr(stats, field_name) + 1)
     return stats
 
 

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+from scipy.stats import chi2_contingency
 
 from pipeline.dreaming.findings import Finding, describe_conditions, format_number
 from pipeline.dreaming.settings import DreamSettings
-from scipy.stats import chi2_contingency
-
 from pipeline.dreaming.statistics import fisher_p_value, wilson_lower_bounds
 from pipeline.playbooks.model import Condition, Recommendation, Rule, Section
 

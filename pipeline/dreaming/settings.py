@@ -23,4 +23,3 @@ class DreamSettings(BaseModel):
     evidence_limit: int = Field(default=25, ge=1, description="Session ids cited per entry (support counts all).")
     stale_days: int = Field(default=28, ge=1, description="Retire entries with no evidence for this long.")
     merge_overlap: float = Field(default=0.5, ge=0, le=1, description="Range overlap that makes duplicates.")
-    exclude_heldout: bool = True

@@ -1,6 +1,11 @@
 import pytest
 
-from pipeline.dreaming.statistics import benjamini_hochberg, difference_interval, fisher_p_value, wilson_interval
+from pipeline.dreaming.statistics import (
+    benjamini_hochberg,
+    difference_interval,
+    fisher_p_value,
+    wilson_interval,
+)
 
 
 def test_wilson_interval_stays_honest_at_the_boundaries():

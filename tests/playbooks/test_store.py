@@ -4,7 +4,16 @@ import pytest
 
 from pipeline.home import ReverieHome
 from pipeline.lake import connect
-from pipeline.playbooks.model import Condition, Effect, Entry, EntryStatus, Playbook, Recommendation, Rule, Section
+from pipeline.playbooks.model import (
+    Condition,
+    Effect,
+    Entry,
+    EntryStatus,
+    Playbook,
+    Recommendation,
+    Rule,
+    Section,
+)
 from pipeline.playbooks.store import PlaybookError, PlaybookStore, version_for
 
 
