@@ -54,6 +54,8 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   "main-engine response to the altitude error"),
     ParameterSpec("propulsion.descent_damping", 0.5, 0.1, 2.0,
                   "main-engine response to vertical speed: higher means a slower, costlier descent"),
+    ParameterSpec("propulsion.max_sink_rate", 3.0, 0.2, 3.0,
+                  "sink rate beyond which the main engine fires regardless (3 = never: the reference)"),
     ParameterSpec("propulsion.main_threshold", 0.05, 0.0, 0.3,
                   "how large the thrust demand must be before the main engine fires"),
     ParameterSpec("touchdown.contact_damping", 0.5, 0.0, 2.0,
@@ -78,6 +80,7 @@ class AutopilotParams:
     hover_slope: float = 0.55
     altitude_gain: float = 0.5
     descent_damping: float = 0.5
+    max_sink_rate: float = 3.0
     main_threshold: float = 0.05
     side_threshold: float = 0.05
     contact_damping: float = 0.5
@@ -120,6 +123,9 @@ def act(params: AutopilotParams, s: Sequence[Any]) -> int:
 
     angle_todo = (angle_targ - s[4]) * params.attitude_gain - (s[5]) * params.rate_damping
     hover_todo = (hover_targ - s[1]) * params.altitude_gain - (s[3]) * params.descent_damping
+
+    if s[3] < -params.max_sink_rate and hover_todo < 1.0:
+        hover_todo = 1.0  # falling faster than allowed: brake before anything else
 
     if s[6] or s[7]:
         angle_todo = angle_todo * params.contact_attitude_gain if params.contact_attitude_gain else 0

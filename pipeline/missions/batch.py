@@ -11,15 +11,17 @@ import multiprocessing
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from pipeline.home import ReverieHome
-from pipeline.llm.client import LLMSettings
 from pipeline.missions.lunar import draw_conditions, fly_reference, mission_seed
 from pipeline.missions.runner import DEFAULT_EXPLORATION, Backend, MissionRecord, MissionSpec, run_mission
 from pipeline.playbooks.model import Playbook
+
+if TYPE_CHECKING:
+    from pipeline.llm.client import LLMSettings
 
 ProgressCallback = Callable[[int, int], None]
 """Called as `progress(done, total)` after each mission completes (in completion order)."""

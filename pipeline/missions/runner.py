@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -25,10 +25,12 @@ from pipeline.agents.lunar_team import (
 from pipeline.agents.session_log import SessionRecorder
 from pipeline.agents.team import Message, TeamSession
 from pipeline.events import EventType
-from pipeline.llm.client import LLMSettings
 from pipeline.missions.autopilot import PARAMETERS, REFERENCE_PARAMS, AutopilotParams
 from pipeline.missions.lunar import FlightResult, MissionConditions, draw_conditions, fly, success
 from pipeline.playbooks.model import Playbook
+
+if TYPE_CHECKING:  # the anthropic SDK is a slow import; offline workers never need it
+    from pipeline.llm.client import LLMSettings
 
 Backend = Literal["offline", "claude"]
 TELEMETRY_EVERY = 20  # steps between telemetry samples: ~12 samples per flight keeps logs small
@@ -49,7 +51,7 @@ class MissionSpec(BaseModel):
     exploration: float = 0.0
     landing_dir: Path | None = None  # None: do not write the session log
     session_prefix: str = "lunar"
-    llm: LLMSettings | None = None
+    llm: Any = None  # LLMSettings for the claude backend; None reads the environment
     max_turns: int = 24
 
 
@@ -84,9 +86,9 @@ def _agents_for(spec: MissionSpec, conditions: MissionConditions) -> dict[str, A
     if spec.backend == "claude":
         from pipeline.agents.claude_agent import ClaudeAgent
         from pipeline.agents.lunar_team import ROLES
-        from pipeline.llm.client import make_client
+        from pipeline.llm.client import LLMSettings, make_client
 
-        settings = spec.llm or LLMSettings.from_env()
+        settings: LLMSettings = spec.llm or LLMSettings.from_env()
         client = make_client(settings)
         roles = (DIRECTOR, *ROLES)
         return {role: ClaudeAgent(client, settings.model, max_tokens=settings.max_tokens,

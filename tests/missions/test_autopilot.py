@@ -1,0 +1,46 @@
+"""The autopilot's reference setting must be gymnasium's own heuristic, action for action."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import pytest
+from gymnasium.envs.box2d.lunar_lander import heuristic
+
+from pipeline.missions.autopilot import PARAMETERS, REFERENCE_PARAMS, AutopilotParams, act
+
+
+@pytest.mark.parametrize(
+    ("seed", "wind_power", "turbulence_power", "gravity"),
+    [(0, 0.0, 0.0, -10.0), (7, 15.0, 1.5, -10.0), (42, 19.5, 2.0, -11.4), (1234, 3.0, 0.5, -8.1)],
+)
+def test_reference_params_reproduce_gymnasium_heuristic_step_by_step(seed, wind_power, turbulence_power, gravity):
+    env = gym.make("LunarLander-v3", enable_wind=True, wind_power=wind_power,
+                   turbulence_power=turbulence_power, gravity=gravity)
+    state, _ = env.reset(seed=seed)
+    done, steps = False, 0
+    while not done:
+        expected = heuristic(env, state)
+        assert act(REFERENCE_PARAMS, state) == expected, f"diverged at step {steps}"
+        state, _, terminated, truncated, _ = env.step(expected)
+        done = terminated or truncated
+        steps += 1
+    assert steps > 50
+    env.close()
+
+
+def test_reference_values_are_inside_every_prior():
+    for spec in PARAMETERS:
+        assert spec.prior_low <= spec.reference <= spec.prior_high, spec.name
+        assert getattr(REFERENCE_PARAMS, spec.field) == spec.reference
+
+
+def test_decisions_round_trip_and_unknown_parameters_are_refused():
+    params = AutopilotParams.from_decisions({"guidance.max_tilt": 0.6, "touchdown.contact_damping": 1.2})
+    assert params.as_decisions()["guidance.max_tilt"] == 0.6
+    assert AutopilotParams.from_decisions(params.as_decisions()) == params
+    with pytest.raises(KeyError):
+        AutopilotParams.from_decisions({"guidance.max_tlit": 0.6})
+
+
+def test_every_parameter_is_owned_by_a_specialist():
+    assert {spec.role for spec in PARAMETERS} == {"guidance", "propulsion", "touchdown"}
