@@ -35,27 +35,27 @@ class BatchReport(BaseModel):
     backend: str
     playbook_version: str | None
     exploration: float
-    missions: list[MissionRecord]
+    results: list[MissionRecord]  # one per mission, in mission-index order
 
     @property
     def n_missions(self) -> int:
-        return len(self.missions)
+        return len(self.results)
 
     @property
     def success_rate(self) -> float:
-        return sum(m.success for m in self.missions) / len(self.missions) if self.missions else 0.0
+        return sum(m.success for m in self.results) / len(self.results) if self.results else 0.0
 
     @property
     def failure_modes(self) -> dict[str, int]:
-        return dict(Counter(m.failure_mode for m in self.missions if m.failure_mode).most_common())
+        return dict(Counter(m.failure_mode for m in self.results if m.failure_mode).most_common())
 
     @property
     def paths(self) -> list[str]:
-        return [m.path for m in self.missions if m.path]
+        return [m.path for m in self.results if m.path]
 
     @property
     def seeds(self) -> list[int]:
-        return [m.seed for m in self.missions]
+        return [m.seed for m in self.results]
 
     def summary(self) -> dict[str, Any]:
         """Flat figures for asset metadata and CLI tables."""
@@ -67,8 +67,8 @@ class BatchReport(BaseModel):
             "backend": self.backend,
             "heldout": self.heldout,
             "exploration": self.exploration,
-            "mean_reward": round(sum(m.metrics["reward"] for m in self.missions) / max(self.n_missions, 1), 2),
-            "rules_followed": sum(len(m.followed) > 0 for m in self.missions),
+            "mean_reward": round(sum(m.metrics["reward"] for m in self.results) / max(self.n_missions, 1), 2),
+            "rules_followed": sum(len(m.followed) > 0 for m in self.results),
         }
 
 
@@ -79,7 +79,7 @@ def batch_seeds(day: date, n_missions: int, *, heldout: bool) -> list[int]:
 def fly_batch(home: ReverieHome, day: date, n_missions: int, *, backend: Backend = "offline",
               heldout: bool = False, playbook: Playbook | None = None, exploration: float | None = None,
               workers: int = 2, write_logs: bool = True, progress: ProgressCallback | None = None,
-              seeds: Sequence[int] | None = None, llm: LLMSettings | None = None,
+              seeds: Sequence[int] | None = None, llm_settings: LLMSettings | None = None,
               session_prefix: str = "lunar") -> BatchReport:
     """Fly `n_missions` for partition `day` and write one native session per mission to `landing/<day>/`.
 
@@ -98,14 +98,14 @@ def fly_batch(home: ReverieHome, day: date, n_missions: int, *, backend: Backend
     landing_dir = home.landing / day.isoformat() if write_logs else None
     specs = [
         MissionSpec(day=day, index=index, seed=seed, backend=backend, playbook=playbook, exploration=epsilon,
-                    landing_dir=landing_dir, session_prefix=session_prefix, llm=llm)
+                    landing_dir=landing_dir, session_prefix=session_prefix, llm=llm_settings)
         for index, seed in enumerate(seed_list)
     ]
     records = _run_all(specs, workers, progress)
     records.sort(key=lambda record: record.index)
     return BatchReport(day=day, heldout=heldout, backend=backend,
                        playbook_version=playbook.version if playbook else None, exploration=epsilon,
-                       missions=records)
+                       results=records)
 
 
 def _run_all(specs: list[MissionSpec], workers: int, progress: ProgressCallback | None) -> list[MissionRecord]:

@@ -31,7 +31,7 @@ def test_batch_writes_one_valid_session_per_mission(home):
     report = fly_batch(home, DAY, 3, workers=1, progress=lambda done, total: seen.append((done, total)))
     assert seen == [(1, 3), (2, 3), (3, 3)]
     assert len(report.paths) == 3 and all(p.startswith(str(home.landing / "2025-04-01")) for p in report.paths)
-    for mission, path in zip(report.missions, report.paths, strict=True):
+    for mission, path in zip(report.results, report.paths, strict=True):
         events = _events(path)
         start, end = events[0], events[-1]
         assert {e.session_id for e in events} == {mission.session_id}
@@ -58,8 +58,8 @@ def test_refly_is_byte_identical_and_parallel_matches_serial(home, tmp_path):
     first = [open(p, encoding="utf-8").read() for p in serial.paths]
     parallel = fly_batch(ReverieHome.at(tmp_path / "other"), DAY, 2, heldout=True, workers=2)
     assert [open(p, encoding="utf-8").read() for p in parallel.paths] == first
-    assert [m.model_dump(exclude={"path"}) for m in parallel.missions] == [
-        m.model_dump(exclude={"path"}) for m in serial.missions
+    assert [m.model_dump(exclude={"path"}) for m in parallel.results] == [
+        m.model_dump(exclude={"path"}) for m in serial.results
     ]
 
 
@@ -67,7 +67,7 @@ def test_heldout_batch_uses_heldout_seeds_and_no_exploration(home):
     report = fly_batch(home, DAY, 2, heldout=True, workers=1, write_logs=False)
     assert report.exploration == 0.0 and report.paths == []
     assert report.seeds == [mission_seed(DAY, i, heldout=True) for i in range(2)]
-    assert all(m.session_id.startswith("lunar-2025-04-01-heldout-") for m in report.missions)
+    assert all(m.session_id.startswith("lunar-2025-04-01-heldout-") for m in report.results)
 
 
 def test_reference_anchor_flies_the_same_seeds(home):
