@@ -66,15 +66,28 @@ def main() -> None:
     reference = fly_reference(report.seeds)
     reference_rate = sum(f.success for f in reference) / len(reference)
     steps = sum(r.metrics["steps"] for r in report.results) / len(report.results)
-    print(f"missions: {args.missions} held-out seeds of {DAY}, mean {steps:.0f} steps; repeats {args.repeats}")
-    print("full runs: " + ", ".join(f"{t:.2f}" for t in full_times) + " s; bare: "
-          + ", ".join(f"{t:.2f}" for t in bare_times) + " s")
+    print(
+        f"missions: {args.missions} held-out seeds of {DAY}, mean {steps:.0f} steps; repeats {args.repeats}"
+    )
+    print(
+        "full runs: "
+        + ", ".join(f"{t:.2f}" for t in full_times)
+        + " s; bare: "
+        + ", ".join(f"{t:.2f}" for t in bare_times)
+        + " s"
+    )
     print(f"orchestration + logging / bare simulation: {full / bare:.2f}x (target <= 1.25x)")
-    print(f"2 workers: {60 * args.missions / parallel_seconds:.0f} missions/min, "
-          f"{full / parallel_seconds:.2f}x the 1-worker batch (incl. process start-up)")
-    print(f"naive crew success {report.success_rate:.1%} vs reference heuristic {reference_rate:.1%} (same seeds)")
-    print(f"machine: nproc={os.cpu_count()}, processor={platform.processor() or 'unknown'}, "
-          f"python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"2 workers: {60 * args.missions / parallel_seconds:.0f} missions/min, "
+        f"{full / parallel_seconds:.2f}x the 1-worker batch (incl. process start-up)"
+    )
+    print(
+        f"naive crew success {report.success_rate:.1%} vs reference heuristic {reference_rate:.1%} (same seeds)"
+    )
+    print(
+        f"machine: nproc={os.cpu_count()}, processor={platform.processor() or 'unknown'}, "
+        f"python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}"
+    )
 
 
 if __name__ == "__main__":

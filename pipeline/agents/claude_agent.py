@@ -22,8 +22,15 @@ MAX_TOOL_ROUNDS = 8
 class ClaudeAgent:
     """Drives one role. `playbook_text` goes in a cached system block after the stable role instructions."""
 
-    def __init__(self, client: anthropic.Anthropic, model: str, *, playbook_text: str = "",
-                 max_tokens: int = 1024, max_tool_rounds: int = MAX_TOOL_ROUNDS) -> None:
+    def __init__(
+        self,
+        client: anthropic.Anthropic,
+        model: str,
+        *,
+        playbook_text: str = "",
+        max_tokens: int = 1024,
+        max_tool_rounds: int = MAX_TOOL_ROUNDS,
+    ) -> None:
         self.client = client
         self.model = model
         self.playbook_text = playbook_text
@@ -31,28 +38,40 @@ class ClaudeAgent:
         self.max_tool_rounds = max_tool_rounds
 
     def _system(self, ctx: TurnContext) -> list[dict[str, Any]]:
-        blocks: list[dict[str, Any]] = [{"type": "text", "text": f"You are {ctx.role.name}. {ctx.role.instructions}"}]
+        blocks: list[dict[str, Any]] = [
+            {"type": "text", "text": f"You are {ctx.role.name}. {ctx.role.instructions}"}
+        ]
         if self.playbook_text:
-            blocks.append({"type": "text", "text": self.playbook_text, "cache_control": {"type": "ephemeral"}})
+            blocks.append(
+                {"type": "text", "text": self.playbook_text, "cache_control": {"type": "ephemeral"}}
+            )
         return blocks
 
     def _tools(self, ctx: TurnContext) -> list[dict[str, Any]]:
-        specs = [{"name": t.name, "description": t.description, "input_schema": t.input_schema} for t in ctx.tools()]
+        specs = [
+            {"name": t.name, "description": t.description, "input_schema": t.input_schema}
+            for t in ctx.tools()
+        ]
         if ctx.role.can_message:
-            specs.append({
-                "name": SEND_MESSAGE_TOOL,
-                "description": "Send a message to another member of the team.",
-                "input_schema": {
-                    "type": "object",
-                    "properties": {"to": {"type": "string", "enum": list(ctx.role.can_message)},
-                                   "content": {"type": "string"}},
-                    "required": ["to", "content"],
-                },
-            })
+            specs.append(
+                {
+                    "name": SEND_MESSAGE_TOOL,
+                    "description": "Send a message to another member of the team.",
+                    "input_schema": {
+                        "type": "object",
+                        "properties": {
+                            "to": {"type": "string", "enum": list(ctx.role.can_message)},
+                            "content": {"type": "string"},
+                        },
+                        "required": ["to", "content"],
+                    },
+                }
+            )
         return specs
 
-    def _run_tool(self, ctx: TurnContext, name: str, arguments: dict[str, Any], tokens_in: int,
-                  tokens_out: int) -> tuple[str, bool]:
+    def _run_tool(
+        self, ctx: TurnContext, name: str, arguments: dict[str, Any], tokens_in: int, tokens_out: int
+    ) -> tuple[str, bool]:
         if name == SEND_MESSAGE_TOOL:
             try:
                 ctx.send(str(arguments.get("to")), str(arguments.get("content", "")))
@@ -69,8 +88,12 @@ class ClaudeAgent:
         conversation: list[dict[str, Any]] = [{"role": "user", "content": f"From {message.sender}: {prompt}"}]
         system, tools = self._system(ctx), self._tools(ctx)
         for _ in range(self.max_tool_rounds):
-            request: dict[str, Any] = {"model": self.model, "max_tokens": self.max_tokens,
-                                       "system": system, "messages": conversation}
+            request: dict[str, Any] = {
+                "model": self.model,
+                "max_tokens": self.max_tokens,
+                "system": system,
+                "messages": conversation,
+            }
             if tools:
                 request["tools"] = tools
             reply = self.client.messages.create(**request)
@@ -84,8 +107,9 @@ class ClaudeAgent:
             for block in uses:
                 output, is_error = self._run_tool(ctx, block.name, dict(block.input), tokens_in, tokens_out)
                 tokens_in = tokens_out = 0  # usage belongs to the call, count it once
-                results.append({"type": "tool_result", "tool_use_id": block.id, "content": output,
-                                "is_error": is_error})
+                results.append(
+                    {"type": "tool_result", "tool_use_id": block.id, "content": output, "is_error": is_error}
+                )
             conversation.append({"role": "user", "content": results})
         raise ToolError(f"{ctx.role.name} exceeded {self.max_tool_rounds} tool rounds in one turn")
 

@@ -41,11 +41,14 @@ def owned_parameters(role: str) -> list[ParameterSpec]:
 
 # --- tools -------------------------------------------------------------------------------------------------
 
+
 def _set_parameter(arguments: dict[str, Any], ctx: TurnContext) -> str:
     name = arguments["parameter"]
     spec = SPECS_BY_NAME.get(name)
     if spec is None:
-        raise ToolError(f"unknown parameter {name!r}; yours are {[s.name for s in owned_parameters(ctx.role.name)]}")
+        raise ToolError(
+            f"unknown parameter {name!r}; yours are {[s.name for s in owned_parameters(ctx.role.name)]}"
+        )
     if spec.role != ctx.role.name:
         raise ToolError(f"{name} belongs to {spec.role}, not {ctx.role.name}")
     value = float(arguments["value"])
@@ -100,8 +103,7 @@ LUNAR_TOOLS: tuple[Tool, ...] = (SET_PARAMETER, GO_NO_GO)
 
 def build_roles(agents: dict[str, Any]) -> list[Role]:
     """The four roles wired to the given agents (one per role name)."""
-    director = Role(DIRECTOR, agents[DIRECTOR], DIRECTOR_BRIEF, tools=("go_no_go",),
-                    can_message=ROLES)
+    director = Role(DIRECTOR, agents[DIRECTOR], DIRECTOR_BRIEF, tools=("go_no_go",), can_message=ROLES)
     specialists = [
         Role(role, agents[role], SPECIALIST_BRIEFS[role], tools=("set_parameter",), can_message=(DIRECTOR,))
         for role in ROLES
@@ -110,6 +112,7 @@ def build_roles(agents: dict[str, Any]) -> list[Role]:
 
 
 # --- playbook -------------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class PlaybookAdvice:
@@ -126,14 +129,20 @@ def applicable_entries(playbook: Playbook | None, parameter: str, context: dict[
     if playbook is None:
         return []
     entries = [
-        entry for entry in playbook.active_entries()
-        if entry.rule is not None and entry.rule.kind == "parameter" and entry.rule.parameter == parameter
-        and entry.rule.recommend is not None and entry.rule.applies(context)
+        entry
+        for entry in playbook.active_entries()
+        if entry.rule is not None
+        and entry.rule.kind == "parameter"
+        and entry.rule.parameter == parameter
+        and entry.rule.recommend is not None
+        and entry.rule.applies(context)
     ]
     return sorted(entries, key=lambda e: (-e.confidence, -e.support, e.id))
 
 
-def advice_for(playbook: Playbook | None, spec: ParameterSpec, context: dict[str, Any]) -> PlaybookAdvice | None:
+def advice_for(
+    playbook: Playbook | None, spec: ParameterSpec, context: dict[str, Any]
+) -> PlaybookAdvice | None:
     """Combine applicable rules: the most trusted sets the range, others narrow it when they agree with it.
 
     A rule that would empty the range is skipped rather than obeyed, so contradicting entries cannot push a
@@ -170,11 +179,14 @@ def playbook_digest(playbook: Playbook | None, roles: Sequence[str] | None = Non
         if roles is not None and entry.agent not in (*roles, "*"):
             continue
         rule = entry.rule.model_dump(exclude_none=True) if entry.rule else None
-        lines.append(f"- [{entry.id}] ({entry.agent}) {entry.text}" + (f" rule={json.dumps(rule)}" if rule else ""))
+        lines.append(
+            f"- [{entry.id}] ({entry.agent}) {entry.text}" + (f" rule={json.dumps(rule)}" if rule else "")
+        )
     return "\n".join(lines)
 
 
 # --- offline planners ------------------------------------------------------------------------------------------
+
 
 class OfflineSpecialist:
     """Samples each owned parameter from its broad prior, or inside the playbook's range where a rule applies.
@@ -183,8 +195,9 @@ class OfflineSpecialist:
     dreamer keeps seeing both sides of every rule it has learned.
     """
 
-    def __init__(self, role: str, seed: int, context: dict[str, Any], playbook: Playbook | None,
-                 exploration: float) -> None:
+    def __init__(
+        self, role: str, seed: int, context: dict[str, Any], playbook: Playbook | None, exploration: float
+    ) -> None:
         self.role = role
         self.seed = seed
         self.context = context
@@ -203,13 +216,19 @@ class OfflineSpecialist:
             else:
                 value = advice.low + unit * (advice.high - advice.low)
                 rationale = f"playbook range [{advice.low:g}, {advice.high:g}] applies to these conditions"
-            return {"parameter": spec.name, "value": round(value, 4), "rationale": rationale,
-                    "followed": advice.entry_ids}
+            return {
+                "parameter": spec.name,
+                "value": round(value, 4),
+                "rationale": rationale,
+                "followed": advice.entry_ids,
+            }
         value = spec.prior_low + unit * (spec.prior_high - spec.prior_low)
         if advice is not None:
             rationale = f"exploring: ignoring playbook {', '.join(advice.entry_ids)}; sampled from prior"
         else:
-            rationale = f"no playbook rule applies; sampled from prior [{spec.prior_low:g}, {spec.prior_high:g}]"
+            rationale = (
+                f"no playbook rule applies; sampled from prior [{spec.prior_low:g}, {spec.prior_high:g}]"
+            )
         return {"parameter": spec.name, "value": round(value, 4), "rationale": rationale, "followed": []}
 
     def respond(self, message: Message, ctx: TurnContext) -> str | None:
@@ -232,17 +251,26 @@ class OfflineDirector:
         if kind == "briefing":
             for role in ROLES:
                 owned = ", ".join(spec.name for spec in owned_parameters(role))
-                ctx.send(role, f"Briefing: {json.dumps(message.data['context'])}. Decide {owned}.",
-                         {"context": message.data["context"]})
+                ctx.send(
+                    role,
+                    f"Briefing: {json.dumps(message.data['context'])}. Decide {owned}.",
+                    {"context": message.data["context"]},
+                )
             return None
         if kind == "plans_in":
             missing = message.data.get("missing", [])
             go = not missing
-            ctx.call_tool("go_no_go", {
-                "parameter": "flight_director.go", "value": "go" if go else "abort",
-                "rationale": "plan complete and inside the envelope" if go else f"missing decisions: {missing}",
-                "followed": [],
-            })
+            ctx.call_tool(
+                "go_no_go",
+                {
+                    "parameter": "flight_director.go",
+                    "value": "go" if go else "abort",
+                    "rationale": "plan complete and inside the envelope"
+                    if go
+                    else f"missing decisions: {missing}",
+                    "followed": [],
+                },
+            )
             return None
         if kind == "flight_result":
             return mission_report(message.data)
@@ -261,8 +289,9 @@ def mission_report(result: dict[str, Any]) -> str:
     )
 
 
-def offline_agents(seed: int, context: dict[str, Any], playbook: Playbook | None,
-                   exploration: float) -> dict[str, Any]:
+def offline_agents(
+    seed: int, context: dict[str, Any], playbook: Playbook | None, exploration: float
+) -> dict[str, Any]:
     agents: dict[str, Any] = {DIRECTOR: OfflineDirector(playbook)}
     for role in ROLES:
         agents[role] = OfflineSpecialist(role, seed, context, playbook, exploration)

@@ -34,8 +34,9 @@ class SessionRecorder:
         self._clock = candidate
         return candidate
 
-    def record(self, type_: EventType | str, *, agent: str = "main", at: datetime | None = None,
-               **fields: Any) -> Event:
+    def record(
+        self, type_: EventType | str, *, agent: str = "main", at: datetime | None = None, **fields: Any
+    ) -> Event:
         """Append one event; `fields` are Event fields (role, tool, input, content, parent_event_id, ...)."""
         event = Event(
             session_id=self.session_id,
@@ -48,13 +49,23 @@ class SessionRecorder:
         self.events.append(event)
         return event
 
-    def start(self, task: str, context: dict[str, Any], playbook_version: str | None, *,
-              agent: str = "main") -> Event:
-        return self.record(EventType.SESSION_START, agent=agent,
-                           input={"task": task, "context": context, "playbook_version": playbook_version})
+    def start(
+        self, task: str, context: dict[str, Any], playbook_version: str | None, *, agent: str = "main"
+    ) -> Event:
+        return self.record(
+            EventType.SESSION_START,
+            agent=agent,
+            input={"task": task, "context": context, "playbook_version": playbook_version},
+        )
 
-    def end(self, status: str, metrics: dict[str, Any] | None = None, *, agent: str = "main",
-            at: datetime | None = None) -> Event:
+    def end(
+        self,
+        status: str,
+        metrics: dict[str, Any] | None = None,
+        *,
+        agent: str = "main",
+        at: datetime | None = None,
+    ) -> Event:
         payload: dict[str, Any] = {"status": status}
         if metrics is not None:
             payload["metrics"] = metrics

@@ -19,7 +19,6 @@ import jsonschema
 from pipeline.agents.session_log import SessionRecorder
 from pipeline.events import EventType
 
-
 _VALIDATORS: dict[int, jsonschema.protocols.Validator] = {}
 
 
@@ -97,8 +96,9 @@ class MessageBus:
             if message.reply:
                 payload["reply"] = True
             role = "user" if message.sender in self._external else "assistant"
-            self._recorder.record(EventType.MESSAGE, agent=message.sender, role=role,
-                                  content=message.content, input=payload)
+            self._recorder.record(
+                EventType.MESSAGE, agent=message.sender, role=role, content=message.content, input=payload
+            )
 
 
 class TurnContext:
@@ -109,8 +109,14 @@ class TurnContext:
         self.role = role
         self.state = team.state
 
-    def call_tool(self, name: str, arguments: dict[str, Any], *, tokens_in: int | None = None,
-                  tokens_out: int | None = None) -> tuple[Any, bool]:
+    def call_tool(
+        self,
+        name: str,
+        arguments: dict[str, Any],
+        *,
+        tokens_in: int | None = None,
+        tokens_out: int | None = None,
+    ) -> tuple[Any, bool]:
         """Run a tool for this role; returns (result, is_error). Errors are results, not exceptions, so an
         agent (or a model) can read them and correct itself."""
         return self.team._invoke(self.role, name, arguments, tokens_in=tokens_in, tokens_out=tokens_out)
@@ -137,9 +143,17 @@ class TeamRun:
 class TeamSession:
     """One working session of a team: shared state, bus and log across any number of deliveries."""
 
-    def __init__(self, roles: Sequence[Role], tools: Sequence[Tool], *, recorder: SessionRecorder | None = None,
-                 max_turns: int = 32, turn_timeout: float | None = None, max_retries: int = 1,
-                 external: Sequence[str] = ("mission_control",)) -> None:
+    def __init__(
+        self,
+        roles: Sequence[Role],
+        tools: Sequence[Tool],
+        *,
+        recorder: SessionRecorder | None = None,
+        max_turns: int = 32,
+        turn_timeout: float | None = None,
+        max_retries: int = 1,
+        external: Sequence[str] = ("mission_control",),
+    ) -> None:
         self.roles = {role.name: role for role in roles}
         self.tools = {tool.name: tool for tool in tools}
         unknown = {t for role in roles for t in role.tools} - set(self.tools)
@@ -154,8 +168,15 @@ class TeamSession:
         self.max_retries = max_retries
         self.turns_used = 0
 
-    def _invoke(self, role: Role, name: str, arguments: dict[str, Any], *, tokens_in: int | None,
-                tokens_out: int | None) -> tuple[Any, bool]:
+    def _invoke(
+        self,
+        role: Role,
+        name: str,
+        arguments: dict[str, Any],
+        *,
+        tokens_in: int | None,
+        tokens_out: int | None,
+    ) -> tuple[Any, bool]:
         tool = self.tools.get(name)
         ctx = TurnContext(self, role)
         if tool is None or name not in role.tools:
@@ -171,18 +192,46 @@ class TeamSession:
         self._log_tool(role, name, arguments, result, is_error, tool, tokens_in, tokens_out)
         return result, is_error
 
-    def _log_tool(self, role: Role, name: str, arguments: dict[str, Any], result: Any, is_error: bool,
-                  tool: Tool | None, tokens_in: int | None, tokens_out: int | None) -> None:
+    def _log_tool(
+        self,
+        role: Role,
+        name: str,
+        arguments: dict[str, Any],
+        result: Any,
+        is_error: bool,
+        tool: Tool | None,
+        tokens_in: int | None,
+        tokens_out: int | None,
+    ) -> None:
         if self.recorder is None:
             return
         if tool is not None and tool.decision and not is_error:
-            self.recorder.record(EventType.DECISION, agent=role.name, tool=name, input=arguments,
-                                 tokens_in=tokens_in, tokens_out=tokens_out)
+            self.recorder.record(
+                EventType.DECISION,
+                agent=role.name,
+                tool=name,
+                input=arguments,
+                tokens_in=tokens_in,
+                tokens_out=tokens_out,
+            )
             return
-        call = self.recorder.record(EventType.TOOL_CALL, agent=role.name, tool=name, input=arguments,
-                                    tokens_in=tokens_in, tokens_out=tokens_out)
-        self.recorder.record(EventType.TOOL_RESULT, agent=role.name, tool=name, role="tool",
-                             parent_event_id=call.event_id, content=str(result), is_error=is_error)
+        call = self.recorder.record(
+            EventType.TOOL_CALL,
+            agent=role.name,
+            tool=name,
+            input=arguments,
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+        )
+        self.recorder.record(
+            EventType.TOOL_RESULT,
+            agent=role.name,
+            tool=name,
+            role="tool",
+            parent_event_id=call.event_id,
+            content=str(result),
+            is_error=is_error,
+        )
 
     def _respond_once(self, role: Role, message: Message) -> str | None:
         ctx = TurnContext(self, role)
@@ -203,8 +252,12 @@ class TeamSession:
                 reason = "timed out" if isinstance(exc, concurrent.futures.TimeoutError) else repr(exc)
                 errors.append(f"{role.name}: {reason}")
                 if self.recorder is not None:
-                    self.recorder.record(EventType.ERROR, agent=role.name, is_error=True,
-                                         content=f"turn failed (attempt {attempt + 1}): {reason}")
+                    self.recorder.record(
+                        EventType.ERROR,
+                        agent=role.name,
+                        is_error=True,
+                        content=f"turn failed (attempt {attempt + 1}): {reason}",
+                    )
                 continue
             if reply:
                 self.bus.post(Message(role.name, message.sender, reply, reply=True))
@@ -227,8 +280,12 @@ class TeamSession:
             if self.turns_used >= self.max_turns:
                 self.bus.queue.appendleft(current)
                 if self.recorder is not None:
-                    self.recorder.record(EventType.ERROR, agent=role.name, is_error=True,
-                                         content=f"turn limit {self.max_turns} reached")
+                    self.recorder.record(
+                        EventType.ERROR,
+                        agent=role.name,
+                        is_error=True,
+                        content=f"turn limit {self.max_turns} reached",
+                    )
                 return TeamRun(self.turns_used - turns_before, True, outbox, errors)
             self.turns_used += 1
             self._turn(role, current, errors)

@@ -76,11 +76,22 @@ def batch_seeds(day: date, n_missions: int, *, heldout: bool) -> list[int]:
     return [mission_seed(day, index, heldout) for index in range(n_missions)]
 
 
-def fly_batch(home: ReverieHome, day: date, n_missions: int, *, backend: Backend = "offline",
-              heldout: bool = False, playbook: Playbook | None = None, exploration: float | None = None,
-              workers: int = 2, write_logs: bool = True, progress: ProgressCallback | None = None,
-              seeds: Sequence[int] | None = None, llm_settings: LLMSettings | None = None,
-              session_prefix: str = "lunar") -> BatchReport:
+def fly_batch(
+    home: ReverieHome,
+    day: date,
+    n_missions: int,
+    *,
+    backend: Backend = "offline",
+    heldout: bool = False,
+    playbook: Playbook | None = None,
+    exploration: float | None = None,
+    workers: int = 2,
+    write_logs: bool = True,
+    progress: ProgressCallback | None = None,
+    seeds: Sequence[int] | None = None,
+    llm_settings: LLMSettings | None = None,
+    session_prefix: str = "lunar",
+) -> BatchReport:
     """Fly `n_missions` for partition `day` and write one native session per mission to `landing/<day>/`.
 
     exploration: probability that a specialist ignores an applicable playbook rule for a parameter. Defaults
@@ -97,18 +108,34 @@ def fly_batch(home: ReverieHome, day: date, n_missions: int, *, backend: Backend
     epsilon = exploration if exploration is not None else (0.0 if heldout else DEFAULT_EXPLORATION)
     landing_dir = home.landing / day.isoformat() if write_logs else None
     specs = [
-        MissionSpec(day=day, index=index, seed=seed, backend=backend, playbook=playbook, exploration=epsilon,
-                    landing_dir=landing_dir, session_prefix=session_prefix, llm=llm_settings)
+        MissionSpec(
+            day=day,
+            index=index,
+            seed=seed,
+            backend=backend,
+            playbook=playbook,
+            exploration=epsilon,
+            landing_dir=landing_dir,
+            session_prefix=session_prefix,
+            llm=llm_settings,
+        )
         for index, seed in enumerate(seed_list)
     ]
     records = _run_all(specs, workers, progress)
     records.sort(key=lambda record: record.index)
-    return BatchReport(day=day, heldout=heldout, backend=backend,
-                       playbook_version=playbook.version if playbook else None, exploration=epsilon,
-                       results=records)
+    return BatchReport(
+        day=day,
+        heldout=heldout,
+        backend=backend,
+        playbook_version=playbook.version if playbook else None,
+        exploration=epsilon,
+        results=records,
+    )
 
 
-def _run_all(specs: list[MissionSpec], workers: int, progress: ProgressCallback | None) -> list[MissionRecord]:
+def _run_all(
+    specs: list[MissionSpec], workers: int, progress: ProgressCallback | None
+) -> list[MissionRecord]:
     total = len(specs)
     records: list[MissionRecord] = []
     if workers <= 1 or total <= 1:

@@ -146,8 +146,15 @@ def _telemetry_sample(step: int, s: Any, action: int) -> dict[str, float]:
     }
 
 
-def _classify(landed_at_rest: bool, game_over: bool, out_of_bounds: bool, truncated: bool,
-              pad_distance: float, final_angle: float, reward: float) -> str | None:
+def _classify(
+    landed_at_rest: bool,
+    game_over: bool,
+    out_of_bounds: bool,
+    truncated: bool,
+    pad_distance: float,
+    final_angle: float,
+    reward: float,
+) -> str | None:
     if landed_at_rest:
         if pad_distance > PAD_HALF_WIDTH:
             return "landed_off_pad"
@@ -161,8 +168,9 @@ def _classify(landed_at_rest: bool, game_over: bool, out_of_bounds: bool, trunca
     return "aborted"
 
 
-def fly(conditions: MissionConditions, params: AutopilotParams = REFERENCE_PARAMS, *,
-        telemetry_every: int = 0) -> FlightResult:
+def fly(
+    conditions: MissionConditions, params: AutopilotParams = REFERENCE_PARAMS, *, telemetry_every: int = 0
+) -> FlightResult:
     """Fly one mission with a fixed autopilot setting. `telemetry_every=0` records no samples (bare speed)."""
     env = _environment(conditions)
     s, _ = env.reset(seed=conditions.seed)
@@ -191,18 +199,36 @@ def fly(conditions: MissionConditions, params: AutopilotParams = REFERENCE_PARAM
             moments.append({"step": step, "moment": "phase", "phase": "final_approach"})
         if touchdown_speed is None and (s[6] or s[7]):
             touchdown_speed = round(float(s[3]), 4)
-            moments.append({"step": step, "moment": "contact", "vertical_speed": touchdown_speed,
-                            "x": round(float(s[0]), 4)})
+            moments.append(
+                {
+                    "step": step,
+                    "moment": "contact",
+                    "vertical_speed": touchdown_speed,
+                    "x": round(float(s[0]), 4),
+                }
+            )
 
     out_of_bounds = abs(float(s[0])) >= 1.0
     game_over = bool(lander.game_over)
     landed_at_rest = terminated and not lander.lander.awake and not game_over and not out_of_bounds
     pad_distance = round(abs(float(s[0])), 4)
-    failure_mode = _classify(landed_at_rest, game_over, out_of_bounds, truncated and not terminated,
-                             pad_distance, float(s[4]), total_reward)
+    failure_mode = _classify(
+        landed_at_rest,
+        game_over,
+        out_of_bounds,
+        truncated and not terminated,
+        pad_distance,
+        float(s[4]),
+        total_reward,
+    )
     crashed = game_over or out_of_bounds
-    moments.append({"step": step, "moment": "crash" if crashed else ("rest" if landed_at_rest else "end"),
-                    "failure_mode": failure_mode})
+    moments.append(
+        {
+            "step": step,
+            "moment": "crash" if crashed else ("rest" if landed_at_rest else "end"),
+            "failure_mode": failure_mode,
+        }
+    )
     if telemetry_every:
         telemetry.append(_telemetry_sample(step, s, NOOP))
     metrics = {

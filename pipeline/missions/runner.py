@@ -91,25 +91,52 @@ def _agents_for(spec: MissionSpec, conditions: MissionConditions) -> dict[str, A
         settings: LLMSettings = spec.llm or LLMSettings.from_env()
         client = make_client(settings)
         roles = (DIRECTOR, *ROLES)
-        return {role: ClaudeAgent(client, settings.model, max_tokens=settings.max_tokens,
-                                  playbook_text=playbook_digest(spec.playbook, [role])) for role in roles}
+        return {
+            role: ClaudeAgent(
+                client,
+                settings.model,
+                max_tokens=settings.max_tokens,
+                playbook_text=playbook_digest(spec.playbook, [role]),
+            )
+            for role in roles
+        }
     raise ValueError(f"unknown backend {spec.backend!r}; use 'offline' or 'claude'")
 
 
 def _aborted_metrics() -> dict[str, Any]:
-    return {"landed": False, "crashed": False, "touchdown_speed": None, "pad_distance": None, "fuel_used": 0.0,
-            "steps": 0, "reward": 0.0, "failure_mode": "aborted"}
+    return {
+        "landed": False,
+        "crashed": False,
+        "touchdown_speed": None,
+        "pad_distance": None,
+        "fuel_used": 0.0,
+        "steps": 0,
+        "reward": 0.0,
+        "failure_mode": "aborted",
+    }
 
 
 def _log_flight(recorder: SessionRecorder, flight: FlightResult) -> None:
     launch = recorder.now()
     for sample in flight.telemetry:
-        recorder.record(EventType.OBSERVATION, agent=FLIGHT_COMPUTER, at=launch + sample["step"] * SIM_STEP,
-                        tool="telemetry", input=sample, content=f"telemetry step {sample['step']}")
+        recorder.record(
+            EventType.OBSERVATION,
+            agent=FLIGHT_COMPUTER,
+            at=launch + sample["step"] * SIM_STEP,
+            tool="telemetry",
+            input=sample,
+            content=f"telemetry step {sample['step']}",
+        )
     for moment in flight.key_moments:
         label = moment.get("phase") or moment["moment"]
-        recorder.record(EventType.OBSERVATION, agent=FLIGHT_COMPUTER, at=launch + moment["step"] * SIM_STEP,
-                        tool="key_moment", input=moment, content=f"{moment['moment']}: {label}")
+        recorder.record(
+            EventType.OBSERVATION,
+            agent=FLIGHT_COMPUTER,
+            at=launch + moment["step"] * SIM_STEP,
+            tool="key_moment",
+            input=moment,
+            content=f"{moment['moment']}: {label}",
+        )
 
 
 def run_mission(spec: MissionSpec) -> MissionRecord:
@@ -121,22 +148,47 @@ def run_mission(spec: MissionSpec) -> MissionRecord:
     version = spec.playbook.version if spec.playbook else None
     recorder.start(TASK, conditions.context(), version, agent=DIRECTOR)
 
-    team = TeamSession(build_roles(_agents_for(spec, conditions)), LUNAR_TOOLS, recorder=recorder,
-                       max_turns=spec.max_turns, external=(MISSION_CONTROL, FLIGHT_COMPUTER))
+    team = TeamSession(
+        build_roles(_agents_for(spec, conditions)),
+        LUNAR_TOOLS,
+        recorder=recorder,
+        max_turns=spec.max_turns,
+        external=(MISSION_CONTROL, FLIGHT_COMPUTER),
+    )
     context = conditions.context()
-    team.deliver(Message(MISSION_CONTROL, DIRECTOR, f"Mission briefing for {session_id}.",
-                         {"kind": "briefing", "context": context, "playbook_version": version}))
+    team.deliver(
+        Message(
+            MISSION_CONTROL,
+            DIRECTOR,
+            f"Mission briefing for {session_id}.",
+            {"kind": "briefing", "context": context, "playbook_version": version},
+        )
+    )
 
     plan: dict[str, float] = dict(team.state.get("plan", {}))
     missing = [p.name for p in PARAMETERS if p.name not in plan]
-    team.deliver(Message(FLIGHT_COMPUTER, DIRECTOR, "All specialist plans are in; decide go or abort.",
-                         {"kind": "plans_in", "plan": plan, "missing": missing}))
+    team.deliver(
+        Message(
+            FLIGHT_COMPUTER,
+            DIRECTOR,
+            "All specialist plans are in; decide go or abort.",
+            {"kind": "plans_in", "plan": plan, "missing": missing},
+        )
+    )
     go = bool(team.state.get("go", False))
     for name in missing:  # a role that never decided flies the reference value, and the log says so
         plan[name] = REFERENCE_PARAMS.as_decisions()[name]
-        recorder.record(EventType.DECISION, agent=DIRECTOR, tool="set_parameter",
-                        input={"parameter": name, "value": plan[name], "followed": [],
-                               "rationale": "not decided by its owner; reference value"})
+        recorder.record(
+            EventType.DECISION,
+            agent=DIRECTOR,
+            tool="set_parameter",
+            input={
+                "parameter": name,
+                "value": plan[name],
+                "followed": [],
+                "rationale": "not decided by its owner; reference value",
+            },
+        )
     params = AutopilotParams.from_decisions(plan)
 
     if go:
@@ -146,8 +198,14 @@ def run_mission(spec: MissionSpec) -> MissionRecord:
     else:
         metrics, status = _aborted_metrics(), "aborted"
     succeeded = success(metrics)
-    team.deliver(Message(MISSION_CONTROL, DIRECTOR, f"Flight ended: {status}. Write the mission report.",
-                         {"kind": "flight_result", "metrics": metrics, "status": status, "success": succeeded}))
+    team.deliver(
+        Message(
+            MISSION_CONTROL,
+            DIRECTOR,
+            f"Flight ended: {status}. Write the mission report.",
+            {"kind": "flight_result", "metrics": metrics, "status": status, "success": succeeded},
+        )
+    )
     recorder.end(status, metrics, agent=DIRECTOR)
 
     path = None
@@ -156,11 +214,19 @@ def run_mission(spec: MissionSpec) -> MissionRecord:
     followed_by_param: dict[str, list[str]] = team.state.get("followed", {})
     decisions = [e for e in recorder.events if e.type == EventType.DECISION and e.tool == "set_parameter"]
     return MissionRecord(
-        session_id=session_id, index=spec.index, seed=spec.seed, conditions=context,
-        params=params.as_decisions(), metrics=metrics, success=succeeded, failure_mode=metrics.get("failure_mode"),
-        status=status, followed=sorted({i for ids in followed_by_param.values() for i in ids}),
+        session_id=session_id,
+        index=spec.index,
+        seed=spec.seed,
+        conditions=context,
+        params=params.as_decisions(),
+        metrics=metrics,
+        success=succeeded,
+        failure_mode=metrics.get("failure_mode"),
+        status=status,
+        followed=sorted({i for ids in followed_by_param.values() for i in ids}),
         explored=sum(1 for e in decisions if str(e.input.get("rationale", "")).startswith("exploring")),
-        path=path, n_events=len(recorder.events),
+        path=path,
+        n_events=len(recorder.events),
         tokens_in=sum(e.tokens_in or 0 for e in recorder.events),
         tokens_out=sum(e.tokens_out or 0 for e in recorder.events),
     )

@@ -16,14 +16,28 @@ def _record_price(arguments: dict, ctx: TurnContext) -> str:
     return "ok"
 
 
-PRICE = Tool("set_price", "Set the quote price.", {
-    "type": "object",
-    "properties": {"parameter": {"type": "string"}, "value": {"type": "number"}, "rationale": {"type": "string"},
-                   "followed": {"type": "array"}},
-    "required": ["parameter", "value", "rationale"],
-}, _record_price, decision=True)
-LOOKUP = Tool("lookup", "Look up the list price.", {"type": "object", "properties": {"item": {"type": "string"}}},
-              lambda arguments, ctx: 40)
+PRICE = Tool(
+    "set_price",
+    "Set the quote price.",
+    {
+        "type": "object",
+        "properties": {
+            "parameter": {"type": "string"},
+            "value": {"type": "number"},
+            "rationale": {"type": "string"},
+            "followed": {"type": "array"},
+        },
+        "required": ["parameter", "value", "rationale"],
+    },
+    _record_price,
+    decision=True,
+)
+LOOKUP = Tool(
+    "lookup",
+    "Look up the list price.",
+    {"type": "object", "properties": {"item": {"type": "string"}}},
+    lambda arguments, ctx: 40,
+)
 
 
 class Manager:
@@ -35,17 +49,23 @@ class Manager:
 class Pricer:
     def respond(self, message: Message, ctx: TurnContext) -> str | None:
         base, _ = ctx.call_tool("lookup", {"item": "widget"})
-        _, refused = ctx.call_tool("set_price", {"parameter": "quote.price", "value": -1, "rationale": "typo"})
+        _, refused = ctx.call_tool(
+            "set_price", {"parameter": "quote.price", "value": -1, "rationale": "typo"}
+        )
         assert refused
-        ctx.call_tool("set_price", {"parameter": "quote.price", "value": base * 1.1, "rationale": "list + 10%",
-                                    "followed": []})
+        ctx.call_tool(
+            "set_price",
+            {"parameter": "quote.price", "value": base * 1.1, "rationale": "list + 10%", "followed": []},
+        )
         return f"quoted {ctx.state['price']:.0f}"
 
 
 def _session(manager, pricer, **kwargs) -> tuple[TeamSession, SessionRecorder]:
     recorder = SessionRecorder("toy-1", datetime(2025, 1, 1, tzinfo=UTC))
-    roles = [Role("manager", manager, tools=(), can_message=("pricer",)),
-             Role("pricer", pricer, tools=("lookup", "set_price"), can_message=("manager",))]
+    roles = [
+        Role("manager", manager, tools=(), can_message=("pricer",)),
+        Role("pricer", pricer, tools=("lookup", "set_price"), can_message=("manager",)),
+    ]
     return TeamSession(roles, [PRICE, LOOKUP], recorder=recorder, external=("customer",), **kwargs), recorder
 
 

@@ -13,9 +13,16 @@ from pipeline.missions.autopilot import PARAMETERS, REFERENCE_PARAMS, AutopilotP
     ("seed", "wind_power", "turbulence_power", "gravity"),
     [(0, 0.0, 0.0, -10.0), (7, 15.0, 1.5, -10.0), (42, 19.5, 2.0, -11.4), (1234, 3.0, 0.5, -8.1)],
 )
-def test_reference_params_reproduce_gymnasium_heuristic_step_by_step(seed, wind_power, turbulence_power, gravity):
-    env = gym.make("LunarLander-v3", enable_wind=True, wind_power=wind_power,
-                   turbulence_power=turbulence_power, gravity=gravity)
+def test_reference_params_reproduce_gymnasium_heuristic_step_by_step(
+    seed, wind_power, turbulence_power, gravity
+):
+    env = gym.make(
+        "LunarLander-v3",
+        enable_wind=True,
+        wind_power=wind_power,
+        turbulence_power=turbulence_power,
+        gravity=gravity,
+    )
     state, _ = env.reset(seed=seed)
     done, steps = False, 0
     while not done:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -30,7 +31,9 @@ def test_batch_writes_one_valid_session_per_mission(home):
     seen: list[tuple[int, int]] = []
     report = fly_batch(home, DAY, 3, workers=1, progress=lambda done, total: seen.append((done, total)))
     assert seen == [(1, 3), (2, 3), (3, 3)]
-    assert len(report.paths) == 3 and all(p.startswith(str(home.landing / "2025-04-01")) for p in report.paths)
+    assert len(report.paths) == 3 and all(
+        p.startswith(str(home.landing / "2025-04-01")) for p in report.paths
+    )
     for mission, path in zip(report.results, report.paths, strict=True):
         events = _events(path)
         start, end = events[0], events[-1]
@@ -38,12 +41,18 @@ def test_batch_writes_one_valid_session_per_mission(home):
         assert start.type == "session_start" and start.input["task"] == "lunar_landing"
         assert start.input["context"]["wind_power"] == mission.conditions["wind_power"]
         assert start.input["playbook_version"] is None
-        decisions = {e.input["parameter"]: e for e in events if e.type == "decision" and e.tool == "set_parameter"}
+        decisions = {
+            e.input["parameter"]: e for e in events if e.type == "decision" and e.tool == "set_parameter"
+        }
         assert set(decisions) == {spec.name for spec in PARAMETERS}
-        assert all(d.agent == d.input["parameter"].split(".")[0] and d.input["rationale"] for d in decisions.values())
+        assert all(
+            d.agent == d.input["parameter"].split(".")[0] and d.input["rationale"] for d in decisions.values()
+        )
         assert any(e.type == "decision" and e.tool == "go_no_go" and e.input["value"] == "go" for e in events)
         observations = [e for e in events if e.type == "observation"]
-        assert any(e.tool == "telemetry" for e in observations) and any(e.tool == "key_moment" for e in observations)
+        assert any(e.tool == "telemetry" for e in observations) and any(
+            e.tool == "key_moment" for e in observations
+        )
         messages = [e for e in events if e.type == "message"]
         assert {m.agent for m in messages} >= {"flight_director", "guidance", "propulsion", "touchdown"}
         assert end.type == "session_end" and end.input["metrics"] == mission.metrics
@@ -55,9 +64,9 @@ def test_batch_writes_one_valid_session_per_mission(home):
 
 def test_refly_is_byte_identical_and_parallel_matches_serial(home, tmp_path):
     serial = fly_batch(home, DAY, 2, heldout=True, workers=1)
-    first = [open(p, encoding="utf-8").read() for p in serial.paths]
+    first = [Path(p).read_text(encoding="utf-8") for p in serial.paths]
     parallel = fly_batch(ReverieHome.at(tmp_path / "other"), DAY, 2, heldout=True, workers=2)
-    assert [open(p, encoding="utf-8").read() for p in parallel.paths] == first
+    assert [Path(p).read_text(encoding="utf-8") for p in parallel.paths] == first
     assert [m.model_dump(exclude={"path"}) for m in parallel.results] == [
         m.model_dump(exclude={"path"}) for m in serial.results
     ]

@@ -43,12 +43,24 @@ def test_same_seed_and_params_fly_the_same_flight():
 
 def test_flight_metrics_follow_the_contract_and_classify_failures():
     seeds = [mission_seed("2025-03-01", i, True) for i in range(12)]
-    reckless = AutopilotParams.from_decisions({"propulsion.descent_damping": 0.1, "propulsion.altitude_gain": 0.1})
-    flights = [fly(draw_conditions(s), reckless) for s in seeds[:6]] + [fly(draw_conditions(s)) for s in seeds[6:]]
+    reckless = AutopilotParams.from_decisions(
+        {"propulsion.descent_damping": 0.1, "propulsion.altitude_gain": 0.1}
+    )
+    flights = [fly(draw_conditions(s), reckless) for s in seeds[:6]] + [
+        fly(draw_conditions(s)) for s in seeds[6:]
+    ]
     for flight in flights:
         m = flight.metrics
-        assert set(m) == {"landed", "crashed", "touchdown_speed", "pad_distance", "fuel_used", "steps", "reward",
-                          "failure_mode"}
+        assert set(m) == {
+            "landed",
+            "crashed",
+            "touchdown_speed",
+            "pad_distance",
+            "fuel_used",
+            "steps",
+            "reward",
+            "failure_mode",
+        }
         assert flight.success == success(m) == (m["landed"] and m["reward"] >= 200)
         assert (m["failure_mode"] is None) == flight.success
         assert flight.key_moments[0]["phase"] == "descent"
