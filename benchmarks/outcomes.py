@@ -44,7 +44,9 @@ def synthetic_sessions(n: int, seed: int = 7) -> pl.DataFrame:
             "unrecovered_tool_errors": with_nulls(rng.poisson(0.3, n)),
             "final_status": with_nulls(statuses[rng.integers(0, len(statuses), n)]),
             "landed": with_nulls(rng.random(n) < 0.6),
-            "model": with_nulls(np.array(["claude-sonnet-4-5", "claude-opus-4-1", "gpt-5", "local"])[rng.integers(0, 4, n)]),
+            "model": with_nulls(
+                np.array(["claude-sonnet-4-5", "claude-opus-4-1", "gpt-5", "local"])[rng.integers(0, 4, n)]
+            ),
         },
         schema_overrides={"reward": pl.Float64, "unrecovered_tool_errors": pl.Int64, "landed": pl.Boolean},
     ).with_columns(pl.col("touchdown_speed").fill_nan(None))
@@ -57,13 +59,27 @@ def _c(name: str, expectation: str, **kwargs: object) -> Criterion:
 SUITE = [
     _c("soft_touchdown", "expect_column_values_to_be_between", column="touchdown_speed", max_value=0.5),
     _c("solved", "expect_column_values_to_be_between", column="reward", min_value=200, mostly=0.5),
-    _c("few_tool_calls", "expect_column_values_to_be_between", column="n_tool_calls", min_value=0, max_value=40,
-       strict_max=True),
-    _c("no_unrecovered_tool_error", "expect_column_values_to_be_between", column="unrecovered_tool_errors",
-       max_value=0),
+    _c(
+        "few_tool_calls",
+        "expect_column_values_to_be_between",
+        column="n_tool_calls",
+        min_value=0,
+        max_value=40,
+        strict_max=True,
+    ),
+    _c(
+        "no_unrecovered_tool_error",
+        "expect_column_values_to_be_between",
+        column="unrecovered_tool_errors",
+        max_value=0,
+    ),
     _c("ended_well", "expect_column_values_to_be_in_set", column="final_status", value_set=["landed"]),
-    _c("not_ended_in_error", "expect_column_values_to_not_be_in_set", column="final_status",
-       value_set=["error", "timeout", "aborted"]),
+    _c(
+        "not_ended_in_error",
+        "expect_column_values_to_not_be_in_set",
+        column="final_status",
+        value_set=["error", "timeout", "aborted"],
+    ),
     _c("landed", "expect_column_values_to_be_in_set", column="landed", value_set=[True]),
     _c("reward_reported", "expect_column_values_to_not_be_null", column="reward"),
     _c("claude_model", "expect_column_values_to_match_regex", column="model", regex="^claude-"),
@@ -81,7 +97,9 @@ def _best_of(repeats: int, run) -> tuple[float, object]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sessions", type=int, default=1_000_000)
     parser.add_argument("--gx-sessions", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
@@ -111,10 +129,14 @@ def main() -> None:
     print(f"engine verdicts: {ours_s:.3f} s ({ours_rate:,.0f} sessions/s, best of {args.repeats})")
     print(f"engine outcome rows incl. scores: {rows_s:.3f} s ({rows_rate:,.0f} sessions/s)")
     print(f"great expectations: {gx_s:.2f} s for {args.gx_sessions:,} ({gx_rate:,.0f} sessions/s)")
-    print(f"throughput vs GE: verdicts {ours_rate / gx_rate:,.0f}x, full outcome rows {rows_rate / gx_rate:,.0f}x "
-          "(target >= 100x)")
-    print(f"machine: nproc={os.cpu_count()}, processor={platform.processor() or 'unknown'}, "
-          f"python {platform.python_version()}")
+    print(
+        f"throughput vs GE: verdicts {ours_rate / gx_rate:,.0f}x, full outcome rows {rows_rate / gx_rate:,.0f}x "
+        "(target >= 100x)"
+    )
+    print(
+        f"machine: nproc={os.cpu_count()}, processor={platform.processor() or 'unknown'}, "
+        f"python {platform.python_version()}"
+    )
 
 
 if __name__ == "__main__":

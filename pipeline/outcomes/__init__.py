@@ -6,7 +6,13 @@ criterion to the `outcomes` table. The Dagster asset and the CLI are thin caller
 """
 
 from pipeline.outcomes.metrics import MetricError, compute_metrics
-from pipeline.outcomes.scoring import ScoreReport, evaluate_expectations, score_all, score_partition, show_outcomes
+from pipeline.outcomes.scoring import (
+    ScoreReport,
+    evaluate_expectations,
+    score_all,
+    score_partition,
+    show_outcomes,
+)
 from pipeline.outcomes.spec import CriteriaError, CriteriaGroup, CriteriaSuite, Criterion, load_criteria
 
 __all__ = [

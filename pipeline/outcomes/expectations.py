@@ -94,7 +94,9 @@ def _check_value_set(kwargs: Mapping[str, Any], column: ColumnInfo) -> None:
     else:
         raise ExpectationError(f"column {column.name!r} ({column.dtype}) cannot be matched against a set")
     if not ok:
-        raise ExpectationError(f"value_set items must have the type of column {column.name!r} ({column.dtype})")
+        raise ExpectationError(
+            f"value_set items must have the type of column {column.name!r} ({column.dtype})"
+        )
 
 
 def _in_set(expr: pl.Expr, kwargs: Mapping[str, Any], column: ColumnInfo) -> pl.Expr:
@@ -117,7 +119,9 @@ def _check_regex(kwargs: Mapping[str, Any], column: ColumnInfo) -> None:
     try:  # the vectorized engine uses Rust's regex syntax: refuse what it cannot run rather than diverge
         pl.select(pl.lit("").str.contains(regex))
     except pl.exceptions.ComputeError as exc:
-        raise ExpectationError(f"regex {regex!r} uses syntax the engine does not support (lookaround, backrefs)") from exc
+        raise ExpectationError(
+            f"regex {regex!r} uses syntax the engine does not support (lookaround, backrefs)"
+        ) from exc
     if not _is_text(column.dtype):
         raise ExpectationError(f"regex needs a text column; {column.name!r} is {column.dtype}")
 
@@ -162,7 +166,9 @@ def _check_types(names: list[str]) -> None:
             raise ExpectationError(f"type names must be strings, got {name!r}")
         try:
             if not _gx_comparison_types(name):
-                raise ExpectationError(f"unknown type name {name!r} (use numpy or python names: int64, float, str, bool)")
+                raise ExpectationError(
+                    f"unknown type name {name!r} (use numpy or python names: int64, float, str, bool)"
+                )
         except ExpectationError:
             raise
         except Exception as exc:  # numpy raises assorted errors for nonsense names
@@ -223,7 +229,10 @@ VOCABULARY: dict[str, ExpectationKind] = {
         frozenset({"value_set"}), frozenset({"value_set"}), _check_value_set, _in_set
     ),
     "expect_column_values_to_not_be_in_set": ExpectationKind(
-        frozenset({"value_set"}), frozenset({"value_set"}), _check_value_set, lambda e, k, c: ~_in_set(e, k, c)
+        frozenset({"value_set"}),
+        frozenset({"value_set"}),
+        _check_value_set,
+        lambda e, k, c: ~_in_set(e, k, c),
     ),
     "expect_column_values_to_not_be_null": ExpectationKind(
         frozenset(), frozenset(), _no_check, lambda e, k, c: e.is_not_null(), counts_nulls=True
@@ -241,7 +250,10 @@ VOCABULARY: dict[str, ExpectationKind] = {
         _BOUNDS, frozenset(), _length_bounds_check, lambda e, k, c: _between(e.str.len_chars(), k)
     ),
     "expect_column_value_lengths_to_equal": ExpectationKind(
-        frozenset({"value"}), frozenset({"value"}), _length_equal_check, lambda e, k, c: e.str.len_chars() == k["value"]
+        frozenset({"value"}),
+        frozenset({"value"}),
+        _length_equal_check,
+        lambda e, k, c: e.str.len_chars() == k["value"],
     ),
     "expect_column_values_to_be_of_type": ExpectationKind(
         frozenset({"type_"}),

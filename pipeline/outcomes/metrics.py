@@ -8,7 +8,7 @@ for get a null value (which GE, and therefore we, treat as "not judged" except f
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -60,7 +60,9 @@ def infer_metric_dtype(sql: str) -> pl.DataType:
             frame = _query(con, sql)
         except duckdb.Error as exc:
             first_line = str(exc).strip().splitlines()[0]
-            raise MetricError(f"metric SQL fails (it must return session_id and value): {first_line}") from exc
+            raise MetricError(
+                f"metric SQL fails (it must return session_id and value): {first_line}"
+            ) from exc
     finally:
         con.close()
     return frame.schema["value"]
@@ -90,7 +92,9 @@ def evaluate_metrics(
                     raise MetricError(f"metric {name!r} failed: {str(exc).splitlines()[0]}") from exc
                 if values.height != values["session_id"].n_unique():
                     raise MetricError(f"metric {name!r} returned more than one row for a session")
-                frame = frame.join(values.rename({"value": name}), on="session_id", how="left", maintain_order="left")
+                frame = frame.join(
+                    values.rename({"value": name}), on="session_id", how="left", maintain_order="left"
+                )
         finally:
             con.close()
     return _nan_as_null(frame)
@@ -105,8 +109,3 @@ def compute_metrics(home: ReverieHome, day: date | str, suite: CriteriaSuite) ->
     event_files = lake.partition_files(home, "events", [day])
     events: pa.Table | str = event_files[0].as_posix() if event_files else EVENTS_SCHEMA.empty_table()
     return evaluate_metrics(sessions, events, suite.used_metrics())
-
-
-def metric_columns(metrics: Iterable[tuple[str, pl.DataType]]) -> dict[str, pl.DataType]:
-    """Every column a criterion may name: sessions columns plus the named metrics with their types."""
-    return {**SESSION_COLUMNS, **dict(metrics)}

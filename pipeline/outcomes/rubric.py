@@ -35,7 +35,10 @@ VERDICT_TOOL = {
         "type": "object",
         "properties": {
             "verdict": {"type": "string", "enum": list(VERDICTS)},
-            "explanation": {"type": "string", "description": "Why, citing what the session did or failed to do."},
+            "explanation": {
+                "type": "string",
+                "description": "Why, citing what the session did or failed to do.",
+            },
         },
         "required": ["verdict", "explanation"],
     },
@@ -138,7 +141,11 @@ class RubricGrader:
             "max_tokens": self.settings.max_tokens,
             "system": [
                 {"type": "text", "text": INSTRUCTIONS},
-                {"type": "text", "text": f"# Rubric\n\n{item.rubric}", "cache_control": {"type": "ephemeral"}},
+                {
+                    "type": "text",
+                    "text": f"# Rubric\n\n{item.rubric}",
+                    "cache_control": {"type": "ephemeral"},
+                },
             ],
             "tools": [VERDICT_TOOL],
             "tool_choice": {"type": "tool", "name": VERDICT_TOOL["name"]},
@@ -190,7 +197,9 @@ class RubricGrader:
     def _send_batch(self, todo: dict[str, RubricItem]) -> dict[str, RubricVerdict]:
         client = make_client(self.settings)
         # custom_id allows 64 chars of [A-Za-z0-9_-]: the hex cache key fits and maps results back.
-        requests = [{"custom_id": key[:64], "params": self.request_params(item)} for key, item in todo.items()]
+        requests = [
+            {"custom_id": key[:64], "params": self.request_params(item)} for key, item in todo.items()
+        ]
         batch = client.messages.batches.create(requests=requests)  # type: ignore[arg-type]
         deadline = time.monotonic() + self.max_wait_s
         while batch.processing_status != "ended":
@@ -210,7 +219,11 @@ class RubricGrader:
 
 
 def grade_sessions(
-    home: ReverieHome, day: str, session_ids: Sequence[str], rubrics: Sequence[Criterion], grader: RubricGrader
+    home: ReverieHome,
+    day: str,
+    session_ids: Sequence[str],
+    rubrics: Sequence[Criterion],
+    grader: RubricGrader,
 ) -> tuple[pl.DataFrame, int]:
     """Outcome rows (without score/date) for rubric criteria over these sessions, and requests sent."""
     events = lake.read_table(home, "events", [day]).filter(pl.col("session_id").is_in(list(session_ids)))

@@ -35,9 +35,13 @@ class ScoreReport:
 
     day: str
     outcomes: pl.DataFrame  # the rows written to the `outcomes` partition
-    criteria: pl.DataFrame  # per criterion: sessions, passed, failed, not_graded, pass_rate, mostly, gx_success
+    criteria: (
+        pl.DataFrame
+    )  # per criterion: sessions, passed, failed, not_graded, pass_rate, mostly, gx_success
     n_sessions: int
-    n_scored_sessions: int  # sessions with at least one verdict; equals n_sessions when a fallback group exists
+    n_scored_sessions: (
+        int  # sessions with at least one verdict; equals n_sessions when a fallback group exists
+    )
     rubric_calls: int  # LLM requests actually sent (0 when every verdict came from the cache)
     path: Path | None = None
 
@@ -93,7 +97,11 @@ def _expectation_rows(frame: pl.DataFrame, criteria: Sequence[Criterion]) -> lis
 
 
 def _rubric_rows(
-    home: ReverieHome | None, day: str, frame: pl.DataFrame, criteria: Sequence[Criterion], grader: RubricGrader | None
+    home: ReverieHome | None,
+    day: str,
+    frame: pl.DataFrame,
+    criteria: Sequence[Criterion],
+    grader: RubricGrader | None,
 ) -> tuple[list[pl.DataFrame], int]:
     """Like `_expectation_rows` for rubric criteria: graded by `grader`, or recorded as not graded."""
     rubrics = [c for c in criteria if c.is_rubric]
@@ -139,21 +147,29 @@ def _scores_by_session(rows: pl.DataFrame) -> pl.DataFrame:
     graded_weight = pl.when(pl.col("passed").is_not_null()).then(pl.col("weight")).otherwise(0.0)
     passed_weight = pl.when(pl.col("passed")).then(pl.col("weight")).otherwise(0.0)
     scores = rows.group_by("session_id").agg(passed_w=passed_weight.sum(), graded_w=graded_weight.sum())
-    scores = scores.select("session_id", score=pl.when(pl.col("graded_w") > 0).then(pl.col("passed_w") / pl.col("graded_w")))
+    scores = scores.select(
+        "session_id", score=pl.when(pl.col("graded_w") > 0).then(pl.col("passed_w") / pl.col("graded_w"))
+    )
     return rows.drop("score").join(scores, on="session_id", how="left")
 
 
 def _criteria_summary(rows: pl.DataFrame, suite: CriteriaSuite) -> pl.DataFrame:
     """Pass rate per criterion, plus GE's partition-level success (which is where `mostly` applies)."""
-    stats = rows.group_by("criterion", maintain_order=True).agg(
-        pl.len().alias("sessions"),
-        pl.col("passed").sum().alias("passed"),
-        (~pl.col("passed")).sum().alias("failed"),
-        pl.col("passed").is_null().sum().alias("not_graded"),
-        pl.col("value").is_null().sum().alias("null_values"),
-    ).with_columns(pl.exclude("criterion").cast(pl.Int64))  # unsigned counts would wrap on subtraction
+    stats = (
+        rows.group_by("criterion", maintain_order=True)
+        .agg(
+            pl.len().alias("sessions"),
+            pl.col("passed").sum().alias("passed"),
+            (~pl.col("passed")).sum().alias("failed"),
+            pl.col("passed").is_null().sum().alias("not_graded"),
+            pl.col("value").is_null().sum().alias("null_values"),
+        )
+        .with_columns(pl.exclude("criterion").cast(pl.Int64))
+    )  # unsigned counts would wrap on subtraction
     mostly = {c.name: c.mostly for c in suite.criteria}
-    judged_nulls = {c.name: (not c.is_rubric and counts_nulls(c.expectation_type or "")) for c in suite.criteria}
+    judged_nulls = {
+        c.name: (not c.is_rubric and counts_nulls(c.expectation_type or "")) for c in suite.criteria
+    }
     considered = pl.col("sessions") - pl.when(pl.col("judges_nulls")).then(0).otherwise(pl.col("null_values"))
     return (
         stats.with_columns(
@@ -212,8 +228,15 @@ def score_frame(
 
 
 _EMPTY_SCHEMA = {
-    "session_id": pl.String, "criterion": pl.String, "passed": pl.Boolean, "value": pl.String, "detail": pl.String,
-    "weight": pl.Float64, "required": pl.Boolean, "grader": pl.String, "score": pl.Float64,
+    "session_id": pl.String,
+    "criterion": pl.String,
+    "passed": pl.Boolean,
+    "value": pl.String,
+    "detail": pl.String,
+    "weight": pl.Float64,
+    "required": pl.Boolean,
+    "grader": pl.String,
+    "score": pl.Float64,
 }
 
 
@@ -240,7 +263,9 @@ def score_partition(
     )
 
 
-def score_all(home: ReverieHome, suite: CriteriaSuite, *, grader: RubricGrader | None = None) -> list[ScoreReport]:
+def score_all(
+    home: ReverieHome, suite: CriteriaSuite, *, grader: RubricGrader | None = None
+) -> list[ScoreReport]:
     """Score every ingested `sessions` partition (what `reverie score` runs); idempotent."""
     return [score_partition(home, day, suite, grader=grader) for day in lake.partitions(home, "sessions")]
 

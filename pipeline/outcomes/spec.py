@@ -26,7 +26,7 @@ from pipeline.outcomes.metrics import SESSION_COLUMNS, MetricError, infer_metric
 DEFAULT_CRITERIA_DIR = Path(__file__).resolve().parents[2] / "outcomes"
 SCHEMA_PATH = Path(__file__).resolve().parent / "criteria.schema.json"
 
-Path_ = tuple[str | int, ...]
+KeyPath = tuple[str | int, ...]
 
 
 class CriteriaError(ValueError):
@@ -107,14 +107,11 @@ class CriteriaSuite:
         used = {c.column for c in self.criteria if c.column}
         return {name: m.sql for name, m in self.metrics.items() if name in used}
 
-    def column_types(self) -> dict[str, pl.DataType]:
-        return {**SESSION_COLUMNS, **{name: m.dtype for name, m in self.metrics.items()}}
-
 
 # --- YAML with line numbers --------------------------------------------------------------------------------
 
 
-def _line_index(node: yaml.Node, path: Path_ = ()) -> dict[Path_, int]:
+def _line_index(node: yaml.Node, path: KeyPath = ()) -> dict[KeyPath, int]:
     """Map every key path in the document to its 1-based line, so schema errors can point at the file."""
     lines = {path: node.start_mark.line + 1}
     if isinstance(node, yaml.MappingNode):
@@ -128,7 +125,7 @@ def _line_index(node: yaml.Node, path: Path_ = ()) -> dict[Path_, int]:
     return lines
 
 
-def _line_of(lines: dict[Path_, int], path: Iterable[str | int]) -> int:
+def _line_of(lines: dict[KeyPath, int], path: Iterable[str | int]) -> int:
     path = tuple(path)
     while path not in lines and path:
         path = path[:-1]
@@ -140,7 +137,7 @@ def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
 
 
-def _read_document(path: Path) -> tuple[dict[str, Any], dict[Path_, int]]:
+def _read_document(path: Path) -> tuple[dict[str, Any], dict[KeyPath, int]]:
     try:
         text = path.read_text()
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -180,7 +177,9 @@ class _SuiteBuilder:
             if name in SESSION_COLUMNS:
                 raise CriteriaError(f"{where}: metric {name!r} shadows the sessions column of that name")
             if name in self.metrics:
-                raise CriteriaError(f"{where}: metric {name!r} already defined at {self.metrics[name].source}")
+                raise CriteriaError(
+                    f"{where}: metric {name!r} already defined at {self.metrics[name].source}"
+                )
             try:
                 dtype = infer_metric_dtype(body["sql"])
             except MetricError as exc:
@@ -194,7 +193,9 @@ class _SuiteBuilder:
                 where = f"{path}:{_line_of(lines, c_path)}"
                 name = spec["name"]
                 if name in self.criterion_sources:
-                    raise CriteriaError(f"{where}: criterion {name!r} already defined at {self.criterion_sources[name]}")
+                    raise CriteriaError(
+                        f"{where}: criterion {name!r} already defined at {self.criterion_sources[name]}"
+                    )
                 self.criterion_sources[name] = where
                 expectation = spec.get("expectation") or {}
                 criterion = Criterion(
@@ -235,7 +236,9 @@ class _SuiteBuilder:
                 )
             try:
                 validate_expectation(
-                    criterion.expectation_type or "", criterion.expectation_kwargs, ColumnInfo(column, columns[column])
+                    criterion.expectation_type or "",
+                    criterion.expectation_kwargs,
+                    ColumnInfo(column, columns[column]),
                 )
             except ExpectationError as exc:
                 raise CriteriaError(f"{where}: criterion {criterion.name!r}: {exc}") from exc

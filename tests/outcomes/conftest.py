@@ -57,8 +57,16 @@ class SessionLog:
 
 
 def lunar_metrics(**overrides: Any) -> dict[str, Any]:
-    metrics = {"landed": True, "crashed": False, "touchdown_speed": -0.2, "pad_distance": 0.05,
-               "fuel_used": 80.0, "steps": 300, "reward": 240.0, "failure_mode": None}
+    metrics = {
+        "landed": True,
+        "crashed": False,
+        "touchdown_speed": -0.2,
+        "pad_distance": 0.05,
+        "fuel_used": 80.0,
+        "steps": 300,
+        "reward": 240.0,
+        "failure_mode": None,
+    }
     return {**metrics, **overrides}
 
 

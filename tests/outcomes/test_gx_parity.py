@@ -18,7 +18,18 @@ EDGE_FRAME = pl.DataFrame(
         "speed": [0.5, 0.49, 0.51, None, math.nan, -1.0, 0.0, math.inf, 200.0, 0.2],
         "steps": [0, 1, 2, 3, None, 5, 6, 7, 8, 9],
         "steps_full": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-        "status": ["landed", "crashed", None, "aborted", "landed", "", "Landed", "timeout", "landed ok", "x9"],
+        "status": [
+            "landed",
+            "crashed",
+            None,
+            "aborted",
+            "landed",
+            "",
+            "Landed",
+            "timeout",
+            "landed ok",
+            "x9",
+        ],
         "landed": [True, False, None, True, True, False, True, None, False, True],
         "landed_full": [True, False, True, True, True, False, True, False, False, True],
     }
@@ -30,14 +41,35 @@ def _criterion(name: str, expectation: str, **kwargs: object) -> Criterion:
 
 
 CRITERIA = [
-    _criterion("between_inclusive", "expect_column_values_to_be_between", column="speed", min_value=0.0, max_value=0.5),
-    _criterion("between_strict", "expect_column_values_to_be_between", column="speed", min_value=0.0, max_value=0.5,
-               strict_min=True, strict_max=True),
+    _criterion(
+        "between_inclusive",
+        "expect_column_values_to_be_between",
+        column="speed",
+        min_value=0.0,
+        max_value=0.5,
+    ),
+    _criterion(
+        "between_strict",
+        "expect_column_values_to_be_between",
+        column="speed",
+        min_value=0.0,
+        max_value=0.5,
+        strict_min=True,
+        strict_max=True,
+    ),
     _criterion("max_only", "expect_column_values_to_be_between", column="speed", max_value=0.5, mostly=0.5),
-    _criterion("min_only_int", "expect_column_values_to_be_between", column="steps", min_value=3, strict_min=True),
-    _criterion("int_full_float_bound", "expect_column_values_to_be_between", column="steps_full", max_value=4.5),
-    _criterion("in_set_text", "expect_column_values_to_be_in_set", column="status", value_set=["landed", "aborted"]),
-    _criterion("not_in_set_text", "expect_column_values_to_not_be_in_set", column="status", value_set=["crashed", ""]),
+    _criterion(
+        "min_only_int", "expect_column_values_to_be_between", column="steps", min_value=3, strict_min=True
+    ),
+    _criterion(
+        "int_full_float_bound", "expect_column_values_to_be_between", column="steps_full", max_value=4.5
+    ),
+    _criterion(
+        "in_set_text", "expect_column_values_to_be_in_set", column="status", value_set=["landed", "aborted"]
+    ),
+    _criterion(
+        "not_in_set_text", "expect_column_values_to_not_be_in_set", column="status", value_set=["crashed", ""]
+    ),
     _criterion("in_set_bool_nulls", "expect_column_values_to_be_in_set", column="landed", value_set=[True]),
     _criterion("in_set_bool", "expect_column_values_to_be_in_set", column="landed_full", value_set=[True]),
     _criterion("in_set_float", "expect_column_values_to_be_in_set", column="speed", value_set=[0.5, 0, 200]),
@@ -47,14 +79,21 @@ CRITERIA = [
     _criterion("regex", "expect_column_values_to_match_regex", column="status", regex="^land"),
     _criterion("regex_anywhere", "expect_column_values_to_match_regex", column="status", regex=r"\d"),
     _criterion("not_regex", "expect_column_values_to_not_match_regex", column="status", regex="(?i)LANDED"),
-    _criterion("lengths", "expect_column_value_lengths_to_be_between", column="status", min_value=1, max_value=6),
+    _criterion(
+        "lengths", "expect_column_value_lengths_to_be_between", column="status", min_value=1, max_value=6
+    ),
     _criterion("length_equal", "expect_column_value_lengths_to_equal", column="status", value=6),
     _criterion("type_float", "expect_column_values_to_be_of_type", column="speed", type_="float"),
     _criterion("type_int_with_nulls", "expect_column_values_to_be_of_type", column="steps", type_="int64"),
     _criterion("type_int", "expect_column_values_to_be_of_type", column="steps_full", type_="int64"),
     _criterion("type_bool_nulls", "expect_column_values_to_be_of_type", column="landed", type_="bool"),
     _criterion("type_str", "expect_column_values_to_be_of_type", column="status", type_="str"),
-    _criterion("type_list", "expect_column_values_to_be_in_type_list", column="landed_full", type_list=["int", "bool"]),
+    _criterion(
+        "type_list",
+        "expect_column_values_to_be_in_type_list",
+        column="landed_full",
+        type_list=["int", "bool"],
+    ),
 ]
 
 
@@ -67,8 +106,11 @@ def gx_result():
 def test_every_edge_case_criterion_is_valid_for_its_column():
     for criterion in CRITERIA:
         column = criterion.column or ""
-        validate_expectation(criterion.expectation_type or "", criterion.expectation_kwargs,
-                             ColumnInfo(column, EDGE_FRAME.schema[column]))
+        validate_expectation(
+            criterion.expectation_type or "",
+            criterion.expectation_kwargs,
+            ColumnInfo(column, EDGE_FRAME.schema[column]),
+        )
 
 
 def test_verdicts_equal_great_expectations_row_by_row(gx_result):

@@ -27,8 +27,14 @@ def judge(body: dict[str, Any]) -> dict[str, Any]:
     text = _transcript(body)
     verdict = "satisfied" if "tests pass" in text else "needs_revision" if "almost" in text else "failed"
     return {
-        "content": [{"type": "tool_use", "id": "toolu_1", "name": "record_verdict",
-                     "input": {"verdict": verdict, "explanation": f"judged: {verdict}"}}],
+        "content": [
+            {
+                "type": "tool_use",
+                "id": "toolu_1",
+                "name": "record_verdict",
+                "input": {"verdict": verdict, "explanation": f"judged: {verdict}"},
+            }
+        ],
         "stop_reason": "tool_use",
     }
 
@@ -38,7 +44,10 @@ def coding_home(home):
     ingest_sessions(
         home,
         [
-            SessionLog("good", "fix").message("user", "fix").tool("bash", "ok").message("assistant", "fixed, tests pass"),
+            SessionLog("good", "fix")
+            .message("user", "fix")
+            .tool("bash", "ok")
+            .message("assistant", "fixed, tests pass"),
             SessionLog("close", "fix").message("user", "fix").message("assistant", "almost there"),
             SessionLog("sneaky", "fix").message("user", INJECTION).message("assistant", "nothing done"),
         ],

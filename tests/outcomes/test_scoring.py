@@ -16,7 +16,9 @@ def scored_home(home):
         home,
         [
             SessionLog("lunar-ok", "lunar_landing").end("landed", lunar_metrics()),
-            SessionLog("lunar-hard", "lunar_landing").end("landed", lunar_metrics(touchdown_speed=-0.9, fuel_used=400.0)),
+            SessionLog("lunar-hard", "lunar_landing").end(
+                "landed", lunar_metrics(touchdown_speed=-0.9, fuel_used=400.0)
+            ),
             SessionLog("lunar-low", "lunar_landing").end("landed", lunar_metrics(reward=150.0)),
             SessionLog("lunar-off-pad", "lunar_landing").end(
                 "landed_off_pad", lunar_metrics(landed=False, pad_distance=0.5, failure_mode="landed_off_pad")
@@ -26,10 +28,14 @@ def scored_home(home):
             ),
             SessionLog("lunar-lost", "lunar_landing"),  # no session_end: nothing reported
             SessionLog("code-recovered", "fix the bug")
-            .message("user", "fix it").tool("bash", "boom", error=True).tool("bash", "ok")
+            .message("user", "fix it")
+            .tool("bash", "boom", error=True)
+            .tool("bash", "ok")
             .message("assistant", "fixed, tests pass"),
             SessionLog("code-broken", "fix the bug")
-            .message("user", "fix it").tool("bash", "ok").tool("bash", "boom", error=True)
+            .message("user", "fix it")
+            .tool("bash", "ok")
+            .tool("bash", "boom", error=True)
             .message("assistant", "done"),
             SessionLog("code-no-tools", None).message("user", "hi").message("assistant", "hello"),
         ],
@@ -131,8 +137,13 @@ groups:
         expectation: {type: expect_column_values_to_be_between, kwargs: {column: n_events, max_value: 1}}
 """
     )
-    ingest_sessions(home, [SessionLog("both", "fix the bug").message("user", "a").message("assistant", "b"),
-                           SessionLog("one", "fix typo").message("assistant", "b")])
+    ingest_sessions(
+        home,
+        [
+            SessionLog("both", "fix the bug").message("user", "a").message("assistant", "b"),
+            SessionLog("one", "fix typo").message("assistant", "b"),
+        ],
+    )
     report = score_partition(home, DAY, load_criteria([spec]))
     scores = dict(report.outcomes.group_by("session_id").agg(pl.col("score").unique()).iter_rows())
     assert scores == {"both": [0.75], "one": [1.0]}
