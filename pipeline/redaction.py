@@ -11,8 +11,15 @@ too slow for a 1 GB ingest (see benchmarks/README.md). Kinds detect-secrets lack
 in-place replacement (Anthropic keys, modern OpenAI project keys, whole private-key blocks, bearer tokens,
 JWTs with their signature, secrets assigned to *KEY/*TOKEN/*SECRET/PASSWORD names) are written here.
 
-Speed: each detector declares cheap lowercase trigger substrings; a text is lowered once and a detector's
-regex runs only when one of its triggers occurs, so ordinary prose never reaches a regex at all.
+Speed: a 1 GB ingest holds ~400 MB of text and almost none of it is secret, so the common case must cost a
+few C-level substring scans per text and nothing else. Each detector declares what every one of its matches
+must contain: case-sensitive `anchors` (a literal, or a regex that starts with a literal so `re` can skip
+ahead at memchr speed) looked up in the text itself, and lowercase `triggers` for its case-insensitive
+words, looked up in the text lowered once. Detectors share checks (`sk-` gates both Anthropic and OpenAI
+keys, `token` both bearer tokens and `*TOKEN=` assignments), so a text costs ~17 scans instead of one per
+trigger word, and a detector's full regex runs only on the rare texts where one of its checks hits. A single
+alternation regex of all trigger words would be one scan, but `re` tries every branch at every position and
+measured 20x slower than the separate scans (benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,9 +67,12 @@ class Detector:
 
     kind: str
     pattern: re.Pattern[str]
-    triggers: tuple[str, ...]
+    triggers: tuple[str, ...] = ()
+    """Lowercase substrings, looked up in the lowered text: one of them is in every match of `pattern`."""
     group: int | str = 0
     accept: Callable[[str], bool] | None = None
+    anchors: tuple[str | re.Pattern[str], ...] = ()
+    """Case-sensitive substrings (or literal-prefixed regexes) of the text itself, for case-sensitive patterns."""
 
 
 def _bounded(pattern: str) -> str:
@@ -122,9 +132,9 @@ DETECTORS: tuple[Detector, ...] = (
             r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----.*?(?:-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\Z)",
             re.DOTALL,
         ),
-        ("private key",),
+        anchors=("PRIVATE KEY",),
     ),
-    Detector("anthropic_key", re.compile(_bounded(r"sk-ant-[A-Za-z0-9_\-]{20,}")), ("sk-ant-",)),
+    Detector("anthropic_key", re.compile(_bounded(r"sk-ant-[A-Za-z0-9_\-]{20,}")), anchors=("sk-",)),
     Detector(
         "openai_key",
         re.compile(
@@ -132,9 +142,13 @@ DETECTORS: tuple[Detector, ...] = (
                 rf"(?:{_from_detect_secrets(OpenAIDetector)}|sk-(?:proj|svcacct|admin|None)-[A-Za-z0-9_\-]{{20,}})"
             )
         ),
-        ("t3blbkfj", "sk-proj-", "sk-svcacct-", "sk-admin-", "sk-none-"),
+        anchors=("sk-",),
     ),
-    Detector("aws_access_key", re.compile(_bounded(_from_detect_secrets(AWSKeyDetector, 0))), ("akia", "asia", "abia", "acca", "a3t")),
+    Detector(
+        "aws_access_key",
+        re.compile(_bounded(_from_detect_secrets(AWSKeyDetector, 0))),
+        anchors=(re.compile("A(?:3T|BIA|CCA|KIA|SIA)"),),
+    ),
     Detector(
         "aws_secret_key",
         re.compile(
@@ -146,40 +160,44 @@ DETECTORS: tuple[Detector, ...] = (
     ),
     Detector(
         "github_token",
-        re.compile(_bounded(rf"(?:{_from_detect_secrets(GitHubTokenDetector)}|github_pat_[A-Za-z0-9_]{{22,}})")),
-        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+        re.compile(
+            _bounded(rf"(?:{_from_detect_secrets(GitHubTokenDetector)}|github_pat_[A-Za-z0-9_]{{22,}})")
+        ),
+        anchors=(re.compile("gh(?:[pousr]_|ithub_pat_)"),),
     ),
     Detector(
         "gitlab_token",
         re.compile("|".join(f"(?:{p.pattern})" for p in GitLabTokenDetector.denylist)),
-        ("glpat-", "gldt-", "glft-", "glsoat-", "glrt-", "gr1348941", "glcbt-", "glimt-", "glptt-", "glagent-", "gloas-"),
+        anchors=(re.compile("gl[a-z]{2,5}-"), "GR1348941"),
     ),
     Detector(
         "slack_token",
         # detect-secrets' pattern stops at the first capital of the final segment, leaving most of a real
         # bot token behind: take the whole segment.
         re.compile(r"xox[abposr]-(?:\d+-)+[A-Za-z0-9]+|xapp-\d-[A-Za-z0-9-]{20,}"),
-        ("xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxs-", "xoxr-", "xapp-"),
+        anchors=(re.compile("x(?:ox[abposr]|app)-"),),
     ),
-    Detector("slack_webhook", re.compile(_from_detect_secrets(SlackDetector, 1)), ("hooks.slack.com",)),
-    Detector("stripe_key", re.compile(_bounded(_from_detect_secrets(StripeDetector))), ("sk_live_", "rk_live_")),
+    Detector(
+        "slack_webhook", re.compile(_from_detect_secrets(SlackDetector, 1)), anchors=("hooks.slack.com",)
+    ),
+    Detector("stripe_key", re.compile(_bounded(_from_detect_secrets(StripeDetector))), anchors=("k_live_",)),
     Detector(
         "jwt",
         re.compile(_bounded(r"eyJ[A-Za-z0-9_\-]{8,}={0,2}\.eyJ[A-Za-z0-9_\-]{8,}={0,2}\.[A-Za-z0-9_\-+/=]*")),
-        ("eyj",),
+        anchors=("eyJ",),
         accept=_valid_jwt,
     ),
     Detector(
         "bearer_token",
         re.compile(r"(?i)\b(?:bearer|token)\s+(?P<secret>[A-Za-z0-9\-._~+/]{16,}=*)"),
-        ("bearer", "token "),
+        ("bearer", "token"),
         group="secret",
         accept=_looks_random,
     ),
     Detector(
         "basic_auth",
         re.compile(r"(?i)\bbasic\s+(?P<secret>[A-Za-z0-9+/]{12,}={0,2})(?![A-Za-z0-9+/=])"),
-        ("basic ",),
+        ("basic",),
         group="secret",
         accept=lambda value: shannon_entropy(value) >= 3.0,
     ),
@@ -187,7 +205,7 @@ DETECTORS: tuple[Detector, ...] = (
         "url_password",
         # detect-secrets' BasicAuthDetector pattern, with its capture group named so only the password goes.
         re.compile(r"://[^:/?#\[\]@!$&'()*+,;=\s]+:(?P<secret>[^:/?#\[\]@!$&'()*+,;=\s]+)@"),
-        ("://",),
+        anchors=("://",),
         group="secret",
         accept=lambda value: not _PLACEHOLDER.match(value) and not value.startswith("[REDACTED"),
     ),
@@ -208,25 +226,119 @@ DETECTORS: tuple[Detector, ...] = (
 )
 
 
+MIN_SECRET_TEXT_CHARS = 7
+"""The shortest text any detector can match (`://a:b@`): shorter texts are returned untouched."""
+
+_BATCH_CHARS = 4_000_000
+"""`redact_all` screens texts in joined batches of about this size: big enough that the per-check call
+overhead vanishes, small enough that the joined copy stays a few MB."""
+# No anchor or trigger contains the separator, so a hit in a batch is never made up of two texts.
+_BATCH_SEPARATOR = "\n\x00\n"
+# Non-ASCII letters that the detectors' (?i) matching equates with ASCII ones, after str.lower():
+# U+0130 lowers to "i" + U+0307, U+0131 (dotless i) and U+017F (long s) stay as they are.
+_FOLD_TO_ASCII = str.maketrans({"\u0307": None, "\u0131": "i", "\u017f": "s"})
+_Check = tuple[str | re.Pattern[str], bool, int]  # (needle, look in the lowered text, detectors it gates)
+
+
+def fold_case(text: str) -> str:
+    """The text lowered so that a trigger word is found wherever a detector's (?i) regex could match."""
+    lowered = text.lower()
+    if text.isascii():
+        return lowered
+    if "\u0307" in lowered or "\u0131" in lowered or "\u017f" in lowered:
+        return lowered.translate(_FOLD_TO_ASCII)
+    return lowered
+
+
 class Redactor:
     """Replaces secrets with typed markers. Stateless and thread-safe: one instance can serve a whole ingest."""
 
     def __init__(self, detectors: Iterable[Detector] = DETECTORS) -> None:
         self.detectors = tuple(detectors)
+        # Each distinct check once, with the detectors it lets through (as a bit mask over `self.detectors`).
+        plan: dict[tuple[str | re.Pattern[str], bool], int] = {}
+        for index, detector in enumerate(self.detectors):
+            checks = [(anchor, False) for anchor in detector.anchors]
+            checks += [(trigger.lower(), True) for trigger in detector.triggers]
+            if not checks:
+                raise ValueError(f"detector {detector.kind!r} needs at least one anchor or trigger")
+            for check in checks:
+                plan[check] = plan.get(check, 0) | (1 << index)
+        self._plan: tuple[_Check, ...] = tuple(
+            (needle, lowered, mask) for (needle, lowered), mask in plan.items()
+        )
+
+    @staticmethod
+    def _screen(text: str, plan: Iterable[_Check]) -> tuple[int, list[_Check]]:
+        """The detectors worth running on `text` (a bit mask; 0 for nearly every text) and the checks that hit."""
+        lowered = fold_case(text)
+        mask = 0
+        hits = []
+        for check in plan:
+            needle, in_lowered, detectors = check
+            haystack = lowered if in_lowered else text
+            if needle.search(haystack) if isinstance(needle, re.Pattern) else needle in haystack:
+                mask |= detectors
+                hits.append(check)
+        return mask, hits
 
     def redact(self, text: str) -> Redacted:
-        if not text:
+        if len(text) < MIN_SECRET_TEXT_CHARS:
             return Redacted(text)
-        lowered = text.lower()
+        mask, _ = self._screen(text, self._plan)
+        return self._redact_masked(text, mask) if mask else Redacted(text)
+
+    def _redact_masked(self, text: str, mask: int) -> Redacted:
         counts: dict[str, int] = {}
-        for detector in self.detectors:
-            if not any(trigger in lowered for trigger in detector.triggers):
+        for index, detector in enumerate(self.detectors):
+            if not mask >> index & 1:
                 continue
             text, found = self._apply(detector, text)
             if found:
                 counts[detector.kind] = counts.get(detector.kind, 0) + found
-                lowered = text.lower()
         return Redacted(text, counts)
+
+    def redact_all(self, texts: Sequence[str | None]) -> tuple[list[str | None], list[int]]:
+        """`redact` over many texts: the redacted texts and the number of secrets replaced in each.
+
+        Same result as one `redact` per text, at a fraction of the cost when secrets are rare: the checks
+        run once over a batch of texts joined together, and per text only the checks that hit the batch
+        are repeated. Texts without secrets come back as the very same objects.
+        """
+        redacted = list(texts)
+        found = [0] * len(redacted)
+        if type(self).redact is not Redactor.redact:  # a subclass that redacts its own way is honoured
+            for index, text in enumerate(redacted):
+                if text:
+                    result = self.redact(text)
+                    redacted[index], found[index] = result.text, result.n
+            return redacted, found
+        batch: list[int] = []
+        size = 0
+        for index, text in enumerate(redacted):
+            if text is None or len(text) < MIN_SECRET_TEXT_CHARS:
+                continue
+            batch.append(index)
+            size += len(text)
+            if size >= _BATCH_CHARS:
+                self._redact_batch(redacted, found, batch)
+                batch, size = [], 0
+        if batch:
+            self._redact_batch(redacted, found, batch)
+        return redacted, found
+
+    def _redact_batch(self, texts: list[str | None], found: list[int], batch: list[int]) -> None:
+        joined = _BATCH_SEPARATOR.join(texts[index] for index in batch)  # type: ignore[misc]
+        mask, hits = self._screen(joined, self._plan)
+        if not mask:
+            return
+        for index in batch:
+            text: str = texts[index]  # type: ignore[assignment]
+            text_mask, _ = self._screen(text, hits)
+            if text_mask:
+                result = self._redact_masked(text, text_mask)
+                if result.counts:
+                    texts[index], found[index] = result.text, result.n
 
     @staticmethod
     def _apply(detector: Detector, text: str) -> tuple[str, int]:

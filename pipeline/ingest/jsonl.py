@@ -20,9 +20,14 @@ MAX_LINE_BYTES = 8 * 1024 * 1024
 budgets downstream (every text column is held per partition)."""
 
 
+RAW_WINDOW_CHARS = RAW_PREVIEW_CHARS * 4
+"""A reject carries this much of its line; staging redacts it and only then keeps `RAW_PREVIEW_CHARS`, so a
+secret that starts before the stored cut is whole when the redactor sees it (keys are far shorter)."""
+
+
 def raw_preview(line: bytes) -> str:
-    """A bounded, always-decodable excerpt of a bad line, so the reject table stays small and readable."""
-    return line[: RAW_PREVIEW_CHARS * 4].decode("utf-8", errors="replace")[:RAW_PREVIEW_CHARS]
+    """A bounded, always-decodable window of a bad line (redact it, then cut it: `staging.stored_preview`)."""
+    return line[: RAW_WINDOW_CHARS * 4].decode("utf-8", errors="replace")[:RAW_WINDOW_CHARS]
 
 
 def iter_json_lines(path: Path, data: bytes | None = None) -> Iterator[tuple[int, Any] | Reject]:

@@ -101,3 +101,23 @@ def test_a_folder_of_broken_files_still_ingests_every_good_line(home: ReverieHom
     # five files with good lines g1, g2 (g3 is the truncated one); one session, deduplicated on event id
     assert sorted(events["event_id"]) == ["g1", "g2"]
     assert lake.read_table(home, "rejects").height == report.rejects >= 9
+
+
+def test_a_secret_crossing_the_raw_preview_cut_is_redacted_not_cut_in_half(
+    home: ReverieHome, tmp_path: Path
+) -> None:
+    key = "sk-ant-api03-Zq8Xw2Lr5Tn9Vb3Mk7Pc1Hd6Fg4Js0Ay2Qe8Wu5Ri9To3Yp7-Ls1Nk4Bm6Cv"
+    good = {"schema": "reverie.event/v1", "session_id": "s", "ts": "2026-03-05T12:00:00Z", "type": "message"}
+    prefix = '{"event_id": "broken", "content": "'
+    # The key starts 12 characters before the 2,000-character cut: a preview cut first would keep
+    # "sk-ant-api03", too short for any detector to recognise as a key.
+    broken = prefix + "x" * (2_000 - 12 - len(prefix)) + " " + key + '"'  # no closing brace: invalid JSON
+    path = tmp_path / "leaky.jsonl"
+    path.write_text(
+        "\n".join([json.dumps(dict(good, event_id="a")), broken, json.dumps(dict(good, event_id="b"))]) + "\n"
+    )
+    _, rejects = _run(home, path)
+    raw = rejects["raw"][0]
+    assert rejects["reason"][0].startswith("invalid JSON")
+    assert len(raw) == 2_000
+    assert "sk-ant" not in raw and raw[-12:].startswith(" [REDACTED")

@@ -29,11 +29,17 @@ def test_redaction_is_idempotent_so_markers_are_never_counted_twice() -> None:
 
 
 def test_structured_values_are_judged_by_their_key_names() -> None:
-    value = {"db": {"password": "hunter22x", "max_tokens": 1024, "token_count": "12345678901234567890"},
-             "env": ["AWS=AKIAZ7QW3ER5TY2UI4OP"], "api_key": "q7Wz3Lx9Vb2Nm5Kc8Pd1Hf4Gj6"}
+    value = {
+        "db": {"password": "hunter22x", "max_tokens": 1024, "token_count": "12345678901234567890"},
+        "env": ["AWS=AKIAZ7QW3ER5TY2UI4OP"],
+        "api_key": "q7Wz3Lx9Vb2Nm5Kc8Pd1Hf4Gj6",
+    }
     redacted, counts = Redactor().redact_json(value)
-    assert redacted == {"db": {"password": marker("password"), "max_tokens": 1024, "token_count": "12345678901234567890"},
-                        "env": [f"AWS={marker('aws_access_key')}"], "api_key": marker("secret_assignment")}
+    assert redacted == {
+        "db": {"password": marker("password"), "max_tokens": 1024, "token_count": "12345678901234567890"},
+        "env": [f"AWS={marker('aws_access_key')}"],
+        "api_key": marker("secret_assignment"),
+    }
     assert counts == {"password": 1, "aws_access_key": 1, "secret_assignment": 1}
 
 
@@ -59,5 +65,32 @@ def test_real_fixture_files_produce_no_redactions() -> None:
     files = sorted(p for folder in folders for p in (FIXTURES / folder).rglob("*.json*"))
     assert len(files) >= 20
     redactor = Redactor()
-    hits = {str(p.relative_to(FIXTURES)): redactor.redact(p.read_text(errors="replace")).counts for p in files}
+    hits = {
+        str(p.relative_to(FIXTURES)): redactor.redact(p.read_text(errors="replace")).counts for p in files
+    }
     assert {name: counts for name, counts in hits.items() if counts} == {}
+
+
+def test_redact_all_gives_the_same_texts_and_counts_as_redact_one_by_one() -> None:
+    ordinary = [f"step {i}: the lander drifted {i % 7} metres east of the pad" for i in range(300)]
+    texts: list[str | None] = [*ordinary[:100], *SENTENCES.values(), None, "", "pwd", *ordinary[100:]]
+    texts.insert(250, "\n".join(SENTENCES.values()))
+    redactor = Redactor()
+    redacted, found = redactor.redact_all(texts)
+    one_by_one = [redactor.redact(t) if t else None for t in texts]
+    assert redacted == [r.text if r else t for r, t in zip(one_by_one, texts, strict=True)]
+    assert found == [r.n if r else 0 for r in one_by_one]
+    assert sum(found) == 2 * len(PLANTED)
+    # texts without secrets come back as the very same objects, not copies
+    assert all(a is b for a, b in zip(redacted[:100], texts[:100], strict=True))
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("API_\u212aEY=q7Wz3Lx9Vb2Nm5Kc8Pd1Hf4Gj6", "secret_assignment"),  # Kelvin sign for K
+        ("pa\u017f\u017fword: correct-horse-battery", "password"),  # long s
+    ],
+)
+def test_look_alike_letters_in_a_secret_name_do_not_hide_the_secret(text: str, kind: str) -> None:
+    assert Redactor().redact(text).counts == {kind: 1}
