@@ -39,6 +39,10 @@ class ParameterSpec:
         return self.name.split(".", 1)[1]
 
 
+# Why these ten: randomizing any one of them over its prior, with the others at a per-condition tuned setting,
+# costs 2 to 22 points of held-out success, and their best values shift with wind and gravity. Candidates that
+# moved success by under 2 points (a sink-rate limiter) or only hurt (a filtered wind-drift feed-forward) were
+# dropped; `rate_damping` and `side_threshold` stay fixed at the reference to keep the search space learnable.
 PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec(
         "guidance.position_gain",
@@ -76,13 +80,6 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
         0.1,
         2.0,
         "main-engine response to vertical speed: higher means a slower, costlier descent",
-    ),
-    ParameterSpec(
-        "propulsion.max_sink_rate",
-        3.0,
-        0.2,
-        3.0,
-        "sink rate beyond which the main engine fires regardless (3 = never: the reference)",
     ),
     ParameterSpec(
         "propulsion.main_threshold",
@@ -123,7 +120,6 @@ class AutopilotParams:
     hover_slope: float = 0.55
     altitude_gain: float = 0.5
     descent_damping: float = 0.5
-    max_sink_rate: float = 3.0
     main_threshold: float = 0.05
     side_threshold: float = 0.05
     contact_damping: float = 0.5
@@ -166,9 +162,6 @@ def act(params: AutopilotParams, s: Sequence[Any]) -> int:
 
     angle_todo = (angle_targ - s[4]) * params.attitude_gain - (s[5]) * params.rate_damping
     hover_todo = (hover_targ - s[1]) * params.altitude_gain - (s[3]) * params.descent_damping
-
-    if s[3] < -params.max_sink_rate and hover_todo < 1.0:
-        hover_todo = 1.0  # falling faster than allowed: brake before anything else
 
     if s[6] or s[7]:
         angle_todo = angle_todo * params.contact_attitude_gain if params.contact_attitude_gain else 0
