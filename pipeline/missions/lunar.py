@@ -8,7 +8,7 @@ holds only what a real crew would know before launch; the initial state is not p
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -247,7 +247,3 @@ def fly(
 def fly_reference(seeds: list[int] | tuple[int, ...]) -> list[FlightResult]:
     """gymnasium's reference heuristic on the given seeds: the anchor every report compares against."""
     return [fly(draw_conditions(seed), REFERENCE_PARAMS) for seed in seeds]
-
-
-def conditions_dict(conditions: MissionConditions) -> dict[str, Any]:
-    return asdict(conditions)

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from pipeline.agents.lunar_team import (
     DIRECTOR,
@@ -25,7 +25,7 @@ from pipeline.agents.lunar_team import (
 from pipeline.agents.session_log import SessionRecorder
 from pipeline.agents.team import Message, TeamSession
 from pipeline.events import EventType
-from pipeline.missions.autopilot import PARAMETERS, REFERENCE_PARAMS, AutopilotParams
+from pipeline.missions.autopilot import PARAMETERS, REFERENCE_PARAMS, ROLES, AutopilotParams
 from pipeline.missions.lunar import FlightResult, MissionConditions, draw_conditions, fly, success
 from pipeline.playbooks.model import Playbook
 
@@ -42,7 +42,6 @@ DEFAULT_EXPLORATION = 0.2
 class MissionSpec(BaseModel):
     """Everything a worker needs to fly one mission."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
     day: date
     index: int
     seed: int
@@ -85,7 +84,6 @@ def _agents_for(spec: MissionSpec, conditions: MissionConditions) -> dict[str, A
         return offline_agents(spec.seed, conditions.context(), spec.playbook, spec.exploration)
     if spec.backend == "claude":
         from pipeline.agents.claude_agent import ClaudeAgent
-        from pipeline.agents.lunar_team import ROLES
         from pipeline.llm.client import LLMSettings, make_client
 
         settings: LLMSettings = spec.llm or LLMSettings.from_env()
@@ -117,25 +115,30 @@ def _aborted_metrics() -> dict[str, Any]:
 
 
 def _log_flight(recorder: SessionRecorder, flight: FlightResult) -> None:
+    """Telemetry and key moments interleaved in simulated time, so the transcript reads as the flight did."""
     launch = recorder.now()
-    for sample in flight.telemetry:
-        recorder.record(
-            EventType.OBSERVATION,
-            agent=FLIGHT_COMPUTER,
-            at=launch + sample["step"] * SIM_STEP,
-            tool="telemetry",
-            input=sample,
-            content=f"telemetry step {sample['step']}",
+    samples = [
+        (sample["step"], 0, "telemetry", sample, f"telemetry step {sample['step']}")
+        for sample in flight.telemetry
+    ]
+    moments = [
+        (
+            moment["step"],
+            1,
+            "key_moment",
+            moment,
+            f"{moment['moment']}: {moment.get('phase') or moment['moment']}",
         )
-    for moment in flight.key_moments:
-        label = moment.get("phase") or moment["moment"]
+        for moment in flight.key_moments
+    ]
+    for step, _, kind, payload, text in sorted(samples + moments, key=lambda item: item[:2]):
         recorder.record(
             EventType.OBSERVATION,
             agent=FLIGHT_COMPUTER,
-            at=launch + moment["step"] * SIM_STEP,
-            tool="key_moment",
-            input=moment,
-            content=f"{moment['moment']}: {label}",
+            at=launch + step * SIM_STEP,
+            tool=kind,
+            input=payload,
+            content=text,
         )
 
 
