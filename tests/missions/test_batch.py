@@ -53,6 +53,8 @@ def test_batch_writes_one_valid_session_per_mission(home):
         assert any(e.tool == "telemetry" for e in observations) and any(
             e.tool == "key_moment" for e in observations
         )
+        steps = [e.input["step"] for e in observations]
+        assert steps == sorted(steps)  # telemetry and key moments interleave in flight order
         messages = [e for e in events if e.type == "message"]
         assert {m.agent for m in messages} >= {"flight_director", "guidance", "propulsion", "touchdown"}
         assert end.type == "session_end" and end.input["metrics"] == mission.metrics
