@@ -17,7 +17,7 @@ re-ingesting a file that grew yields the same ids for the lines it already had.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -46,6 +46,16 @@ class LineError(ValueError):
     """A line with the right shape for this format but a missing or mistyped required field."""
 
 
+_CONTEXT_FEATURES = (
+    ("cwd", "cwd"),
+    ("gitBranch", "git_branch"),
+    ("version", "version"),
+    ("userType", "user_type"),
+    ("permissionMode", "permission_mode"),
+    ("entrypoint", "entrypoint"),
+)
+
+
 @dataclass(slots=True)
 class _SessionStart:
     """What the session's first lines say about it: becomes the synthetic `session_start` event."""
@@ -53,6 +63,8 @@ class _SessionStart:
     first_ts: datetime
     task: str | None = None
     context: dict[str, Any] = field(default_factory=dict)
+    missing: tuple[tuple[str, str], ...] = _CONTEXT_FEATURES  # (line key, feature) not seen yet
+    has_model: bool = False
 
 
 @dataclass(slots=True)
@@ -64,6 +76,59 @@ class _FileState:
     starts: dict[str, _SessionStart] = field(default_factory=dict)  # session_id -> main-agent start info
     summaries: list[tuple[int, str, str | None]] = field(default_factory=list)  # (line, text, leafUuid)
     ts_by_uuid: dict[str, datetime] = field(default_factory=dict)
+
+
+_UNSET: Any = object()
+
+
+@dataclass(slots=True)
+class _Line:
+    """What every event of one transcript line shares; `emit` adds one event for one content block."""
+
+    state: _FileState
+    session_id: str
+    uuid: str
+    ts: datetime
+    agent: str
+    parent: str | None
+    role: str | None
+    line_number: int
+
+    def emit(
+        self,
+        index: int,
+        type: str,
+        *,
+        event_id: str | None = None,
+        parent_event_id: str | None = _UNSET,
+        role: str | None = _UNSET,
+        tool: str | None = None,
+        input: Any = None,
+        content: str | None = None,
+        is_error: bool = False,
+    ) -> None:
+        uuid = self.uuid
+        if not event_id:
+            event_id = uuid if index == 0 else f"{uuid}#{index}"
+        self.state.rows.append(
+            EventRow(
+                self.session_id,
+                event_id,
+                self.ts,
+                type,
+                self.agent,
+                self.parent if parent_event_id is _UNSET else parent_event_id,
+                self.role if role is _UNSET else role,
+                tool,
+                input,
+                content,
+                is_error,
+                None,
+                None,
+                self.line_number,
+            )
+        )
+        self.state.line_event.setdefault(uuid, event_id)
 
 
 def _timestamp(record: dict[str, Any]) -> datetime:
@@ -229,43 +294,26 @@ class ClaudeCodeAdapter:
         state.ts_by_uuid[uuid] = ts
         if agent == "main" and not inline:
             self._note_start(state, session_id, record, message, ts, content)
-
-        def emit(index: int, **fields: Any) -> EventRow:
-            event_id = fields.pop("event_id", None) or (uuid if index == 0 else f"{uuid}#{index}")
-            row = EventRow(
-                session_id=session_id,
-                event_id=event_id,
-                ts=ts,
-                agent=agent,
-                parent_event_id=fields.pop("parent_event_id", parent),
-                role=fields.pop("role", role),
-                source_line=line_number,
-                **fields,
-            )
-            state.rows.append(row)
-            state.line_event.setdefault(uuid, event_id)
-            return row
-
+        line = _Line(state, session_id, uuid, ts, agent, parent, role, line_number)
         if record.get("isCompactSummary"):
-            emit(0, type="observation", tool="compact_summary", content=_block_text(content))
+            line.emit(0, "observation", tool="compact_summary", content=_block_text(content))
             return
         if isinstance(content, str) or content is None:
-            emit(0, type="message", content=content or "")
+            line.emit(0, "message", content=content or "")
         elif isinstance(content, list):
             result_summary, result_failed = _result_summary(record.get("toolUseResult"))
             for index, block in enumerate(content):
-                if not isinstance(block, dict):
-                    continue
-                self._block(state, emit, index, block, result_summary, result_failed)
+                if isinstance(block, dict):
+                    self._block(state, line, index, block, result_summary, result_failed)
         else:
             raise LineError(f"wrong type for message.content: {type(content).__name__}")
         if role == "assistant":
             self._count_tokens(state, message, record)
 
+    @staticmethod
     def _block(
-        self,
         state: _FileState,
-        emit: Callable[..., EventRow],
+        line: _Line,
         index: int,
         block: dict[str, Any],
         result_summary: dict[str, Any] | None,
@@ -273,19 +321,19 @@ class ClaudeCodeAdapter:
     ) -> None:
         kind = block.get("type")
         if kind == "text":
-            emit(index, type="message", content=str(block.get("text", "")))
+            line.emit(index, "message", content=str(block.get("text", "")))
         elif kind == "thinking":
-            emit(index, type="observation", tool="thinking", content=str(block.get("thinking", "")))
+            line.emit(index, "observation", tool="thinking", content=str(block.get("thinking", "")))
         elif kind in ("tool_use", "server_tool_use"):
             tool_use_id = str(block.get("id") or "")
             name = str(block.get("name") or "")
             state.tool_names[tool_use_id] = name
-            emit(index, type="tool_call", event_id=tool_use_id or None, tool=name, input=block.get("input"))
+            line.emit(index, "tool_call", event_id=tool_use_id or None, tool=name, input=block.get("input"))
         elif kind == "tool_result":
             tool_use_id = str(block.get("tool_use_id") or "")
-            emit(
+            line.emit(
                 index,
-                type="tool_result",
+                "tool_result",
                 role="tool",
                 parent_event_id=tool_use_id or None,
                 tool=state.tool_names.get(tool_use_id),
@@ -294,9 +342,9 @@ class ClaudeCodeAdapter:
                 is_error=bool(block.get("is_error")) or result_failed,
             )
         elif kind == "image":
-            emit(index, type="message", content="[image]")
+            line.emit(index, "message", content="[image]")
         elif kind != "redacted_thinking":
-            emit(index, type="observation", tool=str(kind), input=block)
+            line.emit(index, "observation", tool=str(kind), input=block)
 
     @staticmethod
     def _count_tokens(state: _FileState, message: dict[str, Any], record: dict[str, Any]) -> None:
@@ -363,21 +411,21 @@ class ClaudeCodeAdapter:
         start = state.starts.get(session_id)
         if start is None:
             start = state.starts[session_id] = _SessionStart(first_ts=ts)
-        start.first_ts = min(start.first_ts, ts)
-        context = start.context
-        for source, feature in (
-            ("cwd", "cwd"),
-            ("gitBranch", "git_branch"),
-            ("version", "version"),
-            ("userType", "user_type"),
-            ("permissionMode", "permission_mode"),
-            ("entrypoint", "entrypoint"),
-        ):
-            value = record.get(source)
-            if feature not in context and isinstance(value, str) and value:
-                context[feature] = value
-        if "model" not in context and isinstance(message.get("model"), str):
-            context["model"] = message["model"]
+        elif ts < start.first_ts:
+            start.first_ts = ts
+        if start.missing:  # every main line is seen here: once the context is complete it costs nothing
+            context = start.context
+            still_missing = []
+            for source, feature in start.missing:
+                value = record.get(source)
+                if isinstance(value, str) and value:
+                    context[feature] = value
+                else:
+                    still_missing.append((source, feature))
+            start.missing = tuple(still_missing)
+        if not start.has_model and isinstance(message.get("model"), str):
+            start.context["model"] = message["model"]
+            start.has_model = True
         if start.task is None and record.get("type") == "user":
             start.task = _is_prompt(record, content)
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -220,9 +220,14 @@ def reject_dates(home: ReverieHome) -> list[date]:
     return sorted(manifest["ingest_date"].unique().to_list())
 
 
+_duckdb_threads: int | None = None  # set while `build_partitions` runs days side by side
+
+
 def _connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")  # date casts and displays in UTC, whatever the machine's zone
+    if _duckdb_threads is not None:
+        con.execute(f"SET threads = {_duckdb_threads}")
     return con
 
 
@@ -365,12 +370,58 @@ def build_rejects_partition(home: ReverieHome, day: date) -> int:
     return table.num_rows
 
 
+@dataclass(frozen=True)
+class PartitionCounts:
+    """Rows written per rebuilt partition, by day."""
+
+    events: dict[date, int] = field(default_factory=dict)
+    sessions: dict[date, int] = field(default_factory=dict)
+    rejects: dict[date, int] = field(default_factory=dict)
+
+
+def build_partitions(
+    home: ReverieHome,
+    session_days: Iterable[date],
+    reject_days: Iterable[date] = (),
+    *,
+    workers: int | None = None,
+) -> PartitionCounts:
+    """Rebuild `events` then `sessions` for each of `session_days`, and `rejects` for each of `reject_days`.
+
+    Days are independent, so `workers` of them (default: the CPU count) are built side by side, each on a
+    one-thread DuckDB connection: one day's window functions and sort keep about one core busy, so two
+    days at once finish the set in about half the time of two threads on one day.
+    """
+    global _duckdb_threads
+    counts = PartitionCounts()
+
+    def one_day(day: date) -> None:
+        counts.events[day] = build_events_partition(home, day)
+        counts.sessions[day] = build_sessions_partition(home, day)
+
+    def rejects(day: date) -> None:
+        counts.rejects[day] = build_rejects_partition(home, day)
+
+    jobs = [(one_day, day) for day in sorted(set(session_days))]
+    jobs += [(rejects, day) for day in sorted(set(reject_days))]
+    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
+    if workers == 1:
+        for job, day in jobs:
+            job(day)
+        return counts
+    _duckdb_threads = 1
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for future in [pool.submit(job, day) for job, day in jobs]:
+                future.result()
+    finally:
+        _duckdb_threads = None
+    return counts
+
+
 def ingest(home: ReverieHome, paths: Sequence[Path], **stage_options: object) -> StageReport:
     """Stage `paths` and rebuild every partition they touched: the one-call path for the CLI and tests."""
     report = stage_files(home, paths, **stage_options)  # type: ignore[arg-type]
-    for day in sorted(report.session_dates):
-        build_events_partition(home, day)
-        build_sessions_partition(home, day)
-    for day in sorted(report.reject_dates):
-        build_rejects_partition(home, day)
+    workers = stage_options.get("workers")
+    build_partitions(home, report.session_dates, report.reject_dates, workers=workers)  # type: ignore[arg-type]
     return report
