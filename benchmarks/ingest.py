@@ -1,13 +1,18 @@
 """Ingest throughput: Reverie's full normalization vs DuckDB's own JSONL -> Parquet copy of the same files.
 
-    .venv/bin/python benchmarks/ingest.py            # 1 GB corpus (generated once under benchmarks/.data/)
-    .venv/bin/python benchmarks/ingest.py --gb 0.05  # smoke test
+    .venv/bin/python benchmarks/ingest.py                 # 1 GB corpus (generated once under benchmarks/.data/)
+    .venv/bin/python benchmarks/ingest.py --gb 0.05       # smoke test
+    .venv/bin/python benchmarks/ingest.py --repeats 3     # 3 interleaved runs of each side, medians compared
 
-The baseline is `COPY (SELECT * FROM read_json(files, format='newline_delimited')) TO parquet`: a reader that
-does no normalization at all (no pairing, no dedup, no redaction, no partitioning), run over the same files
-in the same run, in chunks of files with DuckDB's auto-detected schema per chunk (`union_by_name` over the
-whole corpus exhausts memory, see STYLE.md). Each side runs in its own subprocess so peak memory is its own.
-Reported: events/s, MB/s, the ratio of the two times (>= 1.0 means Reverie is at least as fast) and peak RSS.
+The baseline is `COPY (SELECT * FROM read_json(files, format='newline_delimited', ignore_errors=true)) TO
+parquet (zstd)`, with DuckDB's default thread count (all cores): a reader that does no normalization at all
+(no pairing, no dedup, no redaction, no partitioning). It runs over the same files in the same run, in chunks
+of 500 files with DuckDB's auto-detected schema per chunk (`union_by_name` over the whole corpus exhausts
+memory, see STYLE.md). Reverie's side is the full `stage_files` + `build_partitions` path with redaction on.
+Each side runs in its own subprocess so peak memory is its own; the two alternate (baseline first in odd
+repeats, Reverie first in even ones) so neither always runs on a quieter machine, and medians are compared.
+Reported: events/s, MB/s, the ratio of the median times (>= 1.0 means Reverie is at least as fast), peak RSS
+and the load average before and after, because the machine is shared.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import platform
 import random
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -256,12 +262,8 @@ def run_reverie(corpus: Path, home_dir: Path, workers: int) -> dict:
     started = time.perf_counter()
     report = engine.stage_files(home, [corpus], workers=workers, ingest_date=date(2026, 2, 1))
     staged = time.perf_counter()
-    events = sessions = 0
-    for day in sorted(report.session_dates):
-        events += engine.build_events_partition(home, day)
-        sessions += engine.build_sessions_partition(home, day)
-    for day in sorted(report.reject_dates):
-        engine.build_rejects_partition(home, day)
+    counts = engine.build_partitions(home, report.session_dates, report.reject_dates, workers=workers)
+    events, sessions = sum(counts.events.values()), sum(counts.sessions.values())
     seconds = time.perf_counter() - started
     return {
         "seconds": seconds,
@@ -283,10 +285,15 @@ def _phase_in_subprocess(args: list[str]) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
+def _load() -> str:
+    return "/".join(f"{value:.1f}" for value in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gb", type=float, default=1.0, help="corpus size in gigabytes (default 1.0)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--repeats", type=int, default=1, help="interleaved runs of each side (medians)")
     parser.add_argument("--phase", choices=["duckdb", "reverie"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     corpus = DATA / f"claude-code-{args.gb:g}gb"
@@ -303,23 +310,43 @@ def main() -> None:
     print(
         f"corpus: {info['bytes'] / 1e6:,.0f} MB in {info['files']:,} files (generated in {time.perf_counter() - started:.0f} s)"
     )
-    baseline = _phase_in_subprocess(["--gb", str(args.gb), "--phase", "duckdb"])
-    ours = _phase_in_subprocess(["--gb", str(args.gb), "--phase", "reverie", "--workers", str(args.workers)])
+    baselines: list[dict] = []
+    runs: list[dict] = []
+    loads = [_load()]
+    for repeat in range(args.repeats):
+        order = ("duckdb", "reverie") if repeat % 2 == 0 else ("reverie", "duckdb")
+        for side in order:
+            extra = ["--workers", str(args.workers)] if side == "reverie" else []
+            result = _phase_in_subprocess(["--gb", str(args.gb), "--phase", side, *extra])
+            (baselines if side == "duckdb" else runs).append(result)
+            loads.append(_load())
+        print(
+            f"repeat {repeat + 1}: duckdb {baselines[-1]['seconds']:.1f} s, reverie {runs[-1]['seconds']:.1f} s "
+            f"(stage {runs[-1]['stage_seconds']:.1f} s + partitions {runs[-1]['partition_seconds']:.1f} s), "
+            f"load average {loads[-1]}",
+            flush=True,
+        )
+    baseline_seconds = statistics.median(b["seconds"] for b in baselines)
+    ours_seconds = statistics.median(r["seconds"] for r in runs)
+    baseline, ours = baselines[-1], runs[-1]
     megabytes = info["bytes"] / 1e6
-    ratio = baseline["seconds"] / ours["seconds"]
-    peak_total = ours["peak_rss_mb"] + args.workers * ours["peak_child_rss_mb"]
+    peak_total = max(r["peak_rss_mb"] for r in runs) + args.workers * max(
+        r["peak_child_rss_mb"] for r in runs
+    )
+    stage_share = statistics.median(r["stage_seconds"] / r["seconds"] for r in runs)
     lines = [
-        f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, python {platform.python_version()}",
-        f"corpus: {megabytes:,.0f} MB, {info['files']:,} Claude Code files",
-        f"duckdb read_json -> parquet copy: {baseline['rows']:,} lines, {megabytes / baseline['seconds']:.1f} MB/s, "
-        f"peak RSS {baseline['peak_rss_mb']:,.0f} MB",
-        f"reverie ingest (stage {ours['stage_seconds'] / ours['seconds']:.0%}, partitions "
-        f"{ours['partition_seconds'] / ours['seconds']:.0%} of its time): {ours['events']:,} events in "
-        f"{ours['sessions']:,} sessions, {ours['events'] / ours['seconds']:,.0f} events/s, "
-        f"{megabytes / ours['seconds']:.1f} MB/s, {ours['redactions']:,} redactions, {ours['rejects']:,} rejects",
-        f"reverie peak RSS: parent {ours['peak_rss_mb']:,.0f} MB, largest worker {ours['peak_child_rss_mb']:,.0f} MB "
-        f"(all {args.workers} workers + parent <= {peak_total:,.0f} MB)",
-        f"ratio (duckdb copy time / reverie time): {ratio:.2f}",
+        f"machine: nproc={os.cpu_count()}, processor={platform.processor() or platform.machine()}, "
+        f"python {platform.python_version()}; load average (1/5/15 min) before and after each run: {', '.join(loads)}",
+        f"corpus: {megabytes:,.0f} MB, {info['files']:,} Claude Code files; {args.repeats} interleaved repeat(s), medians",
+        f"duckdb read_json -> parquet copy: {baseline['rows']:,} lines, median {baseline_seconds:.1f} s, "
+        f"{megabytes / baseline_seconds:.1f} MB/s, peak RSS {max(b['peak_rss_mb'] for b in baselines):,.0f} MB",
+        f"reverie ingest (stage {stage_share:.0%}, partitions {1 - stage_share:.0%} of its time): "
+        f"{ours['events']:,} events in {ours['sessions']:,} sessions, median {ours_seconds:.1f} s, "
+        f"{ours['events'] / ours_seconds:,.0f} events/s, {megabytes / ours_seconds:.1f} MB/s, "
+        f"{ours['redactions']:,} redactions, {ours['rejects']:,} rejects",
+        f"reverie peak RSS: parent {max(r['peak_rss_mb'] for r in runs):,.0f} MB, largest worker "
+        f"{max(r['peak_child_rss_mb'] for r in runs):,.0f} MB (all {args.workers} workers + parent <= {peak_total:,.0f} MB)",
+        f"ratio (duckdb copy time / reverie time, medians): {baseline_seconds / ours_seconds:.2f}",
     ]
     print("\n".join(lines))
 

@@ -13,7 +13,7 @@ import multiprocessing
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -30,7 +30,7 @@ from pipeline.ingest.staging import (
     read_session_index,
     record_staged,
     rejects_path,
-    stage_file,
+    stage_files_together,
 )
 from pipeline.lake import partition_files, write_partition
 from pipeline.redaction import Redactor
@@ -97,6 +97,11 @@ def discover_files(paths: Sequence[Path]) -> list[Path]:
 
 # --- staging ------------------------------------------------------------------------------------------------
 
+BATCH_BYTES = 8 * 1024 * 1024
+"""Source files are staged in batches of about this size, one staged Parquet per batch: big enough that the
+per-file cost of Parquet vanishes, small enough that both workers stay busy to the end of a run."""
+BATCH_MAX_FILES = 256
+
 _worker_args: tuple[ReverieHome, date, Redactor, frozenset[str]] | None = None
 
 
@@ -107,10 +112,31 @@ def _init_worker(
     _worker_args = (home, ingest_date, redactor or Redactor(), known)
 
 
-def _stage_in_worker(path: Path) -> StagedFile:
+def _stage_in_worker(paths: list[Path]) -> list[StagedFile]:
     assert _worker_args is not None
     home, ingest_date, redactor, known = _worker_args
-    return stage_file(home, path, ingest_date, redactor, known)
+    return stage_files_together(home, paths, ingest_date, redactor, known)
+
+
+def _batches(files: list[Path], sizes: list[int]) -> list[list[Path]]:
+    """Consecutive files (so one session's transcripts tend to share a batch) up to `BATCH_BYTES` each,
+    biggest batches first so the last ones to finish are small."""
+    batches: list[list[Path]] = []
+    batch_sizes: list[int] = []
+    current: list[Path] = []
+    size = 0
+    for path, file_size in zip(files, sizes, strict=True):
+        current.append(path)
+        size += file_size
+        if size >= BATCH_BYTES or len(current) >= BATCH_MAX_FILES:
+            batches.append(current)
+            batch_sizes.append(size)
+            current, size = [], 0
+    if current:
+        batches.append(current)
+        batch_sizes.append(size)
+    order = sorted(range(len(batches)), key=lambda i: -batch_sizes[i])
+    return [batches[i] for i in order]
 
 
 def _stage_all(
@@ -121,22 +147,24 @@ def _stage_all(
     redactor: Redactor | None,
     known: frozenset[str],
 ) -> Iterator[StagedFile]:
-    total_bytes = sum(f.stat().st_size for f in files)
-    if workers <= 1 or len(files) < 2 or total_bytes < PARALLEL_MIN_BYTES:
+    sizes = [f.stat().st_size for f in files]
+    batches = _batches(files, sizes)
+    if workers <= 1 or len(batches) < 2 or sum(sizes) < PARALLEL_MIN_BYTES:
         active = redactor or Redactor()
-        for path in files:
-            yield stage_file(home, path, ingest_date, active, known)
+        for batch in batches:
+            yield from stage_files_together(home, batch, ingest_date, active, known)
         return
     # spawn, not fork: the parent may hold DuckDB/polars thread pools (and runs inside Dagster).
     context = multiprocessing.get_context("spawn")
-    chunk = max(1, min(64, len(files) // (workers * 16)))
     with ProcessPoolExecutor(
         max_workers=workers,
         mp_context=context,
         initializer=_init_worker,
         initargs=(home, ingest_date, redactor, known),
     ) as pool:
-        yield from pool.map(_stage_in_worker, files, chunksize=chunk)
+        futures = [pool.submit(_stage_in_worker, batch) for batch in batches]
+        for future in as_completed(futures):
+            yield from future.result()
 
 
 def stage_files(
@@ -243,7 +271,8 @@ def build_events_partition(home: ReverieHome, day: date) -> int:
     """
     starts = _session_starts(home).filter(pl.col("date") == day).select("session_id")
     index = read_session_index(home).join(starts, on="session_id", how="semi")
-    files = [events_path(home, key) for key in sorted(index["stage_key"].unique().to_list())]
+    current = index.select("stage_key").unique().join(read_manifest(home), on="stage_key")
+    files = [events_path(home, bundle) for bundle in sorted(current["bundle"].unique().to_list())]
     files = [f for f in files if f.exists()]
     if not files:
         write_partition(home, "events", day, EVENTS_SCHEMA.empty_table())
@@ -252,11 +281,13 @@ def build_events_partition(home: ReverieHome, day: date) -> int:
     con = _connect()
     try:
         con.register("wanted_sessions", starts.to_arrow())
+        con.register("current_files", current.select("stage_key").to_arrow())
         table = con.sql(
             f"""
             WITH staged AS (
                 SELECT * FROM read_parquet({_sql_list(files)})
                 WHERE session_id IN (SELECT session_id FROM wanted_sessions)
+                  AND stage_key IN (SELECT stage_key FROM current_files)
                 QUALIFY row_number() OVER (
                     PARTITION BY session_id, event_id
                     ORDER BY ts, source_file, source_line NULLS FIRST, type, content
@@ -265,7 +296,7 @@ def build_events_partition(home: ReverieHome, day: date) -> int:
             SELECT {columns}, DATE '{day.isoformat()}' AS date,
                    n_redactions
             FROM (
-                SELECT * EXCLUDE (seq), row_number() OVER (
+                SELECT * EXCLUDE (seq, stage_key), row_number() OVER (
                     PARTITION BY session_id
                     ORDER BY ts,
                              CASE type WHEN 'session_start' THEN 0 WHEN 'session_end' THEN 2 ELSE 1 END,
@@ -355,13 +386,15 @@ def build_rejects_partition(home: ReverieHome, day: date) -> int:
     one's, and re-running changes nothing.
     """
     manifest = read_manifest(home).filter((pl.col("ingest_date") == day) & (pl.col("n_rejects") > 0))
-    files = [rejects_path(home, key) for key in sorted(manifest["stage_key"].to_list())]
+    files = [rejects_path(home, bundle) for bundle in sorted(manifest["bundle"].unique().to_list())]
     files = [f for f in files if f.exists()]
     if not files:
         write_partition(home, "rejects", day, REJECTS_SCHEMA.empty_table())
         return 0
     table = (
         pl.read_parquet([str(f) for f in files])
+        .filter(pl.col("stage_key").is_in(manifest["stage_key"].implode()))
+        .select(REJECTS_SCHEMA.names)
         .with_columns(pl.lit(day).alias("date"))
         .sort("source_file", "source_line", "reason", nulls_last=False)
         .to_arrow()

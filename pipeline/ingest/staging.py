@@ -29,7 +29,8 @@ from pipeline.lake import write_file_atomically
 from pipeline.redaction import Redactor
 
 STAGING_SCHEMA = pa.schema(
-    [f for f in EVENTS_SCHEMA if f.name != "date"] + [pa.field("n_redactions", pa.int64())]
+    [f for f in EVENTS_SCHEMA if f.name != "date"]
+    + [pa.field("n_redactions", pa.int64()), pa.field("stage_key", pa.string())]
 )
 MANIFEST_FILE = "_manifest.parquet"
 SESSION_INDEX_FILE = "_sessions.parquet"
@@ -42,6 +43,7 @@ MANIFEST_COLUMNS = {
     "n_rejects": pl.Int64,
     "size_bytes": pl.Int64,
     "ingest_date": pl.Date,
+    "bundle": pl.String,
 }
 SESSION_INDEX_COLUMNS = {
     "stage_key": pl.String,
@@ -67,14 +69,15 @@ class StagedFile:
     ingest_date: date | None = None
     skipped: bool = False
     sessions: list[tuple[str, datetime, int]] = field(default_factory=list)  # (session_id, first ts, events)
+    bundle: str = ""  # the staged Parquet (shared with the other files of its batch) that holds its rows
 
 
-def events_path(home: ReverieHome, stage_key: str) -> Path:
-    return home.staging / f"{stage_key}.parquet"
+def events_path(home: ReverieHome, bundle: str) -> Path:
+    return home.staging / f"{bundle}.parquet"
 
 
-def rejects_path(home: ReverieHome, stage_key: str) -> Path:
-    return home.staging / f"{stage_key}.rejects.parquet"
+def rejects_path(home: ReverieHome, bundle: str) -> Path:
+    return home.staging / f"{bundle}.rejects.parquet"
 
 
 def stage_key_for(source_file: str, content_hash: str) -> str:
@@ -82,20 +85,57 @@ def stage_key_for(source_file: str, content_hash: str) -> str:
     return hashlib.blake2b(f"{source_file}\0{content_hash}".encode(), digest_size=16).hexdigest()
 
 
+def stage_files_together(
+    home: ReverieHome, paths: list[Path], ingest_date: date, redactor: Redactor, known_keys: frozenset[str]
+) -> list[StagedFile]:
+    """Parse, redact and stage a batch of source files into one staged Parquet (and one for their rejects).
+
+    Files whose exact content at that path is staged already are skipped. Each row keeps its own file's
+    stage key, so a file that later changes is superseded row by row without rewriting its batch-mates.
+    One file per batch rather than per source file because the fixed cost of writing, and later of
+    opening, a Parquet file outweighed the work on a typical small transcript (see benchmarks/README.md).
+    `known_keys` are the stage keys in the manifest: only those count as staged, so files written by a
+    run that crashed before updating the manifest are simply staged again.
+    """
+    results: list[StagedFile] = []
+    frames: list[pl.DataFrame] = []
+    reject_frames: list[pl.DataFrame] = []
+    for path in paths:
+        staged, events, rejects = _stage_one(path, ingest_date, redactor, known_keys)
+        results.append(staged)
+        if events is not None and events.height:
+            frames.append(events)
+        if rejects is not None:
+            reject_frames.append(rejects)
+    fresh = [r for r in results if not r.skipped]
+    if not fresh:
+        return results
+    bundle = hashlib.blake2b("\0".join(r.stage_key for r in fresh).encode(), digest_size=16).hexdigest()
+    for staged in fresh:
+        staged.bundle = bundle
+    events_frame = pl.concat(frames) if frames else pl.DataFrame(schema=_STAGING_FRAME_SCHEMA)
+    _write_frame_atomically(events_path(home, bundle), events_frame)
+    if reject_frames:
+        _write_frame_atomically(rejects_path(home, bundle), pl.concat(reject_frames))
+    return results
+
+
 def stage_file(
     home: ReverieHome, path: Path, ingest_date: date, redactor: Redactor, known_keys: frozenset[str]
 ) -> StagedFile:
-    """Parse, redact and stage one source file, unless this exact content at this path is staged already.
+    """`stage_files_together` for a single file."""
+    return stage_files_together(home, [path], ingest_date, redactor, known_keys)[0]
 
-    `known_keys` are the stage keys in the manifest: only those count as staged, so a file written by a
-    run that crashed before updating the manifest is simply staged again (same name, same content).
-    """
+
+def _stage_one(
+    path: Path, ingest_date: date, redactor: Redactor, known_keys: frozenset[str]
+) -> tuple[StagedFile, pl.DataFrame | None, pl.DataFrame | None]:
     data = path.read_bytes()
     content_hash = hashlib.blake2b(data, digest_size=16).hexdigest()
     source_file = str(path)
     key = stage_key_for(source_file, content_hash)
     if key in known_keys:
-        return StagedFile(source_file, content_hash, key, "", size_bytes=len(data), skipped=True)
+        return StagedFile(source_file, content_hash, key, "", size_bytes=len(data), skipped=True), None, None
     adapter = sniff_head(path, data[:SNIFF_BYTES])
     size, is_empty = len(data), not data.strip()
     del data  # the adapter reads the file itself; never hold two copies of a big file
@@ -112,7 +152,7 @@ def stage_file(
                 (rejects if isinstance(item, Reject) else rows).append(item)
         except Exception as error:  # an adapter bug loses the rest of this file, never the run
             rejects.append(Reject(None, f"{source_format} adapter failed: {type(error).__name__}: {error}"))
-    events_frame, n_redactions = _events_frame(rows, source_format, source_file, redactor)
+    events_frame, n_redactions = _events_frame(rows, source_format, source_file, key, redactor)
     result = StagedFile(
         source_file,
         content_hash,
@@ -125,13 +165,10 @@ def stage_file(
         ingest_date=ingest_date,
         sessions=_session_summary(rows),
     )
-    if rejects:
-        _write_frame_atomically(
-            rejects_path(home, key),
-            _rejects_frame(rejects, source_format, source_file, ingest_date, redactor),
-        )
-    _write_frame_atomically(events_path(home, key), events_frame)
-    return result
+    rejects_frame = (
+        _rejects_frame(rejects, source_format, source_file, key, ingest_date, redactor) if rejects else None
+    )
+    return result, events_frame, rejects_frame
 
 
 STAGING_COMPRESSION = "lz4"
@@ -174,7 +211,7 @@ def _redact_texts(redactor: Redactor, texts: list[str | None]) -> tuple[list[str
 
 
 def _events_frame(
-    rows: list[EventRow], source_format: str, source_file: str, redactor: Redactor
+    rows: list[EventRow], source_format: str, source_file: str, stage_key: str, redactor: Redactor
 ) -> tuple[pl.DataFrame, int]:
     """Columns straight from the rows, every text field redacted on the way.
 
@@ -205,6 +242,7 @@ def _events_frame(
         "source_file": [source_file] * n,
         "source_line": [r.source_line for r in rows],
         "n_redactions": redaction_counts,
+        "stage_key": [stage_key] * n,
     }
     frame = pl.DataFrame(columns, schema=_STAGING_FRAME_SCHEMA).with_columns(
         pl.col("ts").cast(pl.Datetime("us", "UTC"))
@@ -230,8 +268,16 @@ def stored_preview(raw: str | None, redactor: Redactor) -> str | None:
     return redactor.redact(raw).text[:RAW_PREVIEW_CHARS]
 
 
+REJECTS_STAGING_SCHEMA = pl.Schema({**pl.Schema(REJECTS_SCHEMA), "stage_key": pl.String})
+
+
 def _rejects_frame(
-    rejects: list[Reject], source_format: str, source_file: str, ingest_date: date, redactor: Redactor
+    rejects: list[Reject],
+    source_format: str,
+    source_file: str,
+    stage_key: str,
+    ingest_date: date,
+    redactor: Redactor,
 ) -> pl.DataFrame:
     n = len(rejects)
     return pl.DataFrame(
@@ -242,8 +288,9 @@ def _rejects_frame(
             "reason": [r.reason for r in rejects],
             "raw": [stored_preview(r.raw, redactor) for r in rejects],
             "date": [ingest_date] * n,
+            "stage_key": [stage_key] * n,
         },
-        schema=pl.Schema(REJECTS_SCHEMA),
+        schema=REJECTS_STAGING_SCHEMA,
     )
 
 
@@ -263,9 +310,14 @@ def _session_summary(rows: list[EventRow]) -> list[tuple[str, datetime, int]]:
 
 
 def read_manifest(home: ReverieHome) -> pl.DataFrame:
-    """One row per staged source file version (path, content hash, stage key, format, counts, ingest date)."""
+    """One row per staged source file version (path, content hash, stage key, format, counts, ingest date,
+    and the bundle file holding its rows). A manifest from before bundles lists nothing, so its files are
+    staged again (staging is a cache of the logs, never the only copy)."""
     path = home.staging / MANIFEST_FILE
-    return pl.read_parquet(path) if path.exists() else pl.DataFrame(schema=MANIFEST_COLUMNS)
+    if not path.exists():
+        return pl.DataFrame(schema=MANIFEST_COLUMNS)
+    manifest = pl.read_parquet(path)
+    return manifest if "bundle" in manifest.columns else pl.DataFrame(schema=MANIFEST_COLUMNS)
 
 
 def read_session_index(home: ReverieHome) -> pl.DataFrame:
@@ -281,7 +333,7 @@ def record_staged(home: ReverieHome, staged: Iterable[StagedFile]) -> set[str]:
     """
     fresh = [s for s in staged if not s.skipped]
     manifest = read_manifest(home)
-    index = read_session_index(home)
+    index = read_session_index(home).join(manifest.select("stage_key"), on="stage_key", how="semi")
     if not fresh:
         return set()
     new_paths = {s.source_file for s in fresh}
@@ -302,6 +354,7 @@ def record_staged(home: ReverieHome, staged: Iterable[StagedFile]) -> set[str]:
                 "n_rejects": s.n_rejects,
                 "size_bytes": s.size_bytes,
                 "ingest_date": s.ingest_date,
+                "bundle": s.bundle,
             }
             for s in fresh
         ],
@@ -322,7 +375,9 @@ def record_staged(home: ReverieHome, staged: Iterable[StagedFile]) -> set[str]:
     # Index first: a session listed without its file is harmless, a file without its sessions is invisible.
     write_file_atomically(home.staging / SESSION_INDEX_FILE, index.to_arrow())
     write_file_atomically(home.staging / MANIFEST_FILE, manifest.to_arrow())
-    for key in stale_keys:
-        events_path(home, key).unlink(missing_ok=True)
-        rejects_path(home, key).unlink(missing_ok=True)
+    # A bundle goes once no file staged in it is current any more.
+    stale_bundles = set(superseded["bundle"].to_list()) - set(manifest["bundle"].to_list())
+    for bundle in stale_bundles:
+        events_path(home, bundle).unlink(missing_ok=True)
+        rejects_path(home, bundle).unlink(missing_ok=True)
     return touched

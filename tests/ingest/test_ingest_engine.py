@@ -97,6 +97,26 @@ def test_a_grown_file_replaces_its_previous_staging(home: ReverieHome, copy_fixt
     assert lake.read_table(home, "events").height == 5
 
 
+def test_a_grown_file_staged_with_others_replaces_only_its_own_rows(home: ReverieHome, copy_fixture) -> None:
+    log = copy_fixture("native/mission-0007.jsonl")
+    other = copy_fixture("native/split")
+    lines = log.read_text().splitlines(keepends=True)
+    log.write_text("".join(lines[:3]))
+    first = ingest(home, [log, other])
+    before = lake.read_table(home, "events")
+    assert len(list(home.staging.glob("*[0-9a-f].parquet"))) == 1  # one batch, one staged file
+    log.write_text("".join(lines))
+    second = ingest(home, [log, other])
+    assert second.files_staged == 1 and second.files_skipped_unchanged == first.files_staged - 1
+    events = lake.read_table(home, "events")
+    assert events.filter(pl.col("session_id") == "mission-0007").height == 5
+    others = events.filter(pl.col("session_id") != "mission-0007").sort("session_id", "seq")
+    assert others.drop("date").equals(
+        before.filter(pl.col("session_id") != "mission-0007").sort("session_id", "seq").drop("date")
+    )
+    assert events.select("session_id", "event_id").is_unique().all()
+
+
 def test_rejects_of_one_day_accumulate_across_runs(home: ReverieHome) -> None:
     day = date(2026, 3, 6)
     ingest(home, [FIXTURES / "broken/invalid_json.jsonl"], ingest_date=day)
