@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +73,9 @@ class Detector:
     accept: Callable[[str], bool] | None = None
     anchors: tuple[str | re.Pattern[str], ...] = ()
     """Case-sensitive substrings (or literal-prefixed regexes) of the text itself, for case-sensitive patterns."""
+    starts_at_trigger: bool = False
+    """Every match begins where a trigger occurs: the regex is then tried only there, not at every position
+    (a case-insensitive pattern without a literal prefix scans text about 20x slower than `str.find`)."""
 
 
 def _bounded(pattern: str) -> str:
@@ -157,6 +160,7 @@ DETECTORS: tuple[Detector, ...] = (
         ),
         ("aws",),
         group="secret",
+        starts_at_trigger=True,
     ),
     Detector(
         "github_token",
@@ -192,6 +196,7 @@ DETECTORS: tuple[Detector, ...] = (
         re.compile(r"(?i)\b(?:bearer|token)\s+(?P<secret>[A-Za-z0-9\-._~+/]{16,}=*)"),
         ("bearer", "token"),
         group="secret",
+        starts_at_trigger=True,
         accept=_looks_random,
     ),
     Detector(
@@ -199,6 +204,7 @@ DETECTORS: tuple[Detector, ...] = (
         re.compile(r"(?i)\bbasic\s+(?P<secret>[A-Za-z0-9+/]{12,}={0,2})(?![A-Za-z0-9+/=])"),
         ("basic",),
         group="secret",
+        starts_at_trigger=True,
         accept=lambda value: shannon_entropy(value) >= 3.0,
     ),
     Detector(
@@ -214,6 +220,7 @@ DETECTORS: tuple[Detector, ...] = (
         re.compile(rf"(?i){_PASSWORD_NAME}{_ASSIGN}{_VALUE}"),
         ("pass", "pwd"),
         group="secret",
+        starts_at_trigger=True,
         accept=_is_password,
     ),
     Detector(
@@ -221,6 +228,7 @@ DETECTORS: tuple[Detector, ...] = (
         re.compile(rf"(?i){_SECRET_NAME}{_ASSIGN}{_VALUE}"),
         ("key", "token", "secret", "credential", "auth"),
         group="secret",
+        starts_at_trigger=True,
         accept=_looks_random,
     ),
 )
@@ -342,24 +350,24 @@ class Redactor:
 
     @staticmethod
     def _apply(detector: Detector, text: str) -> tuple[str, int]:
+        """Replace `detector`'s accepted matches in `text`, as `pattern.sub` would; return the count too."""
+        pieces: list[str] = []
+        done = 0  # text[:done] is already in pieces
         found = 0
-
-        def replace(match: re.Match[str]) -> str:
-            nonlocal found
+        for match in _matches(detector, text):
             secret = match.group(detector.group)
             if secret is None or secret.startswith(MARKER_PREFIX):
-                return match.group(0)
+                continue
             if detector.accept is not None and not detector.accept(secret):
-                return match.group(0)
+                continue
             found += 1
-            if detector.group == 0:
-                return marker(detector.kind)
             start, end = match.span(detector.group)
-            offset = match.start()
-            whole = match.group(0)
-            return whole[: start - offset] + marker(detector.kind) + whole[end - offset :]
-
-        return detector.pattern.sub(replace, text), found
+            pieces += (text[done:start], marker(detector.kind))
+            done = end
+        if not found:
+            return text, 0
+        pieces.append(text[done:])
+        return "".join(pieces), found
 
     def redact_json(self, value: Any) -> tuple[Any, dict[str, int]]:
         """Redact every string inside a JSON-able value; a string under a secret-looking key is judged by that key.
@@ -402,6 +410,28 @@ class Redactor:
 
 
 _SECRET_KEY = re.compile(rf"(?i).*(?:{_SECRET_NAME}|{_PASSWORD_NAME})")
+
+
+def _matches(detector: Detector, text: str) -> Iterator[re.Match[str]]:
+    """`pattern.finditer(text)`, trying only the trigger positions when every match starts at one."""
+    if not (detector.starts_at_trigger and text.isascii()):  # lower() keeps positions for ASCII only
+        yield from detector.pattern.finditer(text)
+        return
+    lowered = text.lower()
+    starts: set[int] = set()
+    for trigger in detector.triggers:
+        at = lowered.find(trigger)
+        while at >= 0:
+            starts.add(at)
+            at = lowered.find(trigger, at + 1)
+    resume = 0  # matches do not overlap, as with finditer
+    for start in sorted(starts):
+        if start < resume:
+            continue
+        match = detector.pattern.match(text, start)
+        if match is not None:
+            yield match
+            resume = match.end()
 
 
 def add_counts(total: dict[str, int], more: dict[str, int]) -> dict[str, int]:
