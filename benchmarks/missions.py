@@ -18,6 +18,7 @@ import statistics
 import tempfile
 import time
 from datetime import date
+from pathlib import Path
 
 from pipeline.home import ReverieHome
 from pipeline.missions.autopilot import AutopilotParams
@@ -53,12 +54,17 @@ def main() -> None:
         report = warm
         for _ in range(args.repeats):  # alternate full and bare so load changes hit both alike
             started = time.perf_counter()
-            report = fly_batch(home, DAY, args.missions, heldout=True, workers=1)
+            # A fresh home per repeat: a real batch writes new files, while replacing existing ones makes
+            # ext4 flush data on rename (auto_da_alloc), which would bill the filesystem to the crew.
+            fresh = ReverieHome.at(Path(tmp) / f"repeat-{len(full_times)}")
+            report = fly_batch(fresh, DAY, args.missions, heldout=True, workers=1)
             full_times.append(time.perf_counter() - started)
             bare_times.extend(_bare_seconds(report.results, 1))
 
         started = time.perf_counter()
-        parallel = fly_batch(home, DAY, args.missions, heldout=True, workers=2)
+        parallel = fly_batch(
+            ReverieHome.at(Path(tmp) / "parallel"), DAY, args.missions, heldout=True, workers=2
+        )
         parallel_seconds = time.perf_counter() - started
         assert [r.metrics for r in parallel.results] == [r.metrics for r in report.results]
 
