@@ -97,7 +97,9 @@ def fly_batch(
     exploration: probability that a specialist ignores an applicable playbook rule for a parameter. Defaults
     to 0.2 for training flights and 0 for held-out evaluation, so evaluation measures the playbook itself.
     seeds: fly these seeds instead of the partition's own (e.g. to A/B two playbooks on identical missions);
-    their held-out status follows from the seed. workers<=1 runs in this process (handy for tests).
+    their held-out status follows from the seed. workers<=1 runs in this process: an offline mission costs
+    ~15 ms while each spawned worker costs ~1 s to start, so below a few hundred offline missions one worker
+    is as fast; the claude backend, which waits on the network, gains from workers at any size.
     session_prefix: distinguishes several batches flown on the same day and split (e.g. an A/B), since
     session ids are `<prefix>-<day>-<split>-<index>`.
     """
