@@ -2,8 +2,9 @@
 
 Two steps because a session's partition is its start date, which is only known once all its files are
 read (subagent transcripts and resumed sessions arrive as separate files). `stage_files` is incremental
-and parallel (one worker process per core, one staged Parquet per source file); the `build_*_partition`
-functions are pure DuckDB SQL over staging, so rebuilding any day is cheap, deterministic and idempotent.
+and parallel (one worker process per core, one staged Parquet per ~8 MB batch of files); the
+`build_*_partition` functions are pure DuckDB SQL over staging, so rebuilding any day is cheap,
+deterministic and idempotent, and `build_partitions` rebuilds several days side by side.
 The Dagster assets (`staged_logs` -> `session_events` -> `sessions`) and `reverie ingest` call these.
 """
 

@@ -1,9 +1,10 @@
-"""Staging: one normalized, redacted Parquet file per source file, plus a manifest and a session index.
+"""Staging: normalized, redacted Parquet per batch of source files, plus a manifest and a session index.
 
 Staging sits between raw logs and the date-partitioned lake because a session's partition (its start
 date) is only known once every file of the session has been read: subagent transcripts, resumed files
-and out-of-order arrivals all add to a session later. Each staged file is keyed by the source path and its
-content hash, so unchanged files are skipped and a file that grew replaces its previous staging.
+and out-of-order arrivals all add to a session later. Each source file is keyed by its path and content
+hash (its stage key, carried on every staged row), so unchanged files are skipped and a file that grew
+supersedes its previous rows; the manifest says which batch file (`bundle`) holds each file's rows.
 """
 
 from __future__ import annotations
