@@ -116,12 +116,14 @@ def build_roles(agents: dict[str, Any]) -> list[Role]:
 
 @dataclass(frozen=True)
 class PlaybookAdvice:
-    """What the playbook says about one parameter in this mission's conditions."""
+    """What the playbook says about one parameter in this mission's conditions: a range to stay within,
+    optionally a value to fly exactly (`value`) or a preferred value inside the range (`centre`)."""
 
-    low: float | None
-    high: float | None
+    low: float
+    high: float
     value: float | None
     entry_ids: list[str]
+    centre: float | None = None
 
 
 def applicable_entries(playbook: Playbook | None, parameter: str, context: dict[str, Any]) -> list[Entry]:
@@ -140,24 +142,30 @@ def applicable_entries(playbook: Playbook | None, parameter: str, context: dict[
     return sorted(entries, key=lambda e: (-e.confidence, -e.support, e.id))
 
 
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def advice_for(
     playbook: Playbook | None, spec: ParameterSpec, context: dict[str, Any]
 ) -> PlaybookAdvice | None:
     """Combine applicable rules: the most trusted sets the range, others narrow it when they agree with it.
 
-    A rule that would empty the range is skipped rather than obeyed, so contradicting entries cannot push a
-    parameter out of the envelope; only the rules actually used are cited.
+    A rule with only a value fixes the parameter; a rule with a range and a value recommends the range and
+    prefers the value inside it. A rule that would empty the range (or exclude a fixed value) is skipped
+    rather than obeyed, so contradicting entries cannot push a parameter out of the envelope; only the rules
+    actually used are cited.
     """
     entries = applicable_entries(playbook, spec.name, context)
     if not entries:
         return None
-    low, high, value, used = spec.prior_low, spec.prior_high, None, []
+    low, high, value, centre, used = spec.prior_low, spec.prior_high, None, None, []
     for entry in entries:
         rec = entry.rule.recommend  # type: ignore[union-attr]
-        if rec.value is not None and not isinstance(rec.value, bool):
-            candidate = float(rec.value)
-            if low <= candidate <= high and (value is None or value == candidate):
-                value = candidate
+        point = _number(rec.value)
+        if rec.min is None and rec.max is None:
+            if point is not None and low <= point <= high and (value is None or value == point):
+                value = point
                 used.append(entry.id)
             continue
         new_low = max(low, rec.min if rec.min is not None else low)
@@ -165,9 +173,13 @@ def advice_for(
         if new_low <= new_high and (value is None or new_low <= value <= new_high):
             low, high = new_low, new_high
             used.append(entry.id)
+            if centre is None and point is not None:
+                centre = point
     if not used:
         return None
-    return PlaybookAdvice(low, high, value, used)
+    if centre is not None and not low <= centre <= high:
+        centre = None  # a narrower rule moved the range away from the preferred value
+    return PlaybookAdvice(low, high, value, used, centre)
 
 
 def playbook_digest(playbook: Playbook | None, roles: Sequence[str] | None = None) -> str:
@@ -189,10 +201,13 @@ def playbook_digest(playbook: Playbook | None, roles: Sequence[str] | None = Non
 
 
 class OfflineSpecialist:
-    """Samples each owned parameter from its broad prior, or inside the playbook's range where a rule applies.
+    """Follows the playbook where a rule applies, as one step of a cross-entropy search.
 
-    With probability `exploration` a specialist deliberately ignores an applicable rule (and says so), so the
-    dreamer keeps seeing both sides of every rule it has learned.
+    Training flights (`exploration` > 0) sample uniformly inside the recommended range, so the next dream sees
+    how success varies across it; with probability `exploration` a specialist explores instead, sampling a
+    range three times as wide around the recommendation (and says so), so the dreamer keeps seeing both
+    sides of every rule. Evaluation flights (no exploration) fly the rule's preferred value when it has one.
+    Without an applicable rule the broad prior is sampled.
     """
 
     def __init__(
@@ -209,27 +224,28 @@ class OfflineSpecialist:
         rng = np.random.default_rng([self.seed, PARAMETERS.index(spec)])
         explore_draw, unit = rng.random(), rng.random()
         advice = advice_for(self.playbook, spec, self.context)
-        if advice is not None and explore_draw >= self.exploration:
-            if advice.value is not None:
-                value = advice.value
-                rationale = f"playbook sets {advice.value:g} in these conditions"
-            else:
-                value = advice.low + unit * (advice.high - advice.low)
-                rationale = f"playbook range [{advice.low:g}, {advice.high:g}] applies to these conditions"
-            return {
-                "parameter": spec.name,
-                "value": round(value, 4),
-                "rationale": rationale,
-                "followed": advice.entry_ids,
-            }
-        value = spec.prior_low + unit * (spec.prior_high - spec.prior_low)
-        if advice is not None:
-            rationale = f"exploring: ignoring playbook {', '.join(advice.entry_ids)}; sampled from prior"
-        else:
+        if advice is None:
+            value = spec.prior_low + unit * (spec.prior_high - spec.prior_low)
+            rationale = f"no playbook rule applies; sampled from prior [{spec.prior_low:g}, {spec.prior_high:g}]"
+            return {"parameter": spec.name, "value": round(value, 4), "rationale": rationale, "followed": []}
+        if explore_draw < self.exploration:
+            width = advice.high - advice.low
+            low, high = max(spec.prior_low, advice.low - width), min(spec.prior_high, advice.high + width)
+            value = low + unit * (high - low)
             rationale = (
-                f"no playbook rule applies; sampled from prior [{spec.prior_low:g}, {spec.prior_high:g}]"
+                f"exploring: ignoring playbook {', '.join(advice.entry_ids)}; sampled around its range "
+                f"from [{low:g}, {high:g}]"
             )
-        return {"parameter": spec.name, "value": round(value, 4), "rationale": rationale, "followed": []}
+            return {"parameter": spec.name, "value": round(value, 4), "rationale": rationale, "followed": []}
+        if advice.value is not None:
+            value, rationale = advice.value, f"playbook sets {advice.value:g} in these conditions"
+        elif advice.centre is not None and self.exploration == 0:
+            value = advice.centre
+            rationale = f"playbook prefers {advice.centre:g} within [{advice.low:g}, {advice.high:g}] here"
+        else:
+            value = advice.low + unit * (advice.high - advice.low)
+            rationale = f"playbook range [{advice.low:g}, {advice.high:g}] applies to these conditions"
+        return {"parameter": spec.name, "value": round(value, 4), "rationale": rationale, "followed": advice.entry_ids}
 
     def respond(self, message: Message, ctx: TurnContext) -> str | None:
         chosen = []

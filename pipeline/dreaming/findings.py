@@ -30,6 +30,9 @@ class Finding:
     evidence: list[str]
     key: str  # what makes two findings "the same pattern" across nights (e.g. parameter + condition features)
     q_value: float = 1.0
+    # The effect the significance gate reads when it differs from this finding's own counts: a conditional
+    # parameter rule is kept or dropped as a whole plan, so no cell of a parameter that matters is left bare.
+    gate_diff: float | None = None
     tags: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -43,6 +46,12 @@ class Finding:
     @property
     def diff(self) -> float:
         return self.rate_with - self.rate_without
+
+    @property
+    def family(self) -> str:
+        """Findings about one decision parameter share one test, whatever context cells they cover."""
+        parts = self.key.split("|")
+        return "|".join(parts[:3]) if parts[0] == "parameter" else self.key
 
     def effect(self) -> Effect:
         diff, low, high = difference_interval(self.k_with, self.n_with, self.k_without, self.n_without)

@@ -1,12 +1,17 @@
 """Which values of a decision parameter go with success, and in which conditions.
 
-For each decision parameter the miner bins the values a window of sessions chose (quantile bins, so the bins
-get finer where agents concentrate their choices), finds the contiguous range with the best Wilson lower bound
-on success (which balances rate against support), and tests it against the rest. It then asks whether the data
-supports different ranges in different context cells (per quantile cell of each numeric context feature) and
-keeps the conditional rules when they score better. Iterated nightly over sessions that follow the previous
-ranges with some exploration, this narrows the ranges toward the high-success region: a context-conditional
-cross-entropy method mediated by the lake.
+Iterated nightly, this is a context-conditional cross-entropy method mediated by the lake. For each decision
+parameter the elite (the window's successful sessions) defines the recommendation: the central band of their
+values as the range agents sample from while training, and their median as the value to fly when not
+exploring. Sessions that followed last night's range are the next population, so the band narrows as the
+evidence concentrates, and only as far as the successful sessions themselves spread.
+
+What is tested is the claim "this parameter matters": a two-sample Kolmogorov-Smirnov test of successful vs
+failed sessions' values (pooled, and within context cells when the rule is conditional), one p-value per
+parameter so searching ranges and cells does not inflate the false discovery rate. Conditioning on a context
+feature is kept only when ranges fitted per cell on one half of the sessions catch more successes on the other
+half than one range does; a cell with too few successful sessions of its own borrows the unconditional range,
+so every cell of a kept parameter gets a recommendation.
 """
 
 from __future__ import annotations
@@ -15,83 +20,79 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from scipy.stats import chi2_contingency
+from scipy.stats import combine_pvalues, ks_2samp
 
 from pipeline.dreaming.findings import Finding, describe_conditions, format_number
 from pipeline.dreaming.settings import DreamSettings
-from pipeline.dreaming.statistics import fisher_p_value, wilson_lower_bounds
+from pipeline.dreaming.statistics import wilson_lower_bounds
 from pipeline.playbooks.model import Condition, Recommendation, Rule, Section
 
 
 @dataclass(frozen=True)
-class RangeFit:
-    """The best contiguous value range within one population of sessions."""
+class EliteRange:
+    """Where success concentrates: a value range and the median of the successful values inside it."""
 
     low: float
     high: float
-    k_in: int
-    n_in: int
-    k_out: int
-    n_out: int
-    score: float  # Wilson lower bound of success inside the range
-    p_value: float  # chi-square test that success rates differ across the bins at all
-    mask: np.ndarray  # which rows of the population fall inside
+    centre: float
 
 
-def homogeneity_p_value(bin_k: np.ndarray, bin_n: np.ndarray) -> float:
-    """Do success rates differ across the bins? One test per population: the range is then an estimate,
-    not a test, so searching many ranges does not inflate the false discovery rate."""
-    keep = bin_n > 0
-    table = np.vstack([bin_k[keep], bin_n[keep] - bin_k[keep]])
-    if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
-        return 1.0
-    return float(chi2_contingency(table, correction=False).pvalue)
+@dataclass(frozen=True)
+class CellFit:
+    """One cell of a plan (the whole population for an unconditional rule) with its recommendation."""
+
+    conditions: list[Condition]
+    rows: np.ndarray  # which rows of the population the cell holds
+    elite: EliteRange
+    borrowed: bool  # True when the cell had too few successes and uses the unconditional range
 
 
-def best_range(values: np.ndarray, success: np.ndarray, settings: DreamSettings) -> RangeFit | None:
-    """Search all contiguous runs of quantile bins; None when the population is too small to split."""
+def elite_range(values: np.ndarray, success: np.ndarray, settings: DreamSettings) -> EliteRange | None:
+    """The contiguous run of quantile bins with the best Wilson lower bound on success (which balances rate
+    against support), and the median of the successful values inside it. None when fewer than `min_elite`
+    sessions succeeded, since a range drawn around a handful of successes says more about luck.
+
+    Success *rate* rather than the density of successful values picks the range: with a broad population a
+    parameter that matters shows as a bump in rate, while successes still spread over most of the prior.
+    Bins are quantiles of the values chosen, so they get finer where last night's range concentrated them.
+    """
     n = len(values)
-    if n < 2 * settings.min_support:
+    if int(success.sum()) < max(settings.min_elite, settings.min_support) or n < 2 * settings.min_support:
         return None
     n_bins = int(np.clip(n // settings.min_bin_sessions, 2, settings.max_bins))
     edges = np.unique(np.quantile(values, np.linspace(0, 1, n_bins + 1)[1:-1], method="lower"))
     bins = np.searchsorted(edges, values, side="right")
     n_bins = len(edges) + 1
-    bin_n = np.bincount(bins, minlength=n_bins)
-    bin_k = np.bincount(bins, weights=success.astype(float), minlength=n_bins)
-    cum_n = np.concatenate([[0], np.cumsum(bin_n)])
-    cum_k = np.concatenate([[0], np.cumsum(bin_k)])
+    cum_n = np.concatenate([[0], np.cumsum(np.bincount(bins, minlength=n_bins))])
+    cum_k = np.concatenate([[0], np.cumsum(np.bincount(bins, weights=success.astype(float), minlength=n_bins))])
     starts, ends = np.triu_indices(n_bins)  # range = bins start..end inclusive
     n_in = cum_n[ends + 1] - cum_n[starts]
     k_in = cum_k[ends + 1] - cum_k[starts]
-    eligible = (n_in >= settings.min_support) & (n_in < n)
-    if not eligible.any():
-        return None
-    scores = np.where(eligible, wilson_lower_bounds(k_in, n_in), -1.0)
-    # Ties go to the narrowest range, then the lowest one, so the choice is deterministic.
-    order = np.lexsort((starts, n_in, -scores))
-    best = order[0]
-    mask = (bins >= starts[best]) & (bins <= ends[best])
-    inside = values[mask]
-    k1, n1 = int(k_in[best]), int(n_in[best])
-    k2, n2 = int(success.sum()) - k1, n - n1
-    p = homogeneity_p_value(bin_k, bin_n)
-    return RangeFit(
-        low=float(inside.min()),
-        high=float(inside.max()),
-        k_in=k1,
-        n_in=n1,
-        k_out=k2,
-        n_out=n2,
-        score=float(scores[best]),
-        p_value=p,
-        mask=mask,
-    )
+    scores = np.where(k_in >= settings.min_support, wilson_lower_bounds(k_in, n_in), -1.0)
+    best = np.lexsort((starts, n_in, -scores))[0]  # ties: the narrowest, then the lowest range
+    inside = values[(bins >= starts[best]) & (bins <= ends[best])]
+    won = values[(bins >= starts[best]) & (bins <= ends[best]) & success]
+    return EliteRange(low=_round(inside.min()), high=_round(inside.max()), centre=_round(np.median(won)))
+
+
+def _round(value: float) -> float:
+    """Four significant digits: stable texts and rules, finer than any parameter's effect."""
+    return float(f"{float(value):.4g}")
+
+
+def separation_p_value(values: np.ndarray, success: np.ndarray) -> float:
+    """Do successful sessions choose values distributed differently from failed ones? KS sees shifts in
+    location and in spread alike, so an optimum in the middle of the prior is detected as well as one at an
+    end; a rank-sum test sees only the first."""
+    won, lost = values[success], values[~success]
+    if won.size < 2 or lost.size < 2:
+        return 1.0
+    return float(ks_2samp(won, lost).pvalue)
 
 
 def _cells(feature: np.ndarray, n_cells: int) -> list[tuple[float | None, float | None]]:
     """Quantile cells of a context feature as half-open [min, max) intervals with open outer ends."""
-    cuts = np.unique(np.quantile(feature, np.linspace(0, 1, n_cells + 1)[1:-1]))
+    cuts = np.unique([_round(c) for c in np.quantile(feature, np.linspace(0, 1, n_cells + 1)[1:-1])])
     bounds = [None, *[float(c) for c in cuts], None]
     return list(zip(bounds[:-1], bounds[1:], strict=True))
 
@@ -105,57 +106,172 @@ def _in_cell(feature: np.ndarray, low: float | None, high: float | None) -> np.n
     return mask
 
 
-def _parameter_finding(
-    agent: str,
-    parameter: str,
-    fit: RangeFit,
-    conditions: list[Condition],
-    session_ids: np.ndarray,
-    success: np.ndarray,
-    settings: DreamSettings,
+def _inside(values: np.ndarray, elite: EliteRange) -> np.ndarray:
+    return (values >= elite.low) & (values <= elite.high)
+
+
+def _fit_plan(
+    cells: list[tuple[list[Condition], np.ndarray]], values: np.ndarray, success: np.ndarray,
+    fallback: EliteRange, settings: DreamSettings,
+) -> list[CellFit]:
+    fits = []
+    for conditions, rows in cells:
+        own = elite_range(values[rows], success[rows], settings)
+        fits.append(CellFit(conditions, rows, own or fallback, borrowed=own is None))
+    return fits
+
+
+def _held_out_score(
+    cells: list[tuple[list[Condition], np.ndarray]], values: np.ndarray, success: np.ndarray,
+    folds: np.ndarray, settings: DreamSettings,
+) -> float:
+    """Two-fold cross-fit: ranges from one half judged by the success of the other half's sessions inside
+    them (Wilson lower bound, so a plan cannot win by catching a few lucky sessions in a narrow band)."""
+    hits = total = 0
+    for train in (folds, ~folds):
+        fallback = elite_range(values[train], success[train], settings)
+        if fallback is None:
+            return 0.0
+        for _, rows in cells:
+            own = elite_range(values[rows & train], success[rows & train], settings) or fallback
+            judged = rows & ~train & _inside(values, own)
+            hits += int(success[judged].sum())
+            total += int(judged.sum())
+    return float(wilson_lower_bounds(np.array([hits]), np.array([total]))[0])
+
+
+def choose_plan(
+    values: np.ndarray, success: np.ndarray, context: dict[str, np.ndarray], settings: DreamSettings,
+) -> list[tuple[list[Condition], np.ndarray]]:
+    """The cells to recommend per: one unconditional cell unless a context split generalizes better."""
+    everyone = [([], np.ones(len(values), dtype=bool))]
+    folds = np.arange(len(values)) % 2 == 0
+    best_score = _held_out_score(everyone, values, success, folds, settings)
+    best = everyone
+    for name in sorted(context):
+        feature = context[name]
+        if np.isnan(feature).any() or np.unique(feature).size < 2:
+            continue
+        for n_cells in settings.context_splits:
+            cells = [
+                ([Condition(feature=name, min=low, max=high)], _in_cell(feature, low, high))
+                for low, high in _cells(feature, n_cells)
+            ]
+            score = _held_out_score(cells, values, success, folds, settings)
+            if score > best_score + settings.min_conditional_gain:
+                best_score, best = score, cells
+    return best
+
+
+def _finding(
+    agent: str, parameter: str, fit: CellFit, values: np.ndarray, success: np.ndarray, sessions: np.ndarray,
+    p_value: float, plan_diff: float, settings: DreamSettings,
 ) -> Finding:
-    cited = np.sort(session_ids[fit.mask & success])[: settings.evidence_limit]
-    where = describe_conditions(conditions)
+    """A cell's entry: counts within the cell (what the reader checks), the plan's effect as the gate."""
+    rows, elite = fit.rows, fit.elite
+    inside = rows & _inside(values, elite)
+    outside = rows & ~inside
+    k_in, n_in = int(success[inside].sum()), int(inside.sum())
+    k_out, n_out = int(success[outside].sum()), int(outside.sum())
+    cited = np.sort(sessions[inside & success])[: settings.evidence_limit]
+    where = describe_conditions(fit.conditions)
     text = (
-        f"{'When ' + where + ', set' if where else 'Set'} {parameter} between {format_number(fit.low)} and "
-        f"{format_number(fit.high)}: {fit.k_in}/{fit.n_in} sessions in this range succeeded "
-        f"({fit.k_in / fit.n_in:.0%}) vs {fit.k_out}/{fit.n_out} outside it ({fit.k_out / max(fit.n_out, 1):.0%})."
+        f"{'When ' + where + ', set' if where else 'Set'} {parameter} between {format_number(elite.low)} and "
+        f"{format_number(elite.high)} (successful sessions' median {format_number(elite.centre)}): "
+        f"{k_in}/{n_in} sessions in this range succeeded ({k_in / max(n_in, 1):.0%}) vs {k_out}/{n_out} "
+        f"outside it ({k_out / max(n_out, 1):.0%})."
+        + (" Too few successes in these conditions: the range of all conditions applies." if fit.borrowed else "")
     )
     rule = Rule(
         kind="parameter",
         parameter=parameter,
-        conditions=conditions,
-        recommend=Recommendation(min=float(fit.low), max=float(fit.high)),
+        conditions=fit.conditions,
+        recommend=Recommendation(min=elite.low, max=elite.high, value=elite.centre),
     )
-    features = ",".join(sorted(c.feature for c in conditions))
+    features = ",".join(sorted(c.feature for c in fit.conditions))
     return Finding(
         kind="parameter",
         agent=agent,
         section=Section.RULES,
         rule=rule,
         text=text,
-        k_with=fit.k_in,
-        n_with=fit.n_in,
-        k_without=fit.k_out,
-        n_without=fit.n_out,
-        p_value=fit.p_value,
+        k_with=k_in,
+        n_with=n_in,
+        k_without=k_out,
+        n_without=n_out,
+        p_value=p_value,
         evidence=[str(s) for s in cited],
         key=f"parameter|{agent}|{parameter}|{features}",
+        gate_diff=plan_diff,
+    )
+
+
+def _restricted(fit: CellFit, rows: np.ndarray) -> CellFit:
+    return CellFit(fit.conditions, fit.rows & rows, fit.elite, fit.borrowed)
+
+
+def _plan_diff(fits: list[CellFit], values: np.ndarray, success: np.ndarray) -> float:
+    """Success inside the plan's ranges minus outside them, pooled over its cells."""
+    inside = np.zeros(len(values), dtype=bool)
+    for fit in fits:
+        inside |= fit.rows & _inside(values, fit.elite)
+    if inside.all() or not inside.any():
+        return 0.0
+    return float(success[inside].mean() - success[~inside].mean())
+
+
+def _plan_p_value(fits: list[CellFit], values: np.ndarray, success: np.ndarray) -> float:
+    """The parameter matters if it separates success pooled, or within the plan's cells (Fisher's method);
+    the smaller of the two, doubled (Bonferroni), so looking twice costs its price."""
+    pooled = separation_p_value(values, success)
+    if len(fits) == 1:
+        return pooled
+    per_cell = [separation_p_value(values[f.rows], success[f.rows]) for f in fits]
+    within = float(combine_pvalues(per_cell, method="fisher").pvalue)
+    return min(1.0, 2 * min(pooled, within))
+
+
+def others_in_range(frame: pl.DataFrame, settings: DreamSettings) -> pl.DataFrame:
+    """Per (session, parameter): how many of the session's *other* parameters sat in their unconditional
+    recommended range tonight.
+
+    Success needs every parameter right at once, so one parameter's marginal effect is diluted by sessions
+    that failed because of another. Judging a parameter among the sessions whose other parameters were mostly
+    in range attributes success more sharply, and stays an honest test: which sessions qualify depends only
+    on the other parameters' values, which are drawn independently of this one's.
+    """
+    fits = []
+    for (parameter,), group in frame.partition_by(["parameter"], as_dict=True).items():
+        fit = elite_range(group["value"].to_numpy(), group["success"].to_numpy().astype(bool), settings)
+        if fit is not None:
+            fits.append({"parameter": parameter, "low": fit.low, "high": fit.high})
+    if not fits:
+        return frame.select("session_id", "parameter").with_columns(pl.lit(0).alias("others_in"))
+    flagged = frame.join(pl.DataFrame(fits), on="parameter", how="left").with_columns(
+        pl.col("value").is_between(pl.col("low"), pl.col("high")).fill_null(False).cast(pl.Int64).alias("in")
+    )
+    return flagged.select(
+        "session_id", "parameter", (pl.col("in").sum().over("session_id") - pl.col("in")).alias("others_in")
     )
 
 
 def mine_parameters(decisions: pl.DataFrame, outcomes: pl.DataFrame, features: pl.DataFrame,
                     settings: DreamSettings) -> list[Finding]:
-    """Range rules for every numeric decision parameter, conditional on context where the data supports it.
+    """Range rules for every numeric decision parameter, conditional on context where that generalizes.
 
     `decisions`: session_id, agent, parameter, value; `outcomes`: session_id, success (learning sessions
-    only); `features`: session_id + numeric context columns.
+    only); `features`: session_id + numeric context columns. Returns one finding per cell of each parameter
+    whose range could be estimated; significance is decided later across all findings of the night (BH).
+    Ranges are fitted on all sessions; whether a parameter matters (test and effect) is judged both on all of
+    them and among the sessions whose other parameters were at least as often in range as the median
+    session's (`others_in_range`).
     """
     frame = decisions.filter(pl.col("value").is_not_null() & pl.col("value").is_finite()).join(
         outcomes.select("session_id", "success"), on="session_id", how="inner"
     )
     if frame.is_empty():
         return []
+    frame = frame.join(others_in_range(frame, settings), on=["session_id", "parameter"], how="left")
     feature_names = [c for c in features.columns if c != "session_id"]
     findings: list[Finding] = []
     for (agent, parameter), group in sorted(
@@ -165,94 +281,19 @@ def mine_parameters(decisions: pl.DataFrame, outcomes: pl.DataFrame, features: p
         values = group["value"].to_numpy()
         success = group["success"].to_numpy().astype(bool)
         sessions = group["session_id"].to_numpy()
-        overall = best_range(values, success, settings)
-        if overall is None:
+        overall = elite_range(values, success, settings)
+        if overall is None or (~success).sum() < settings.min_support:
             continue
-        everyone = np.ones(len(values), dtype=bool)
-        folds = np.arange(len(values)) % 2 == 0
-        best_counts = _held_out([everyone], values, success, folds, settings)
-        best_score, best_plan = _plan_score(best_counts), [([], overall, everyone)]
-        for name in feature_names:
-            feature = group[name].cast(pl.Float64).to_numpy()
-            if np.isnan(feature).any() or np.unique(feature).size < 2:
-                continue
-            for n_cells in settings.context_splits:
-                plan = _conditional_plan(name, feature, values, success, n_cells, settings)
-                if plan is None:
-                    continue
-                counts = _held_out([cell for _, _, cell in plan], values, success, folds, settings)
-                score = _plan_score(counts)
-                if counts is not None and score > best_score + settings.min_conditional_gain:
-                    best_score, best_plan, best_counts = score, plan, counts
-        if best_counts is None:
-            continue
-        for (conditions, fit, cell), held_out in zip(best_plan, best_counts, strict=True):
-            # A fit's mask is local to its cell, so cite and count within the cell.
-            finding = _parameter_finding(
-                str(agent), str(parameter), fit, conditions, sessions[cell], success[cell], settings
+        context = {name: group[name].cast(pl.Float64).fill_null(np.nan).to_numpy() for name in feature_names}
+        fits = _fit_plan(choose_plan(values, success, context, settings), values, success, overall, settings)
+        others_in = group["others_in"].to_numpy()
+        judged = others_in >= np.median(others_in) if settings.joint_attribution else np.ones(len(values), bool)
+        attributed = [_restricted(f, judged) for f in fits]
+        # Two looks (all sessions, attributed sessions), so the smaller p-value pays a Bonferroni factor 2.
+        p_value = min(1.0, 2 * min(_plan_p_value(fits, values, success), _plan_p_value(attributed, values, success)))
+        plan_diff = max(_plan_diff(fits, values, success), _plan_diff(attributed, values, success))
+        for fit in fits:
+            findings.append(
+                _finding(str(agent), str(parameter), fit, values, success, sessions, p_value, plan_diff, settings)
             )
-            finding.p_value = held_out.p_value()
-            findings.append(finding)
     return findings
-
-
-@dataclass(frozen=True)
-class HeldOutCounts:
-    """Cross-validated counts for one cell: sessions of one half judged by the range fitted on the other."""
-
-    k_in: int
-    n_in: int
-    k_out: int
-    n_out: int
-
-    def p_value(self) -> float:
-        """One-sided Fisher test on held-out sessions: valid despite the range search, because no session
-        helped choose the range it is judged by."""
-        return fisher_p_value(self.k_in, self.n_in, self.k_out, self.n_out, alternative="greater")
-
-
-def _held_out(
-    cells: list[np.ndarray], values: np.ndarray, success: np.ndarray, folds: np.ndarray, settings: DreamSettings
-) -> list[HeldOutCounts] | None:
-    """Two-fold cross-validation of a plan (one range per context cell); None when a half is too thin."""
-    counts = []
-    for cell in cells:
-        k_in = n_in = k_out = n_out = 0
-        for train in (folds, ~folds):
-            fit_rows, test_rows = cell & train, cell & ~train
-            fit = best_range(values[fit_rows], success[fit_rows], settings)
-            if fit is None:
-                return None
-            inside = test_rows & (values >= fit.low) & (values <= fit.high)
-            outside = test_rows & ~inside
-            k_in += int(success[inside].sum())
-            n_in += int(inside.sum())
-            k_out += int(success[outside].sum())
-            n_out += int(outside.sum())
-        counts.append(HeldOutCounts(k_in, n_in, k_out, n_out))
-    return counts
-
-
-def _plan_score(counts: list[HeldOutCounts] | None) -> float:
-    """Held-out success of sessions inside the recommended ranges (Wilson lower bound): conditioning on a
-    context feature only wins when it generalizes, not because more cells give more chances to fit noise."""
-    if counts is None:
-        return 0.0
-    hits, total = sum(c.k_in for c in counts), sum(c.n_in for c in counts)
-    return float(wilson_lower_bounds(np.array([hits]), np.array([total]))[0])
-
-
-def _conditional_plan(
-    name: str, feature: np.ndarray, values: np.ndarray, success: np.ndarray, n_cells: int,
-    settings: DreamSettings,
-) -> list[tuple[list[Condition], RangeFit, np.ndarray]] | None:
-    """One range per context cell, or None when some cell is too small to fit (the data does not support
-    conditioning on this feature at this resolution)."""
-    plan = []
-    for low, high in _cells(feature, n_cells):
-        in_cell = _in_cell(feature, low, high)
-        fit = best_range(values[in_cell], success[in_cell], settings)
-        if fit is None:
-            return None
-        plan.append(([Condition(feature=name, min=low, max=high)], fit, in_cell))
-    return plan

@@ -14,6 +14,10 @@ class DreamSettings(BaseModel):
     min_effect: float = Field(default=0.10, ge=0, description="Least success-rate difference worth an entry.")
     max_bins: int = Field(default=10, ge=2, description="Quantile bins per parameter (fewer when data is thin).")
     min_bin_sessions: int = Field(default=10, ge=1, description="Sessions per bin before adding another bin.")
+    joint_attribution: bool = Field(
+        default=True, description="Judge each parameter among sessions with most other parameters in range."
+    )
+    min_elite: int = Field(default=8, ge=1, description="Successful sessions a cell needs for its own range.")
     context_splits: tuple[int, ...] = Field(default=(2, 3), description="Context cells tried per feature.")
     min_conditional_gain: float = Field(
         default=0.05, ge=0, description="How much better per-context ranges must score to replace one range."

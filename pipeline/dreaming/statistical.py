@@ -36,8 +36,12 @@ def mine_window(window: DreamWindow, settings: DreamSettings) -> list[Finding]:
         + mine_error_signatures(window.steps, outcomes, settings)
         + mine_recoveries(window.steps, outcomes, settings)
     )
-    for finding, q in zip(findings, benjamini_hochberg([f.p_value for f in findings]), strict=True):
-        finding.q_value = q
+    # One test per parameter (its cells share it) and one per other pattern: a parameter split into three
+    # context cells must not count as three discoveries.
+    tests = {(f.family if f.kind == "parameter" else str(index)): f.p_value for index, f in enumerate(findings)}
+    q_values = dict(zip(tests, benjamini_hochberg(list(tests.values())), strict=True))
+    for index, finding in enumerate(findings):
+        finding.q_value = q_values[finding.family if finding.kind == "parameter" else str(index)]
     return findings
 
 
@@ -47,11 +51,14 @@ def is_significant(finding: Finding, settings: DreamSettings) -> bool:
         return False
     if finding.kind in ("failing_sequence", "error_signature"):
         return -finding.diff >= settings.min_effect
-    return finding.diff >= settings.min_effect
+    return (finding.gate_diff if finding.gate_diff is not None else finding.diff) >= settings.min_effect
 
 
-def _match_previous(finding: Finding, live: list[Entry], taken: set[str], settings: DreamSettings) -> Entry | None:
-    """The previous entry this finding continues: same pattern key and overlapping conditions."""
+def _match_previous(finding: Finding, live: list[Entry], taken: set[str], settings: DreamSettings,
+                    loose: bool = False) -> Entry | None:
+    """The previous entry this finding continues: same pattern key and overlapping conditions; failing that,
+    for a parameter, a live entry about the same parameter whose conditions were cut differently, so a
+    rule re-estimated in other context cells is updated (ids, counters and history kept), not churned."""
     best, best_overlap = None, 0.0
     for entry in live:
         if entry.id in taken or entry_key(entry) != finding.key:
@@ -59,7 +66,12 @@ def _match_previous(finding: Finding, live: list[Entry], taken: set[str], settin
         overlap = conditions_overlap(entry.rule.conditions if entry.rule else [], finding.conditions)
         if overlap > best_overlap:
             best, best_overlap = entry, overlap
-    return best if best_overlap >= settings.merge_overlap or (best and not finding.conditions) else None
+    if best is not None and (best_overlap >= settings.merge_overlap or not finding.conditions):
+        return best
+    if not loose or finding.kind != "parameter":
+        return None
+    same_parameter = [e for e in live if e.id not in taken and _family(entry_key(e)) == finding.family]
+    return min(same_parameter, key=lambda e: (len(e.rule.conditions) if e.rule else 0, e.id), default=None)
 
 
 def contradiction(entry: Entry, window: DreamWindow, settings: DreamSettings) -> str | None:
@@ -108,10 +120,17 @@ def propose_ops(previous: Playbook | None, findings: list[Finding], window: Drea
     ops: list[DeltaOp] = []
     continued: set[str] = set()
     found_keys: dict[str, list[str]] = {}
-    for finding in kept:
-        match = _match_previous(finding, live, continued, settings)
+    matches: dict[int, Entry] = {}
+    for loose in (False, True):  # exact continuations first, so a loose match never steals one
+        for index, finding in enumerate(kept):
+            if index not in matches:
+                match = _match_previous(finding, live, continued, settings, loose=loose)
+                if match is not None:
+                    matches[index] = match
+                    continued.add(match.id)
+    for index, finding in enumerate(kept):
+        match = matches.get(index)
         if match is not None:
-            continued.add(match.id)
             entry = entry_from_finding(finding, match.id, match.created_in, version, previous=match)
             ops.append(DeltaOp(op="update", entry_id=match.id, entry=entry, reason="re-estimated on new sessions"))
             found_keys.setdefault(_family(finding.key), []).append(match.id)
