@@ -123,17 +123,19 @@ def _fit_plan(
 
 def _held_out_score(
     cells: list[tuple[list[Condition], np.ndarray]], values: np.ndarray, success: np.ndarray,
-    folds: np.ndarray, settings: DreamSettings,
+    folds: np.ndarray, settings: DreamSettings, pooled: bool = False,
 ) -> float:
     """Two-fold cross-fit: ranges from one half judged by the success of the other half's sessions inside
-    them (Wilson lower bound, so a plan cannot win by catching a few lucky sessions in a narrow band)."""
+    them (Wilson lower bound, so a plan cannot win by catching a few lucky sessions in a narrow band).
+    `pooled` judges the one range of all cells instead, in the same cells: the baseline a split must beat."""
     hits = total = 0
     for train in (folds, ~folds):
         fallback = elite_range(values[train], success[train], settings)
         if fallback is None:
             return 0.0
         for _, rows in cells:
-            own = elite_range(values[rows & train], success[rows & train], settings) or fallback
+            own = None if pooled else elite_range(values[rows & train], success[rows & train], settings)
+            own = own or fallback
             judged = rows & ~train & _inside(values, own)
             hits += int(success[judged].sum())
             total += int(judged.sum())
@@ -143,11 +145,13 @@ def _held_out_score(
 def choose_plan(
     values: np.ndarray, success: np.ndarray, context: dict[str, np.ndarray], settings: DreamSettings,
 ) -> list[tuple[list[Condition], np.ndarray]]:
-    """The cells to recommend per: one unconditional cell unless a context split generalizes better."""
-    everyone = [([], np.ones(len(values), dtype=bool))]
+    """The cells to recommend per: one unconditional cell unless per-cell ranges generalize better than the
+    one range does *in the same cells*. Comparing within the same cells matters: a feature that moves the
+    success rate by itself (stronger gravity is harder whatever the parameter) would otherwise look like a
+    reason to split every parameter on it."""
+    best: list[tuple[list[Condition], np.ndarray]] = [([], np.ones(len(values), dtype=bool))]
     folds = np.arange(len(values)) % 2 == 0
-    best_score = _held_out_score(everyone, values, success, folds, settings)
-    best = everyone
+    best_gain = settings.min_conditional_gain
     for name in sorted(context):
         feature = context[name]
         if np.isnan(feature).any() or np.unique(feature).size < 2:
@@ -157,9 +161,11 @@ def choose_plan(
                 ([Condition(feature=name, min=low, max=high)], _in_cell(feature, low, high))
                 for low, high in _cells(feature, n_cells)
             ]
-            score = _held_out_score(cells, values, success, folds, settings)
-            if score > best_score + settings.min_conditional_gain:
-                best_score, best = score, cells
+            gain = _held_out_score(cells, values, success, folds, settings) - _held_out_score(
+                cells, values, success, folds, settings, pooled=True
+            )
+            if gain > best_gain:
+                best_gain, best = gain, cells
     return best
 
 

@@ -17,7 +17,7 @@ class DreamSettings(BaseModel):
     joint_attribution: bool = Field(
         default=True, description="Judge each parameter among sessions with most other parameters in range."
     )
-    min_elite: int = Field(default=8, ge=1, description="Successful sessions a cell needs for its own range.")
+    min_elite: int = Field(default=15, ge=1, description="Successful sessions a cell needs for its own range.")
     context_splits: tuple[int, ...] = Field(default=(2, 3), description="Context cells tried per feature.")
     min_conditional_gain: float = Field(
         default=0.05, ge=0, description="How much better per-context ranges must score to replace one range."

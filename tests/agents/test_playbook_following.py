@@ -104,3 +104,16 @@ def test_mission_logs_cite_followed_entries_and_the_playbook_version(tmp_path):
     assert events[0].input["playbook_version"] == "v7"
     cited = [e.input["followed"] for e in events if e.type == "decision" and e.tool == "set_parameter"]
     assert cited.count(["pb-1"]) == 1 and cited.count([]) == len(cited) - 1
+
+
+def test_training_samples_the_range_evaluation_flies_the_preferred_value_and_exploration_stays_near():
+    playbook = _playbook(_entry("pb-1", "propulsion.descent_damping", 1.1, 1.3, value=1.2))
+    spec = SPECS_BY_NAME["propulsion.descent_damping"]
+    evaluation = [OfflineSpecialist("propulsion", s, HIGH_WIND, playbook, 0.0).decide(spec) for s in range(20)]
+    assert all(d["value"] == 1.2 and d["followed"] == ["pb-1"] for d in evaluation)
+    training = [OfflineSpecialist("propulsion", s, HIGH_WIND, playbook, 0.3).decide(spec) for s in range(300)]
+    followed = [d["value"] for d in training if d["followed"] == ["pb-1"]]
+    explored = [d["value"] for d in training if not d["followed"]]
+    assert all(1.1 <= v <= 1.3 for v in followed) and len(set(followed)) > 50  # the range, not one point
+    # exploring widens the range by its width on each side instead of forgetting it
+    assert explored and all(0.9 <= v <= 1.5 for v in explored) and any(not 1.1 <= v <= 1.3 for v in explored)

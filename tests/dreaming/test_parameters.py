@@ -47,3 +47,28 @@ def test_heldout_sessions_are_never_learned_from(home):
     assert window.sessions.height == 150
     assert window.n_sessions == 100
     assert window.learning_sessions.filter(pl.col("session_id").str.starts_with("heldout")).is_empty()
+
+
+def test_a_feature_that_only_moves_the_base_rate_is_not_a_reason_to_condition():
+    import numpy as np
+
+    from pipeline.dreaming.parameters import choose_plan
+
+    rng = np.random.default_rng(7)
+    n = 1200
+    gravity = rng.uniform(0, 1, n)
+    values = rng.uniform(0, 1, n)
+    # the optimum (0.6) is the same everywhere; strong gravity just makes every landing harder
+    probability = (0.9 - 0.6 * gravity) * np.exp(-0.5 * ((values - 0.6) / 0.15) ** 2)
+    success = rng.random(n) < probability
+    plan = choose_plan(values, success, {"gravity": gravity}, DreamSettings())
+    assert len(plan) == 1 and plan[0][0] == []
+
+
+def test_rules_recommend_a_range_and_a_preferred_value_inside_it(home):
+    findings, _ = _findings(home)
+    throttle = [f for f in findings if f.rule.parameter == "propulsion.throttle_margin"]
+    for finding in throttle:
+        rec = finding.rule.recommend
+        assert rec.min <= rec.value <= rec.max
+        assert abs(rec.value - 0.7) < 0.1  # the planted optimum
