@@ -23,6 +23,7 @@ import polars as pl
 from scipy.stats import combine_pvalues, ks_2samp
 
 from pipeline.dreaming.findings import Finding, describe_conditions, format_number
+from pipeline.dreaming.joint import fit_joint_model
 from pipeline.dreaming.settings import DreamSettings
 from pipeline.dreaming.statistics import wilson_lower_bounds
 from pipeline.playbooks.model import Condition, Recommendation, Rule, Section
@@ -212,6 +213,43 @@ def _finding(
     )
 
 
+def strategy_finding(
+    agent: str, parameter: str, values: np.ndarray, success: np.ndarray, sessions: np.ndarray, p_value: float,
+    settings: DreamSettings,
+) -> Finding | None:
+    """Where successful sessions put a parameter whose effect is not (yet) established: the central
+    `strategy_band` of their values and their median.
+
+    Kept only when a parameter has no rule (see `propose_ops`), so no parameter stays on the broad prior
+    just because a night's sessions are too few to prove its effect: success needs every parameter right at
+    once, and the successes' distribution is the best available guess. Its confidence is 1 - q, low by
+    construction; the next nights' sessions sample inside it, and a harmful strategy is contradicted and
+    retired like any entry.
+    """
+    won = values[success]
+    if won.size < max(settings.min_elite, settings.min_support):
+        return None
+    tail = (1 - settings.strategy_band) / 2
+    low, high = (_round(q) for q in np.quantile(won, [tail, 1 - tail]))
+    centre = min(max(_round(np.median(won)), low), high)
+    inside = (values >= low) & (values <= high)
+    k_in, n_in = int(success[inside].sum()), int(inside.sum())
+    k_out, n_out = int(success[~inside].sum()), int((~inside).sum())
+    text = (
+        f"Not yet shown to matter: successful sessions set {parameter} between {format_number(low)} and "
+        f"{format_number(high)} (the central {settings.strategy_band:.0%} of {won.size} successes, median "
+        f"{format_number(centre)}); {k_in}/{n_in} sessions in this range succeeded vs {k_out}/{n_out} outside."
+    )
+    rule = Rule(kind="parameter", parameter=parameter, conditions=[],
+                recommend=Recommendation(min=low, max=high, value=centre))
+    return Finding(
+        kind="parameter", agent=agent, section=Section.STRATEGIES, rule=rule, text=text,
+        k_with=k_in, n_with=n_in, k_without=k_out, n_without=n_out, p_value=p_value,
+        evidence=[str(s) for s in np.sort(sessions[inside & success])[: settings.evidence_limit]],
+        key=f"parameter|{agent}|{parameter}|", tags={"strategy": "unproven"},
+    )
+
+
 def _restricted(fit: CellFit, rows: np.ndarray) -> CellFit:
     return CellFit(fit.conditions, fit.rows & rows, fit.elite, fit.borrowed)
 
@@ -277,6 +315,7 @@ def mine_parameters(decisions: pl.DataFrame, outcomes: pl.DataFrame, features: p
     )
     if frame.is_empty():
         return []
+    joint = fit_joint_model(frame, outcomes, features, settings) if settings.joint_model else None
     frame = frame.join(others_in_range(frame, settings), on=["session_id", "parameter"], how="left")
     feature_names = [c for c in features.columns if c != "session_id"]
     findings: list[Finding] = []
@@ -295,11 +334,18 @@ def mine_parameters(decisions: pl.DataFrame, outcomes: pl.DataFrame, features: p
         others_in = group["others_in"].to_numpy()
         judged = others_in >= np.median(others_in) if settings.joint_attribution else np.ones(len(values), bool)
         attributed = [_restricted(f, judged) for f in fits]
-        # Two looks (all sessions, attributed sessions), so the smaller p-value pays a Bonferroni factor 2.
-        p_value = min(1.0, 2 * min(_plan_p_value(fits, values, success), _plan_p_value(attributed, values, success)))
+        # Several looks (all sessions, attributed sessions, the joint model): the smallest p-value pays a
+        # Bonferroni factor for their number.
+        looks = [_plan_p_value(fits, values, success), _plan_p_value(attributed, values, success)]
+        if joint is not None and parameter in joint.p_values:
+            looks.append(joint.p_values[str(parameter)])
+        p_value = min(1.0, len(looks) * min(looks))
         plan_diff = max(_plan_diff(fits, values, success), _plan_diff(attributed, values, success))
         for fit in fits:
             findings.append(
                 _finding(str(agent), str(parameter), fit, values, success, sessions, p_value, plan_diff, settings)
             )
+        if settings.strategy_band > 0:
+            strategy = strategy_finding(str(agent), str(parameter), values, success, sessions, p_value, settings)
+            findings += [strategy] if strategy is not None else []
     return findings

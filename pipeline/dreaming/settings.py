@@ -17,6 +17,14 @@ class DreamSettings(BaseModel):
     joint_attribution: bool = Field(
         default=True, description="Judge each parameter among sessions with most other parameters in range."
     )
+    joint_model: bool = Field(
+        default=True, description="Also test each parameter with a joint logistic model of success."
+    )
+    joint_ridge: float = Field(default=1.0, ge=0, description="Ridge penalty of the joint model's coefficients.")
+    strategy_band: float = Field(
+        default=0.8, ge=0, lt=1,
+        description="Central share of successful values an unproven parameter's strategy spans (0: none).",
+    )
     min_elite: int = Field(default=15, ge=1, description="Successful sessions a cell needs for its own range.")
     context_splits: tuple[int, ...] = Field(default=(2, 3), description="Context cells tried per feature.")
     min_conditional_gain: float = Field(
