@@ -32,10 +32,15 @@ def main() -> None:
     parser.add_argument("--home", type=Path, default=None)
     parser.add_argument("--fdr", type=float, default=DreamSettings().fdr)
     parser.add_argument("--min-effect", type=float, default=DreamSettings().min_effect)
+    parser.add_argument("--no-joint", action="store_true", help="without the joint model's per-parameter test")
+    parser.add_argument("--strategy-band", type=float, default=DreamSettings().strategy_band,
+                        help="central share of successes an unproven parameter's strategy spans (0: none)")
     args = parser.parse_args()
     home = ReverieHome.at(args.home or tempfile.mkdtemp(prefix="reverie-loop-")).ensure()
     store = PlaybookStore(home)
-    settings = DreamSettings(fdr=args.fdr, min_effect=args.min_effect)
+    settings = DreamSettings(
+        fdr=args.fdr, min_effect=args.min_effect, joint_model=not args.no_joint, strategy_band=args.strategy_band
+    )
     print(f"settings: {settings.model_dump()}", flush=True)
     suite = load_criteria([Path(__file__).resolve().parent.parent / "outcomes" / "lunar.yaml"])
     start = date(2026, 11, 1)

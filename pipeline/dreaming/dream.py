@@ -86,7 +86,7 @@ def dream(
     ops = propose_ops(previous, findings, window, day, version, settings)
     stats = DreamStats(
         sessions_reviewed=window.n_sessions,
-        patterns_tested=len(findings),
+        patterns_tested=sum("strategy" not in f.tags for f in findings),
         patterns_found=sum(is_significant(f, settings) for f in findings),
     )
     dreamer = "statistical"

@@ -24,7 +24,7 @@ from pipeline.dreaming.sequences import mine_error_signatures, mine_failing_sequ
 from pipeline.dreaming.settings import DreamSettings
 from pipeline.dreaming.statistics import benjamini_hochberg, difference_interval
 from pipeline.dreaming.window import DreamWindow
-from pipeline.playbooks.model import Entry, EntryStatus, Playbook
+from pipeline.playbooks.model import Entry, EntryStatus, Playbook, Section
 
 
 def mine_window(window: DreamWindow, settings: DreamSettings) -> list[Finding]:
@@ -47,7 +47,7 @@ def mine_window(window: DreamWindow, settings: DreamSettings) -> list[Finding]:
 
 def is_significant(finding: Finding, settings: DreamSettings) -> bool:
     """Support, FDR and effect size together keep noise out; direction depends on what the finding claims."""
-    if finding.n_with < settings.min_support or finding.q_value > settings.fdr:
+    if "strategy" in finding.tags or finding.n_with < settings.min_support or finding.q_value > settings.fdr:
         return False
     if finding.kind in ("failing_sequence", "error_signature"):
         return -finding.diff >= settings.min_effect
@@ -111,12 +111,24 @@ def _family(key: str) -> str:
     return "|".join(parts[:3]) if parts[0] == "parameter" else key
 
 
+def _strategies_for_unruled(findings: list[Finding], significant: list[Finding], live: list[Entry]) -> list[Finding]:
+    """Strategy findings of parameters with no significant finding tonight and no live rule: a rule that
+    merely failed to be re-found tonight stays in force (until contradicted or stale) rather than being
+    replaced by the weaker evidence of a strategy."""
+    ruled = {f.family for f in significant} | {
+        _family(entry_key(e)) for e in live if e.rule is not None and e.section == Section.RULES
+    }
+    return [f for f in findings if "strategy" in f.tags and f.family not in ruled]
+
+
 def propose_ops(previous: Playbook | None, findings: list[Finding], window: DreamWindow, day: date,
                 version: str, settings: DreamSettings) -> list[DeltaOp]:
     """Significant findings become adds or updates of the entries they continue; live entries the data
     supersedes, contradicts or has not supported for `stale_days` are retired with the reason."""
     live = [e for e in (previous.entries if previous else []) if e.status != EntryStatus.RETIRED]
-    kept = sorted((f for f in findings if is_significant(f, settings)), key=lambda f: (f.key, str(f.conditions)))
+    significant = [f for f in findings if is_significant(f, settings)]
+    kept = sorted(significant + _strategies_for_unruled(findings, significant, live),
+                  key=lambda f: (f.key, str(f.conditions)))
     ops: list[DeltaOp] = []
     continued: set[str] = set()
     found_keys: dict[str, list[str]] = {}
