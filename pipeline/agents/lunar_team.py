@@ -207,7 +207,8 @@ class OfflineSpecialist:
     how success varies across it; with probability `exploration` a specialist explores instead, sampling a
     range three times as wide around the recommendation (and says so), so the dreamer keeps seeing both
     sides of every rule. Evaluation flights (no exploration) fly the rule's preferred value when it has one.
-    Without an applicable rule the broad prior is sampled.
+    Strategy entries (where successful sessions put a parameter not yet shown to matter) are followed the
+    same way. Without an applicable entry the broad prior is sampled.
     """
 
     def __init__(

@@ -7,9 +7,9 @@ once: each parameter enters as its standardized value and squared value (so an o
 expressible), context features enter linearly (so a condition that only makes landings harder is not
 credited to a parameter), and a likelihood-ratio test per parameter asks whether dropping it loses fit.
 
-It only tests: ranges drawn from this model's fitted curves (the band within a tolerance of the best
-value) were measured on the lunar loop and did worse than the elite ranges (69.5% vs 76.5% held-out after
-four nights), since a quadratic in log-odds is a coarse shape for a success bump with a floor. Because the model is additive in log-odds, that band does not depend on where the other parameters sit.
+It only tests. Ranges drawn from its fitted curves (values within 0.5 log-odds of the best) were measured
+on the lunar loop and did worse than the elite ranges (69.5% vs 76.5% held-out after four nights): a
+quadratic in log-odds is a coarse shape for a success bump with a floor.
 """
 
 from __future__ import annotations

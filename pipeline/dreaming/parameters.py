@@ -8,10 +8,13 @@ evidence concentrates, and only as far as the successful sessions themselves spr
 
 What is tested is the claim "this parameter matters": a two-sample Kolmogorov-Smirnov test of successful vs
 failed sessions' values (pooled, and within context cells when the rule is conditional), one p-value per
-parameter so searching ranges and cells does not inflate the false discovery rate. Conditioning on a context
+parameter so searching ranges and cells does not inflate the false discovery rate; a third look is the
+likelihood-ratio test of a joint logistic model of success on all parameters (`joint.py`), which sees a
+parameter whose effect is masked by the others' (Bonferroni over the three looks). Conditioning on a context
 feature is kept only when ranges fitted per cell on one half of the sessions catch more successes on the other
 half than one range does; a cell with too few successful sessions of its own borrows the unconditional range,
-so every cell of a kept parameter gets a recommendation.
+so every cell of a kept parameter gets a recommendation. A parameter that fails the test still gets a
+low-confidence strategy (`strategy_finding`): where the successful sessions put it.
 """
 
 from __future__ import annotations
