@@ -2,6 +2,7 @@
 measure held-out success with the playbook in force after each night.
 
 Usage: python benchmarks/lunar_dream_loop.py [--nights 4] [--per-night 200] [--heldout 200] [--home DIR]
+       [--no-joint] [--strategy-band 0.8]   (ablations: without the joint test; 0 = no strategies)
 Promotion rule (a stand-in for the evaluation asset): approve the night's candidate when it has approvable
 entries; the held-out figure is then measured on the same held-out seeds every night.
 """
