@@ -1,6 +1,5 @@
 """Dreaming: the nightly review that turns a window of sessions into a new candidate playbook."""
 
-from __future__ import annotations
 
 from datetime import date
 
@@ -44,14 +43,17 @@ def playbook(context: dg.AssetExecutionContext, config: DreamConfig, lakehouse: 
     day = date.fromisoformat(context.partition_key)
     result = dream(home, day, window_days=config.window_days, backend=config.backend, llm_settings=llm.settings())
     lakehouse.refresh_catalog()
-    book = result.playbook
+    book, stats = result.playbook, result.stats
     return dg.MaterializeResult(
         metadata={
             "version": book.version,
             "parent": book.parent or "none",
             "sessions_reviewed": book.n_sessions_reviewed,
-            "entries": len(book.entries),
-            "ops": dg.MetadataValue.json(result.op_counts()),
+            "entries": sum(e.status != "retired" for e in book.entries),
+            "entries_retired": sum(e.status == "retired" for e in book.entries),
+            "ops": dg.MetadataValue.json(
+                {k: getattr(stats, k) for k in ("added", "updated", "merged", "retired", "patterns_tested", "patterns_found")}
+            ),
             "window": dg.MetadataValue.json(book.window),
             "preview": dg.MetadataValue.md(render_markdown(book)[:6000]),
             "path": dg.MetadataValue.path(str(home.playbooks / book.version)),

@@ -1,6 +1,5 @@
 """Held-out evaluation of the night's candidate playbook, and the promotion decision."""
 
-from __future__ import annotations
 
 from datetime import date
 

@@ -1,6 +1,5 @@
 """Ingest assets: landing logs -> staged per-file tables -> daily `events` and `sessions` partitions."""
 
-from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,7 +8,7 @@ import dagster as dg
 
 from assets.checks import gx_check, timestamp_check
 from assets.metadata import frame_metadata
-from assets.partitions import daily_partitions, days_in
+from assets.partitions import daily_partitions, days_with_data
 from pipeline import lake
 from pipeline.events import EVENTS_SCHEMA, SESSIONS_SCHEMA
 from pipeline.ingest import engine
@@ -79,7 +78,8 @@ def staged_logs(context: dg.AssetExecutionContext, config: StageConfig, lakehous
 def session_events(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
     home = lakehouse.reverie_home
     start, end = context.partition_key_range.start, context.partition_key_range.end
-    counts = {day.isoformat(): engine.build_events_partition(home, day) for day in days_in(start, end)}
+    days = days_with_data(start, end, engine.staged_dates(home), lake.partitions(home, "events"))
+    counts = {day.isoformat(): engine.build_events_partition(home, day) for day in days}
     lakehouse.refresh_catalog()
     written = [d for d, n in counts.items() if n]
     checked = lake.scan_table(home, "events", written).select("session_id", "event_id", "ts", "type").collect()
@@ -109,7 +109,8 @@ def session_events(context: dg.AssetExecutionContext, lakehouse: LakehouseResour
 def sessions(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
     home = lakehouse.reverie_home
     start, end = context.partition_key_range.start, context.partition_key_range.end
-    counts = {day.isoformat(): engine.build_sessions_partition(home, day) for day in days_in(start, end)}
+    days = days_with_data(start, end, lake.partitions(home, "events"), lake.partitions(home, "sessions"))
+    counts = {day.isoformat(): engine.build_sessions_partition(home, day) for day in days}
     lakehouse.refresh_catalog()
     written = [d for d, n in counts.items() if n]
     frame = lake.read_table(home, "sessions", written)

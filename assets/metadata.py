@@ -16,13 +16,19 @@ def table_schema(schema: pa.Schema) -> dg.TableSchema:
     return dg.TableSchema(columns=[dg.TableColumn(name=f.name, type=str(f.type)) for f in schema])
 
 
+def _as_text(column: str, dtype: pl.DataType) -> pl.Expr:
+    if isinstance(dtype, pl.List):
+        return pl.col(column).list.eval(pl.element().cast(pl.String)).list.join(", ")
+    if isinstance(dtype, pl.Struct):
+        return pl.col(column).struct.json_encode()
+    return pl.col(column).cast(pl.String)
+
+
 def markdown_preview(frame: pl.DataFrame, rows: int = PREVIEW_ROWS) -> str:
     """A small, readable preview: long text cells are cut so the UI stays usable."""
     if frame.height == 0:
         return "_no rows_"
-    head = frame.head(rows).with_columns(
-        pl.col(c).cast(pl.String).str.slice(0, PREVIEW_CELL_CHARS) for c in frame.columns
-    )
+    head = frame.head(rows).with_columns(_as_text(c, frame.schema[c]).str.slice(0, PREVIEW_CELL_CHARS) for c in frame.columns)
     header = "| " + " | ".join(head.columns) + " |"
     rule = "| " + " | ".join("---" for _ in head.columns) + " |"
     lines = [

@@ -1,6 +1,5 @@
 """The reference mission as a partitioned agent batch: the team flies, its logs land for ingest."""
 
-from __future__ import annotations
 
 from datetime import date
 

@@ -1,13 +1,12 @@
 """Outcome scores: every session of a day gets a verdict per criterion."""
 
-from __future__ import annotations
 
 import dagster as dg
+import polars as pl
 
 from assets.checks import gx_check
 from assets.metadata import frame_metadata
-from assets.partitions import days_in
-from assets.partitions import daily_partitions
+from assets.partitions import daily_partitions, days_with_data
 from pipeline import lake
 from pipeline.events import OUTCOMES_SCHEMA
 from pipeline.outcomes import load_criteria, score_partition
@@ -33,15 +32,21 @@ def outcome_scores(context: dg.AssetExecutionContext, lakehouse: LakehouseResour
     settings = llm.settings()
     grader = RubricGrader(settings, cache_dir=home.cache / "rubrics") if settings.available else None
     start, end = context.partition_key_range.start, context.partition_key_range.end
-    reports = [score_partition(home, day, suite, grader=grader) for day in days_in(start, end)]
+    days = days_with_data(start, end, lake.partitions(home, "sessions"), lake.partitions(home, "outcomes"))
+    reports = [score_partition(home, day, suite, grader=grader) for day in days]
     lakehouse.refresh_catalog()
-    written = [r.day.isoformat() for r in reports if r.n_sessions]
+    written = [str(r.day) for r in reports if r.n_sessions]
     scored = lake.read_table(home, "outcomes", written)
     session_ids = lake.read_table(home, "sessions", written).select("session_id")
     unscored = session_ids.join(scored.select("session_id").unique(), on="session_id", how="anti")
-    pass_rates: dict[str, float] = {}
-    for report in reports:
-        pass_rates.update(report.pass_rates)
+    pass_rates = {
+        row["criterion"]: row["pass_rate"]
+        for row in scored.group_by("criterion").agg(pl.col("passed").cast(pl.Float64).mean().alias("pass_rate"))
+        .sort("criterion").to_dicts()
+    }
+    per_session = scored.group_by("session_id").agg(
+        (~pl.col("required") | pl.col("passed").fill_null(False)).all().alias("success")
+    )
     check = dg.AssetCheckResult(
         asset_key="outcome_scores",
         check_name="every_session_scored",
@@ -53,7 +58,7 @@ def outcome_scores(context: dg.AssetExecutionContext, lakehouse: LakehouseResour
         metadata={
             **frame_metadata(scored, OUTCOMES_SCHEMA),
             "pass_rate_by_criterion": dg.MetadataValue.json(pass_rates),
-            "success_rate": sum(r.n_success for r in reports) / max(1, sum(r.n_sessions for r in reports)),
+            "success_rate": float(per_session["success"].mean()) if per_session.height else 0.0,
             "sessions_scored": sum(r.n_sessions for r in reports),
             "rubric_grader": settings.model if grader else "not_graded (no ANTHROPIC_API_KEY)",
         },

@@ -60,7 +60,9 @@ def run_job(
     run_tags = dict(tags or {})
     if partition_range is not None:
         run_tags.update({RANGE_START_TAG: partition_range[0], RANGE_END_TAG: partition_range[1]})
+    config = {"loggers": {"console": {"config": {"log_level": os.environ.get("REVERIE_LOG_LEVEL", "CRITICAL")}}}}
+    config.update(run_config or {})
     with dg.DagsterInstance.get() as instance:
         return job.execute_in_process(
-            run_config=dict(run_config or {}), instance=instance, partition_key=partition_key, tags=run_tags
+            run_config=config, instance=instance, partition_key=partition_key, tags=run_tags
         )

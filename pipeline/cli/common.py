@@ -45,11 +45,30 @@ def run(name: str, **kwargs: Any) -> Any:
 
     try:
         result = run_job(name, home(), **kwargs)
-    except DagsterError as exc:  # a failed step: say which, not a traceback
-        fail(f"{name} failed: {exc}")
+    except DagsterError as exc:  # a failed step: say which and why in one line, not a traceback
+        cause = getattr(exc, "user_exception", None) or exc
+        first_line = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        fail(f"{name} failed: {type(cause).__name__}: {first_line}")
     if not result.success:
         fail(f"{name} failed; see `reverie ui` for the run's logs")
     return result
+
+
+def date_clusters(days: list[str], max_gap_days: int = 7) -> list[tuple[str, str]]:
+    """Group sorted ISO days into ranges with small gaps.
+
+    A single-run range records one materialization per partition it spans, so a range from a 1970-dated
+    file to today would cost thousands of records; a few tight ranges cost almost nothing.
+    """
+    from datetime import date
+
+    ranges: list[tuple[str, str]] = []
+    for day in sorted(set(days)):
+        if ranges and (date.fromisoformat(day) - date.fromisoformat(ranges[-1][1])).days <= max_gap_days:
+            ranges[-1] = (ranges[-1][0], day)
+        else:
+            ranges.append((day, day))
+    return ranges
 
 
 def materialization_metadata(result: Any, asset: str) -> dict[str, Any]:

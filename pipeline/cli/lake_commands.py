@@ -11,7 +11,16 @@ import typer
 from rich.table import Table
 
 from pipeline import lake
-from pipeline.cli.common import console, fail, home, materialization_metadata, print_kv, progress_bar, run
+from pipeline.cli.common import (
+    console,
+    date_clusters,
+    fail,
+    home,
+    materialization_metadata,
+    print_kv,
+    progress_bar,
+    run,
+)
 
 QUERIES_DIR = lake.SQL_DIR / "queries"
 
@@ -32,8 +41,8 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Log files or folders (s
         staged = run("ingest_job", run_config={"ops": {"staged_logs": {"config": {"paths": resolved}}}})
     stats = materialization_metadata(staged, "staged_logs")
     days: list[str] = sorted(stats.get("session_dates") or [])
-    if days:
-        run("lake_job", partition_range=(days[0], days[-1]))
+    for first, last in date_clusters(days):
+        run("lake_job", partition_range=(first, last))
     lake.refresh_catalog(home())
     print_kv(
         "ingest",
@@ -119,8 +128,14 @@ def score() -> None:
     days = lake.partitions(home(), "sessions")
     if not days:
         fail("no sessions in the lake yet: run `reverie ingest PATH` first")
-    result = run("score_job", partition_range=(days[0], days[-1]))
-    stats = materialization_metadata(result, "outcome_scores")
+    stats: dict = {"sessions_scored": 0, "success_rate": 0.0, "pass_rate_by_criterion": {}}
+    scored = successes = 0
+    for first, last in date_clusters(days):
+        part = materialization_metadata(run("score_job", partition_range=(first, last)), "outcome_scores")
+        scored += part.get("sessions_scored", 0)
+        successes += round(part.get("success_rate", 0.0) * part.get("sessions_scored", 0))
+        stats["pass_rate_by_criterion"].update(part.get("pass_rate_by_criterion") or {})
+    stats.update(sessions_scored=scored, success_rate=successes / max(1, scored))
     print_kv("outcomes", {"sessions scored": stats.get("sessions_scored"), "success rate": f"{stats.get('success_rate', 0):.1%}"})
     rates = stats.get("pass_rate_by_criterion") or {}
     print_frame(pl.DataFrame({"criterion": list(rates), "pass_rate": [f"{v:.1%}" for v in rates.values()]}), title="pass rate by criterion")
