@@ -21,7 +21,7 @@ from pipeline.dreaming.statistics import wilson_interval
 from pipeline.home import ReverieHome
 from pipeline.missions.lunar import fly_reference, mission_seed, success
 from pipeline.playbooks.model import EntryStatus, Playbook
-from pipeline.playbooks.store import PlaybookStore
+from pipeline.playbooks.store import PlaybookStore, version_for
 
 PromotionPolicy = Literal["auto", "manual"]
 EVALUATION_SUITE = "evaluation"  # held-out seeds are drawn from this fixed partition tag, every night alike
@@ -111,7 +111,8 @@ def evaluate_candidate(
     from pipeline.agents.batch import fly_batch
 
     store = PlaybookStore(home)
-    candidate = store.for_partition(day)
+    version = version_for(day)
+    candidate = store.load(version) if version in store.versions() else None
     if candidate is None:
         raise LookupError(f"no playbook version was dreamed for {day}; run `reverie dream --date {day}` first")
     in_force = store.in_force(day)
@@ -148,7 +149,7 @@ def evaluate_candidate(
     if decision == "promoted" and policy == "manual":
         decision, reason = "awaiting_approval", reason + "; policy is manual: approve with `reverie playbook approve`"
     if decision == "promoted":
-        store.approve(candidate.version, by="auto-promotion", reason=reason, min_support=MIN_SUPPORT)
+        store.approve(candidate.version, by="auto-promotion", reason=reason)
 
     report = EvaluationReport(
         day=day.isoformat(),

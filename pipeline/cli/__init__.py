@@ -14,7 +14,7 @@ app = typer.Typer(
     name="reverie",
     help="Agents that learn from their own past sessions: ingest logs, score outcomes, dream playbooks.",
     no_args_is_help=True,
-    pretty_exceptions_show_locals=False,
+    pretty_exceptions_enable=False,
 )
 
 

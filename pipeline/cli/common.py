@@ -39,13 +39,11 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 def run(name: str, **kwargs: Any) -> Any:
     """Execute a Dagster job in-process on REVERIE_HOME's instance; failures become one-line errors."""
-    from dagster import DagsterError
-
     from pipeline.definitions import run_job
 
     try:
         result = run_job(name, home(), **kwargs)
-    except DagsterError as exc:  # a failed step: say which and why in one line, not a traceback
+    except Exception as exc:  # a failed step: say which and why in one line; the UI keeps the traceback
         cause = getattr(exc, "user_exception", None) or exc
         first_line = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
         fail(f"{name} failed: {type(cause).__name__}: {first_line}")

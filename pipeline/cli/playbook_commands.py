@@ -10,6 +10,7 @@ from rich.markdown import Markdown
 from rich.table import Table
 
 from pipeline.cli.common import console, fail, home
+from pipeline.playbooks.store import PlaybookError
 
 playbook_app = typer.Typer(help="Inspect, approve and roll back playbook versions.", no_args_is_help=True)
 
@@ -39,14 +40,21 @@ def _version(store, version: str | None) -> str:
 
 @playbook_app.command("list")
 def list_versions() -> None:
-    """Every version with its status and entry counts; the one in force today is marked."""
+    """Every version with its entry counts; the one in force from tomorrow on is marked."""
+    from datetime import UTC, datetime, timedelta
+
     store = _store()
-    in_force = store.in_force_now()
-    table = Table("version", "parent", "status", "entries", "approved entries", "in force")
+    in_force = store.in_force(datetime.now(UTC).date() + timedelta(days=1))
+    reviews = store.reviews()
+    table = Table("version", "parent", "entries", "approved", "rejected", "in force")
     for version in store.versions():
         book = store.load(version)
-        table.add_row(version, book.parent or "-", store.status(version), str(len(book.entries)),
-                      str(len(store.approved_view(version).active_entries())), "*" if in_force and in_force.version == version else "")
+        review = reviews.get(version)
+        table.add_row(
+            version, book.parent or "-", str(sum(e.status != "retired" for e in book.entries)),
+            str(len(review.approved) if review else 0), str(len(review.rejected) if review else 0),
+            "*" if in_force and in_force.version == version else "",
+        )
     console.print(table)
 
 
@@ -63,7 +71,17 @@ def diff(v1: str, v2: str) -> None:
     """Entries added, removed and changed between two versions."""
     store = _store()
     result = store.diff(_version(store, v1), _version(store, v2))
-    console.print(result.render())
+    if result.is_empty:
+        console.print(f"{v1} and {v2} have the same entries")
+        return
+    table = Table("change", "entry", "agent", "section", "text / fields")
+    for entry in result.added:
+        table.add_row("[green]added[/]", entry.id, entry.agent, str(entry.section), entry.text[:90])
+    for entry in result.removed:
+        table.add_row("[red]removed[/]", entry.id, entry.agent, str(entry.section), entry.text[:90])
+    for old, new, fields in result.changed:
+        table.add_row("[yellow]changed[/]", new.id, new.agent, str(new.section), ", ".join(fields))
+    console.print(table)
 
 
 @playbook_app.command("approve")
@@ -72,7 +90,7 @@ def approve(version: str, entries: list[str] = typer.Argument(None), reason: str
     store = _store()
     try:
         store.approve(_version(store, version), entry_ids=entries or None, by="cli", reason=reason or "approved by a person")
-    except ValueError as exc:
+    except PlaybookError as exc:
         fail(str(exc))
     console.print(f"approved {version}" + (f": {', '.join(entries)}" if entries else ""))
 
@@ -83,7 +101,7 @@ def reject(version: str, entry: str, reason: str = typer.Option("", "--reason"))
     store = _store()
     try:
         store.reject(_version(store, version), entry, by="cli", reason=reason or "rejected by a person")
-    except (KeyError, ValueError) as exc:
+    except (KeyError, PlaybookError) as exc:
         fail(str(exc))
     console.print(f"rejected {entry} in {version}")
 
@@ -94,7 +112,7 @@ def rollback(version: str, reason: str = typer.Option("", "--reason")) -> None:
     store = _store()
     try:
         store.rollback(_version(store, version), by="cli", reason=reason or "rolled back by a person")
-    except ValueError as exc:
+    except PlaybookError as exc:
         fail(str(exc))
     console.print(f"{version} is in force again")
 
@@ -107,5 +125,5 @@ def export(
 ) -> None:
     """Export a version as a Claude memory directory, an Agent Skill folder, or a system-prompt snippet."""
     store = _store()
-    path = store.export(_version(store, version), kind.value, to)
-    console.print(f"wrote {path}")
+    paths = store.export(_version(store, version), kind.value, to)
+    console.print(f"wrote {len(paths)} file(s) under {to}")
