@@ -8,7 +8,7 @@ that just ended and evaluates the candidate.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -54,10 +54,15 @@ evaluate_job = dg.define_asset_job(
 
 JOBS = [ingest_job, lake_job, mission_job, nightly_job, score_job, dream_job, evaluate_job]
 
-nightly_dream_schedule = dg.build_schedule_from_partitioned_job(
-    nightly_job, hour_of_day=2, minute_of_hour=0, name="nightly_dream_schedule",
+@dg.schedule(
+    job=nightly_job, cron_schedule="0 2 * * *", execution_timezone="UTC", name="nightly_dream_schedule",
     default_status=dg.DefaultScheduleStatus.STOPPED,
 )
+def nightly_dream_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """At 02:00 UTC, dream over (and evaluate) the day that just ended."""
+    now = context.scheduled_execution_time or datetime.now(UTC)
+    day = (now - timedelta(days=1)).date().isoformat()
+    return dg.RunRequest(run_key=f"nightly-{day}", partition_key=day)
 
 
 @dg.schedule(

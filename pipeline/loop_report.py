@@ -24,20 +24,23 @@ class NightRow:
     reference_success: float
     naive_heldout_success: float | None = None
     p_value: float | None = None
+    candidate_success: float | None = None  # the night's candidate on the same held-out seeds
 
 
 def render_table(rows: list[NightRow]) -> Table:
     table = Table(
-        "night", "date", "playbook in force", "entries", "decision", "training", "held-out", "reference (same seeds)",
-        title="Reverie closed loop: success by night", title_justify="left",
+        "night", "date", "in force", "entries", "training", "candidate", "decision", "held-out", "reference",
+        title="Reverie closed loop: success by night (held-out and reference on the same seeds)",
+        title_justify="left",
     )
     if rows and rows[0].naive_heldout_success is not None:
-        table.add_row("0", "-", "none (naive team)", "0", "-", "-", f"{rows[0].naive_heldout_success:.1%}",
+        table.add_row("0", "-", "none (naive)", "0", "-", "-", "-", f"{rows[0].naive_heldout_success:.1%}",
                       f"{rows[0].reference_success:.1%}")
     for r in rows:
+        candidate = f"{r.candidate_success:.1%}" if r.candidate_success is not None else "-"
         table.add_row(
-            str(r.night), r.date, r.playbook_version or "none", str(r.entries or 0), r.decision or "-",
-            f"{r.train_success:.1%}", f"{r.heldout_success:.1%}", f"{r.reference_success:.1%}",
+            str(r.night), r.date, r.playbook_version or "none", str(r.entries or 0), f"{r.train_success:.1%}",
+            candidate, r.decision or "-", f"{r.heldout_success:.1%}", f"{r.reference_success:.1%}",
         )
     return table
 
@@ -56,6 +59,9 @@ def _plot(rows: list[NightRow], path: Path) -> Path:
         nights, heldout = [0, *nights], [rows[0].naive_heldout_success, *heldout]
     fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
     ax.plot(nights, [100 * v for v in heldout], marker="o", label="held-out (playbook in force)")
+    candidates = [(r.night, r.candidate_success) for r in rows if r.candidate_success is not None]
+    ax.plot([n for n, _ in candidates], [100 * v for _, v in candidates], marker="^", linestyle="-.",
+            alpha=0.6, label="night's candidate (held-out)")
     ax.plot([r.night for r in rows], [100 * v for v in train], marker="s", linestyle="--", label="training flights")
     ax.plot([r.night for r in rows], [100 * v for v in reference], color="grey", linestyle=":",
             label="gymnasium reference heuristic")
@@ -92,6 +98,7 @@ def write_reports(home: ReverieHome, rows: list[NightRow], report_json: Path | N
                 "train_success": r.train_success,
                 "heldout_success": r.heldout_success,
                 "reference_success": r.reference_success,
+                "candidate_success": r.candidate_success,
                 "p_value": r.p_value,
             }
             for r in rows

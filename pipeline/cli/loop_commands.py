@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -151,13 +150,13 @@ def demo(
             heldout_success=evaluated.get("candidate_success") if promoted else evaluated.get("in_force_success"),
             reference_success=evaluated.get("reference_success"),
             p_value=evaluated.get("p_value"),
+            candidate_success=evaluated.get("candidate_success"),
         )
         rows.append(row)
-        console.print(f"train {row.train_success:.1%}  held-out {row.heldout_success:.1%}  "
-                      f"reference {row.reference_success:.1%}  -> {row.decision}")
+        console.print(f"training {row.train_success:.1%}  candidate {row.candidate_success:.1%}  -> {row.decision}; "
+                      f"held-out in force {row.heldout_success:.1%}  reference {row.reference_success:.1%}")
     paths = write_reports(home(), rows, report_json)
     from pipeline.loop_report import render_table
 
     console.print(render_table(rows))
     console.print(f"plot: {paths['plot']}\nplaybook: {paths['playbook']}\nreport: {paths['json']}")
-    _ = json

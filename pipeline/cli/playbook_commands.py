@@ -79,7 +79,7 @@ def diff(v1: str, v2: str) -> None:
         table.add_row("[green]added[/]", entry.id, entry.agent, str(entry.section), entry.text[:90])
     for entry in result.removed:
         table.add_row("[red]removed[/]", entry.id, entry.agent, str(entry.section), entry.text[:90])
-    for old, new, fields in result.changed:
+    for _old, new, fields in result.changed:
         table.add_row("[yellow]changed[/]", new.id, new.agent, str(new.section), ", ".join(fields))
     console.print(table)
 

@@ -46,7 +46,7 @@ def test_ingest_then_query_with_sql(reverie_home):
     import duckdb
 
     con = duckdb.connect(str(reverie_home.catalog), read_only=True)
-    assert con.sql("select count(*) from sessions").fetchone()[0] == len(rows) - 1
+    assert con.execute("select count(*) from sessions").fetchone()[0] == len(rows) - 1
 
 
 def test_reingesting_the_same_files_changes_nothing(reverie_home):

@@ -43,13 +43,12 @@ def test_jobs_schedules_sensors_are_defined(reverie_home):
 def test_nightly_schedule_targets_the_day_that_just_ended(reverie_home):
     import dagster as dg
 
-    defs = build_definitions(reverie_home)
-    schedule = next(s for s in defs.schedules if s.name == "nightly_dream_schedule")
     from datetime import UTC, datetime
 
-    with dg.build_schedule_context(scheduled_execution_time=datetime(2026, 3, 10, 2, 0, tzinfo=UTC)) as context:
-        requests = schedule.evaluate_tick(context).run_requests
-    assert [r.partition_key for r in requests] == ["2026-03-09"]
+    from assets.automation import nightly_dream_schedule
+
+    context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 3, 10, 2, 0, tzinfo=UTC))
+    assert nightly_dream_schedule(context).partition_key == "2026-03-09"
 
 
 def test_workspace_loads_with_dagster_cli(reverie_home):

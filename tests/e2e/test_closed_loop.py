@@ -52,8 +52,8 @@ def test_report_has_one_row_per_night(loop_home):
 
 def test_every_mission_flown_is_in_the_lake_and_scored(loop_home):
     con = lake.connect(loop_home)
-    assert con.sql("select count(*) from sessions").fetchone()[0] == NIGHTS * MISSIONS
-    assert con.sql("select count(distinct session_id) from outcomes").fetchone()[0] == NIGHTS * MISSIONS
+    assert con.execute("select count(*) from sessions").fetchone()[0] == NIGHTS * MISSIONS
+    assert con.execute("select count(distinct session_id) from outcomes").fetchone()[0] == NIGHTS * MISSIONS
     files = list(loop_home.landing.rglob("*.jsonl"))
     assert len(files) == NIGHTS * MISSIONS
 
@@ -65,7 +65,7 @@ def test_a_version_per_night_with_recorded_decisions(loop_home):
     days = [(START + timedelta(days=i)).isoformat() for i in range(NIGHTS)]
     assert [v.removeprefix("pb-") for v in store.versions()] == days
     con = lake.connect(loop_home)
-    decisions = con.sql("select day, decision from evaluations where arm = 'candidate' order by day").fetchall()
+    decisions = con.execute("select day, decision from evaluations where arm = 'candidate' order by day").fetchall()
     assert [d.isoformat() for d, _ in decisions] == days
     assert all(d in {"promoted", "kept", "no_change", "awaiting_approval"} for _, d in decisions)
 
