@@ -41,9 +41,9 @@ def test_jobs_schedules_sensors_are_defined(reverie_home):
 
 
 def test_nightly_schedule_targets_the_day_that_just_ended(reverie_home):
-    import dagster as dg
-
     from datetime import UTC, datetime
+
+    import dagster as dg
 
     from assets.automation import nightly_dream_schedule
 
