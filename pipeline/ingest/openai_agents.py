@@ -25,6 +25,7 @@ from pipeline.ingest.anthropic_messages import flatten_text
 from pipeline.ingest.base import EventRow, Reject
 from pipeline.ingest.derived import EPOCH, as_int, parse_time, safe_preview
 from pipeline.ingest.jsonl import iter_json_lines
+from pipeline.ingest.span_tree import SpanTreeSession, decoded_json
 
 
 def _objects(path: Path, data: bytes) -> Iterator[dict[str, Any] | Reject]:
@@ -62,18 +63,11 @@ def _usage(usage: Any) -> tuple[int | None, int | None]:
     return tokens_in, as_int(usage.get("output_tokens", usage.get("completion_tokens")))
 
 
-def _decoded(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("{", "["):
-        try:
-            return orjson.loads(value)
-        except orjson.JSONDecodeError:
-            return value
-    return value
-
-
 class OpenAIAgentsAdapter:
     name: ClassVar[str] = "openai-agents"
-    description: ClassVar[str] = "OpenAI Agents SDK trace exports (trace.span: agent, function, generation, handoff, guardrail)"
+    description: ClassVar[str] = (
+        "OpenAI Agents SDK trace exports (trace.span: agent, function, generation, handoff, guardrail)"
+    )
     path_pattern: ClassVar[str] = "exports/openai-agents/*.json"
 
     def sniff(self, path: Path, head: bytes) -> float:
@@ -95,12 +89,14 @@ class OpenAIAgentsAdapter:
             elif isinstance(obj.get("span_data"), dict) and obj.get("trace_id"):
                 spans[str(obj["trace_id"])].append(obj)
             else:
-                yield Reject(None, "not a trace or trace.span object with a trace_id", safe_preview(orjson.dumps(obj)))
+                yield Reject(
+                    None, "not a trace or trace.span object with a trace_id", safe_preview(orjson.dumps(obj))
+                )
         for trace_id, trace_spans in spans.items():
             yield from _TraceSession(trace_id, traces.get(trace_id, {}), trace_spans).events()
 
 
-class _TraceSession:
+class _TraceSession(SpanTreeSession[dict[str, Any]]):
     def __init__(self, trace_id: str, trace: dict[str, Any], spans: list[dict[str, Any]]) -> None:
         self.trace_id = trace_id
         self.trace = trace
@@ -119,32 +115,34 @@ class _TraceSession:
             current = self.by_id.get(str(current.get("parent_id")))
         return "main"
 
-    def _emit(self, span: dict[str, Any], ts: datetime, suffix: str = "", **fields: Any) -> EventRow:
-        parent = fields.pop("parent_event_id", None) or (str(span["parent_id"]) if span.get("parent_id") in self.by_id else "start")
-        row = EventRow(session_id=self.trace_id, event_id=f"{span.get('id')}{suffix}", ts=ts, agent=self._agent_of(span),
-                       parent_event_id=parent, **fields)
-        self.rows.append(row)
-        return row
+    def _span_id(self, span: dict[str, Any]) -> Any:
+        return span.get("id")
+
+    def _parent_id(self, span: dict[str, Any]) -> Any:
+        return span.get("parent_id")
 
     def events(self) -> list[EventRow]:
         starts = [parse_time(s.get("started_at")) for s in self.spans]
         ends = [parse_time(s.get("ended_at")) or start for s, start in zip(self.spans, starts, strict=True)]
         first = min((t for t in starts if t), default=EPOCH)
         metadata = self.trace.get("metadata") if isinstance(self.trace.get("metadata"), dict) else {}
-        context = {k: v for k, v in {**metadata, "workflow_name": self.trace.get("workflow_name"),
-                                     "group_id": self.trace.get("group_id")}.items()
-                   if isinstance(v, str | int | float | bool)}
-        self.rows.append(EventRow(session_id=self.trace_id, event_id="start", ts=first, type="session_start",
-                                  input={"task": str(self.trace.get("workflow_name") or "openai-agents"),
-                                         "context": context, "playbook_version": None}))
+        context = {
+            k: v
+            for k, v in {
+                **metadata,
+                "workflow_name": self.trace.get("workflow_name"),
+                "group_id": self.trace.get("group_id"),
+            }.items()
+            if isinstance(v, str | int | float | bool)
+        }
+        self._session_start(first, str(self.trace.get("workflow_name") or "openai-agents"), context)
         failed = 0
         for span, start, end in zip(self.spans, starts, ends, strict=True):
             failed += self._span(span, start or first, end or start or first)
         last = max((t for t in ends if t), default=first)
-        root_error = any(s.get("error") for s in self.spans if s.get("parent_id") not in self.by_id)
+        root_error = any(s.get("error") for s in self.spans if self._is_root(s))
         status = "error" if root_error else "completed"
-        self.rows.append(EventRow(session_id=self.trace_id, event_id="end", ts=last, type="session_end",
-                                  input={"status": status, "n_failed_spans": failed}, is_error=root_error))
+        self._session_end(last, status, n_failed_spans=failed)
         # Spans arrive by end time; the transcript reads by start time (start first, end last: stable sort).
         return sorted(self.rows, key=lambda row: (row.event_id != "start", row.event_id == "end", row.ts))
 
@@ -154,32 +152,84 @@ class _TraceSession:
         error = span.get("error")
         is_error = bool(error)
         if kind == "function":
-            call = self._emit(span, start, type="tool_call", role="assistant", tool=str(data.get("name") or "function"),
-                              input=_decoded(data.get("input")))
-            self._emit(span, end, ":result", type="tool_result", role="tool", tool=call.tool, parent_event_id=call.event_id,
-                       content=flatten_text(_decoded(data.get("output"))), is_error=is_error)
+            call = self._emit(
+                span,
+                start,
+                type="tool_call",
+                role="assistant",
+                tool=str(data.get("name") or "function"),
+                input=decoded_json(data.get("input")),
+            )
+            self._emit(
+                span,
+                end,
+                ":result",
+                type="tool_result",
+                role="tool",
+                tool=call.tool,
+                parent_event_id=call.event_id,
+                content=flatten_text(decoded_json(data.get("output"))),
+                is_error=is_error,
+            )
         elif kind in ("generation", "response"):
             parent = self.by_id.get(str(span.get("parent_id"))) or {}
-            nested = (parent.get("span_data") or {}).get("type") == "generation"  # response inside generation: same call
+            nested = (parent.get("span_data") or {}).get(
+                "type"
+            ) == "generation"  # response inside generation: same call
             tokens_in, tokens_out = (None, None) if nested else _usage(data.get("usage"))
-            self._emit(span, end, type="message", role="assistant", content=flatten_text(data.get("output")) or None,
-                       input={"span": kind, **{k: data[k] for k in ("model", "response_id") if data.get(k)}},
-                       tokens_in=tokens_in, tokens_out=tokens_out, is_error=is_error)
+            self._emit(
+                span,
+                end,
+                type="message",
+                role="assistant",
+                content=flatten_text(data.get("output")) or None,
+                input={"span": kind, **{k: data[k] for k in ("model", "response_id") if data.get(k)}},
+                tokens_in=tokens_in,
+                tokens_out=tokens_out,
+                is_error=is_error,
+            )
         elif kind == "handoff":
-            self._emit(span, start, type="tool_call", role="assistant", tool="handoff",
-                       input={"from_agent": data.get("from_agent"), "to_agent": data.get("to_agent")}, is_error=is_error)
+            self._emit(
+                span,
+                start,
+                type="tool_call",
+                role="assistant",
+                tool="handoff",
+                input={"from_agent": data.get("from_agent"), "to_agent": data.get("to_agent")},
+                is_error=is_error,
+            )
         elif kind == "guardrail":
             triggered = bool(data.get("triggered"))
-            self._emit(span, end, type="error" if triggered else "observation", tool=f"guardrail:{data.get('name')}",
-                       input={"triggered": triggered}, is_error=triggered or is_error)
+            self._emit(
+                span,
+                end,
+                type="error" if triggered else "observation",
+                tool=f"guardrail:{data.get('name')}",
+                input={"triggered": triggered},
+                is_error=triggered or is_error,
+            )
         else:
             details = {k: v for k, v in data.items() if k != "type"}
-            self._emit(span, start, type="observation", tool=str(data.get("name") or kind), input={"span": kind, **details},
-                       is_error=is_error)
+            self._emit(
+                span,
+                start,
+                type="observation",
+                tool=str(data.get("name") or kind),
+                input={"span": kind, **details},
+                is_error=is_error,
+            )
         if error:
             message = error.get("message") if isinstance(error, dict) else str(error)
-            self._emit(span, end, ":error", type="error", is_error=True, content=str(message),
-                       input=error if isinstance(error, dict) else None, parent_event_id=f"{span.get('id')}")
+            self._emit(
+                span,
+                end,
+                ":error",
+                type="error",
+                is_error=True,
+                content=str(message),
+                input=error if isinstance(error, dict) else None,
+                parent_event_id=f"{span.get('id')}",
+            )
         return is_error
 
 

@@ -28,6 +28,7 @@ import orjson
 from pipeline.ingest.base import EventRow, Reject
 from pipeline.ingest.derived import SyntheticClock, as_int, content_session_id, parse_time, safe_preview
 from pipeline.ingest.jsonl import iter_json_lines
+from pipeline.ingest.span_tree import SpanTreeSession, decoded_json
 
 _MODEL_CALLS = {"chat", "call_llm", "text_completion", "generate_content", "completion"}
 _AGENT_CALLS = {"invoke_agent", "create_agent"}
@@ -74,15 +75,25 @@ def _id(value: Any) -> str | None:
 
 def _otlp_spans(document: dict[str, Any]) -> Iterator[Span]:
     for resource_spans in document.get("resourceSpans") or []:
-        for scope_spans in resource_spans.get("scopeSpans") or resource_spans.get("instrumentationLibrarySpans") or []:
+        for scope_spans in (
+            resource_spans.get("scopeSpans") or resource_spans.get("instrumentationLibrarySpans") or []
+        ):
             for raw in scope_spans.get("spans") or []:
-                attributes = {kv["key"]: _otlp_value(kv.get("value", {})) for kv in raw.get("attributes") or []}
+                attributes = {
+                    kv["key"]: _otlp_value(kv.get("value", {})) for kv in raw.get("attributes") or []
+                }
                 status = raw.get("status") or {}
                 failed = status.get("code") in (2, "STATUS_CODE_ERROR") or "error.type" in attributes
-                yield Span(_id(raw.get("traceId")), _id(raw.get("spanId")), _id(raw.get("parentSpanId")),
-                           str(raw.get("name") or ""), parse_time(as_int(raw.get("startTimeUnixNano"))),
-                           parse_time(as_int(raw.get("endTimeUnixNano"))), attributes,
-                           (status.get("message") or attributes.get("error.type") or "error") if failed else None)
+                yield Span(
+                    _id(raw.get("traceId")),
+                    _id(raw.get("spanId")),
+                    _id(raw.get("parentSpanId")),
+                    str(raw.get("name") or ""),
+                    parse_time(as_int(raw.get("startTimeUnixNano"))),
+                    parse_time(as_int(raw.get("endTimeUnixNano"))),
+                    attributes,
+                    (status.get("message") or attributes.get("error.type") or "error") if failed else None,
+                )
 
 
 def _sdk_span(raw: dict[str, Any]) -> Span:
@@ -90,9 +101,16 @@ def _sdk_span(raw: dict[str, Any]) -> Span:
     attributes = raw.get("attributes") or {}
     status = raw.get("status") or {}
     failed = str(status.get("status_code", "")).lower() == "error" or "error.type" in attributes
-    return Span(_id(context.get("trace_id")), _id(context.get("span_id")), _id(parent.get("span_id")),
-                str(raw.get("name") or ""), parse_time(raw.get("start_time")), parse_time(raw.get("end_time")),
-                attributes, (status.get("description") or attributes.get("error.type") or "error") if failed else None)
+    return Span(
+        _id(context.get("trace_id")),
+        _id(context.get("span_id")),
+        _id(parent.get("span_id")),
+        str(raw.get("name") or ""),
+        parse_time(raw.get("start_time")),
+        parse_time(raw.get("end_time")),
+        attributes,
+        (status.get("description") or attributes.get("error.type") or "error") if failed else None,
+    )
 
 
 def spans_of(document: Any) -> Iterator[Span]:
@@ -107,34 +125,41 @@ def spans_of(document: Any) -> Iterator[Span]:
         elif "context" in document and "attributes" in document:
             yield _sdk_span(document)
         elif any(str(k).startswith("gen_ai.") for k in document):
-            yield Span(None, None, None, str(document.get("gen_ai.operation.name") or ""), None, None, document,
-                       str(document["error.type"]) if "error.type" in document else None)
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("{", "["):
-        try:
-            return orjson.loads(value)
-        except orjson.JSONDecodeError:
-            return value
-    return value
+            yield Span(
+                None,
+                None,
+                None,
+                str(document.get("gen_ai.operation.name") or ""),
+                None,
+                None,
+                document,
+                str(document["error.type"]) if "error.type" in document else None,
+            )
 
 
 def _parts_text(message: Any) -> str:
     """Text of a GenAI message: `parts` (current spec), `content` (older), or the raw value."""
     if isinstance(message, dict):
         if isinstance(message.get("parts"), list):
-            return "\n".join(str(p.get("content", "")) for p in message["parts"] if isinstance(p, dict) and p.get("type") == "text")
+            return "\n".join(
+                str(p.get("content", ""))
+                for p in message["parts"]
+                if isinstance(p, dict) and p.get("type") == "text"
+            )
         if "content" in message or "text" in message:
             return str(message.get("content") or message.get("text") or "")
     if isinstance(message, list):
         return "\n".join(t for t in (_parts_text(m) for m in message) if t)
-    return "" if message is None else (message if isinstance(message, str) else orjson.dumps(message).decode())
+    return (
+        "" if message is None else (message if isinstance(message, str) else orjson.dumps(message).decode())
+    )
 
 
 class OtelGenAiAdapter:
     name: ClassVar[str] = "otel-genai"
-    description: ClassVar[str] = "OpenTelemetry GenAI spans (OTLP/JSON or SDK span dumps with gen_ai.* attributes)"
+    description: ClassVar[str] = (
+        "OpenTelemetry GenAI spans (OTLP/JSON or SDK span dumps with gen_ai.* attributes)"
+    )
     path_pattern: ClassVar[str] = "exports/otel/traces*.json"
 
     def sniff(self, path: Path, head: bytes) -> float:
@@ -166,7 +191,7 @@ class OtelGenAiAdapter:
             yield from _TraceTranscript(trace_id, spans, clock).events()
 
 
-class _TraceTranscript:
+class _TraceTranscript(SpanTreeSession[Span]):
     def __init__(self, trace_id: str, spans: list[Span], clock: SyntheticClock) -> None:
         self.trace_id = trace_id
         self.clock = clock
@@ -189,27 +214,31 @@ class _TraceTranscript:
             current = self.by_id.get(current.parent_id)
         return "main"
 
-    def _emit(self, span: Span, ts: datetime, suffix: str = "", **fields: Any) -> EventRow:
-        parent = fields.pop("parent_event_id", None) or (span.parent_id if span.parent_id in self.by_id else "start")
-        row = EventRow(session_id=self.trace_id, event_id=f"{span.span_id}{suffix}", ts=ts, agent=self._agent_of(span),
-                       parent_event_id=parent, **fields)
-        self.rows.append(row)
-        return row
+    def _span_id(self, span: Span) -> str | None:
+        return span.span_id
+
+    def _parent_id(self, span: Span) -> str | None:
+        return span.parent_id
 
     def events(self) -> list[EventRow]:
         first, last = self.spans[0].start, max(s.end for s in self.spans)
-        models = [s.attributes.get("gen_ai.request.model") for s in self.spans if s.attributes.get("gen_ai.request.model")]
-        providers = [s.attributes.get(k) for s in self.spans for k in ("gen_ai.provider.name", "gen_ai.system") if s.attributes.get(k)]
+        models = [
+            s.attributes.get("gen_ai.request.model")
+            for s in self.spans
+            if s.attributes.get("gen_ai.request.model")
+        ]
+        providers = [
+            s.attributes.get(k)
+            for s in self.spans
+            for k in ("gen_ai.provider.name", "gen_ai.system")
+            if s.attributes.get(k)
+        ]
         context = {"model": models[0] if models else None, "provider": providers[0] if providers else None}
-        self.rows.append(EventRow(session_id=self.trace_id, event_id="start", ts=first, type="session_start",
-                                  input={"task": self._task(), "context": {k: v for k, v in context.items() if v},
-                                         "playbook_version": None}))
+        self._session_start(first, self._task(), {k: v for k, v in context.items() if v})
         for span in self.spans:
             self._span(span)
-        roots = [s for s in self.spans if s.parent_id not in self.by_id]
-        status = "error" if any(s.error for s in roots) else "completed"
-        self.rows.append(EventRow(session_id=self.trace_id, event_id="end", ts=last, type="session_end",
-                                  input={"status": status}, is_error=status == "error"))
+        status = "error" if any(s.error for s in self.spans if self._is_root(s)) else "completed"
+        self._session_end(last, status)
         return self.rows
 
     def _task(self) -> str:
@@ -220,52 +249,155 @@ class _TraceTranscript:
         """Opening messages, with the tool calls and responses they carry as their own events."""
         text = _parts_text(message)
         if text:
-            self._emit(span, span.start, f":in{index}", type="message", role=str(message.get("role") or "user"), content=text)
+            self._emit(
+                span,
+                span.start,
+                f":in{index}",
+                type="message",
+                role=str(message.get("role") or "user"),
+                content=text,
+            )
         for position, part in enumerate(message.get("parts") or []):
             if not isinstance(part, dict):
                 continue
             suffix = f":in{index}.{position}"
             if part.get("type") == "tool_call":
-                self._emit(span, span.start, suffix, type="tool_call", role="assistant", tool=str(part.get("name") or "tool"),
-                           input={"call_id": part.get("id"), "arguments": _json(part.get("arguments"))})
+                self._emit(
+                    span,
+                    span.start,
+                    suffix,
+                    type="tool_call",
+                    role="assistant",
+                    tool=str(part.get("name") or "tool"),
+                    input={"call_id": part.get("id"), "arguments": decoded_json(part.get("arguments"))},
+                )
             elif part.get("type") == "tool_call_response":
-                call = next((r for r in self.rows if r.type == "tool_call" and (r.input or {}).get("call_id") == part.get("id")), None)
-                self._emit(span, span.start, suffix, type="tool_result", role="tool", tool=call.tool if call else None,
-                           parent_event_id=call.event_id if call else None, content=_parts_text(_json(part.get("response"))))
+                call = next(
+                    (
+                        r
+                        for r in self.rows
+                        if r.type == "tool_call" and (r.input or {}).get("call_id") == part.get("id")
+                    ),
+                    None,
+                )
+                self._emit(
+                    span,
+                    span.start,
+                    suffix,
+                    type="tool_result",
+                    role="tool",
+                    tool=call.tool if call else None,
+                    parent_event_id=call.event_id if call else None,
+                    content=_parts_text(decoded_json(part.get("response"))),
+                )
 
     def _span(self, span: Span) -> None:
         attributes, operation = span.attributes, span.operation
         if operation in _AGENT_CALLS:
-            self._emit(span, span.start, type="observation", tool=operation,
-                       input={k.removeprefix("gen_ai."): v for k, v in attributes.items() if k.startswith("gen_ai.agent.")})
+            self._emit(
+                span,
+                span.start,
+                type="observation",
+                tool=operation,
+                input={
+                    k.removeprefix("gen_ai."): v
+                    for k, v in attributes.items()
+                    if k.startswith("gen_ai.agent.")
+                },
+            )
         elif operation == "execute_tool":
-            arguments = next((attributes[k] for k in ("gen_ai.tool.call.arguments", "gen_ai.tool.args", "input") if k in attributes), None)
-            result = next((attributes[k] for k in ("gen_ai.tool.call.result", "gen_ai.output", "output") if k in attributes), None)
-            call = self._emit(span, span.start, type="tool_call", role="assistant",
-                              tool=str(attributes.get("gen_ai.tool.name") or span.name.removeprefix("execute_tool ")),
-                              input={"call_id": attributes.get("gen_ai.tool.call.id"), "arguments": _json(arguments)})
-            self._emit(span, span.end, ":result", type="tool_result", role="tool", tool=call.tool,
-                       parent_event_id=call.event_id, content=_parts_text(_json(result)), is_error=span.error is not None)
+            arguments = next(
+                (
+                    attributes[k]
+                    for k in ("gen_ai.tool.call.arguments", "gen_ai.tool.args", "input")
+                    if k in attributes
+                ),
+                None,
+            )
+            result = next(
+                (
+                    attributes[k]
+                    for k in ("gen_ai.tool.call.result", "gen_ai.output", "output")
+                    if k in attributes
+                ),
+                None,
+            )
+            call = self._emit(
+                span,
+                span.start,
+                type="tool_call",
+                role="assistant",
+                tool=str(attributes.get("gen_ai.tool.name") or span.name.removeprefix("execute_tool ")),
+                input={
+                    "call_id": attributes.get("gen_ai.tool.call.id"),
+                    "arguments": decoded_json(arguments),
+                },
+            )
+            self._emit(
+                span,
+                span.end,
+                ":result",
+                type="tool_result",
+                role="tool",
+                tool=call.tool,
+                parent_event_id=call.event_id,
+                content=_parts_text(decoded_json(result)),
+                is_error=span.error is not None,
+            )
         elif operation in _MODEL_CALLS:
             if not self.opened:
                 self.opened = True
-                prompt = next((attributes[k] for k in ("gen_ai.input.messages", "gen_ai.prompt") if k in attributes), None)
-                for index, message in enumerate(_json(prompt) or []):
+                prompt = next(
+                    (attributes[k] for k in ("gen_ai.input.messages", "gen_ai.prompt") if k in attributes),
+                    None,
+                )
+                for index, message in enumerate(decoded_json(prompt) or []):
                     if isinstance(message, dict):
                         self._history_message(span, index, message)
-            output = next((attributes[k] for k in ("gen_ai.output.messages", "gen_ai.completion", "gen_ai.output", "output")
-                           if k in attributes), None)
-            tokens_in = as_int(attributes.get("gen_ai.usage.input_tokens", attributes.get("gen_ai.usage.prompt_tokens")))
-            tokens_out = as_int(attributes.get("gen_ai.usage.output_tokens", attributes.get("gen_ai.usage.completion_tokens")))
-            self._emit(span, span.end, type="message", role="assistant", content=_parts_text(_json(output)),
-                       input={"operation": operation, "model": attributes.get("gen_ai.request.model")},
-                       tokens_in=tokens_in, tokens_out=tokens_out, is_error=span.error is not None)
+            output = next(
+                (
+                    attributes[k]
+                    for k in ("gen_ai.output.messages", "gen_ai.completion", "gen_ai.output", "output")
+                    if k in attributes
+                ),
+                None,
+            )
+            tokens_in = as_int(
+                attributes.get("gen_ai.usage.input_tokens", attributes.get("gen_ai.usage.prompt_tokens"))
+            )
+            tokens_out = as_int(
+                attributes.get("gen_ai.usage.output_tokens", attributes.get("gen_ai.usage.completion_tokens"))
+            )
+            self._emit(
+                span,
+                span.end,
+                type="message",
+                role="assistant",
+                content=_parts_text(decoded_json(output)),
+                input={"operation": operation, "model": attributes.get("gen_ai.request.model")},
+                tokens_in=tokens_in,
+                tokens_out=tokens_out,
+                is_error=span.error is not None,
+            )
         else:
-            self._emit(span, span.start, type="observation", tool=operation,
-                       input={k: v for k, v in attributes.items() if isinstance(v, str | int | float | bool)})
+            self._emit(
+                span,
+                span.start,
+                type="observation",
+                tool=operation,
+                input={k: v for k, v in attributes.items() if isinstance(v, str | int | float | bool)},
+            )
         if span.error:
-            self._emit(span, span.end, ":error", type="error", is_error=True, content=str(span.error),
-                       tool=str(attributes.get("error.type") or "error"), parent_event_id=span.span_id)
+            self._emit(
+                span,
+                span.end,
+                ":error",
+                type="error",
+                is_error=True,
+                content=str(span.error),
+                tool=str(attributes.get("error.type") or "error"),
+                parent_event_id=span.span_id,
+            )
 
 
 ADAPTER = OtelGenAiAdapter()
