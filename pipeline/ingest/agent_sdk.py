@@ -31,7 +31,15 @@ _KINDS = {
     "UserMessage": "user",
     "ResultMessage": "result",
 }
-_RESULT_FIELDS = ("subtype", "is_error", "num_turns", "total_cost_usd", "duration_ms", "duration_api_ms", "stop_reason")
+_RESULT_FIELDS = (
+    "subtype",
+    "is_error",
+    "num_turns",
+    "total_cost_usd",
+    "duration_ms",
+    "duration_api_ms",
+    "stop_reason",
+)
 
 
 def message_kind(message: dict[str, Any]) -> str | None:
@@ -62,12 +70,19 @@ class ClaudeAgentSdkAdapter:
     def sniff(self, path: Path, head: bytes) -> float:
         if re.search(rb'"__type__"\s*:\s*"(AssistantMessage|ResultMessage|UserMessage|SystemMessage)"', head):
             return 0.95
-        if re.search(rb'"type"\s*:\s*"system"\s*,\s*"subtype"\s*:\s*"init"', head) and b'"session_id"' in head:
+        if (
+            re.search(rb'"type"\s*:\s*"system"\s*,\s*"subtype"\s*:\s*"init"', head)
+            and b'"session_id"' in head
+        ):
             return 0.9
         if re.search(rb'"type"\s*:\s*"result"', head) and b'"num_turns"' in head:
             return 0.85
-        if re.search(rb'"type"\s*:\s*"(assistant|user)"', head) and b'"message"' in head and b'"session_id"' in head \
-                and b'"parentUuid"' not in head:
+        if (
+            re.search(rb'"type"\s*:\s*"(assistant|user)"', head)
+            and b'"message"' in head
+            and b'"session_id"' in head
+            and b'"parentUuid"' not in head
+        ):
             return 0.6
         return 0.0
 
@@ -81,7 +96,9 @@ class ClaudeAgentSdkAdapter:
                 yield item
                 continue
             line_number, record = item
-            messages = record.get("messages") if isinstance(record, dict) and "messages" in record else [record]
+            messages = (
+                record.get("messages") if isinstance(record, dict) and "messages" in record else [record]
+            )
             if not isinstance(messages, list):
                 yield Reject(line_number, "messages is not a list", safe_preview(orjson.dumps(record)))
                 continue
@@ -104,16 +121,32 @@ class ClaudeAgentSdkAdapter:
             session.started = True
             context = {"model": message.get("model") or inner.get("model"), "cwd": message.get("cwd")}
             if kind == "system":
-                context["n_tools"] = len(message.get("tools") or (message.get("data") or {}).get("tools") or [])
+                context["n_tools"] = len(
+                    message.get("tools") or (message.get("data") or {}).get("tools") or []
+                )
                 context["permission_mode"] = message.get("permissionMode")
-            transcript.emit(ts, event_id="start", type="session_start", source_line=line,
-                            input={"task": self.name, "context": {k: v for k, v in context.items() if v is not None},
-                                   "playbook_version": None})
+            transcript.emit(
+                ts,
+                event_id="start",
+                type="session_start",
+                source_line=line,
+                input={
+                    "task": self.name,
+                    "context": {k: v for k, v in context.items() if v is not None},
+                    "playbook_version": None,
+                },
+            )
             if kind == "system":
                 return
         if kind == "system":
-            transcript.emit(ts, event_id=transcript.new_id("system"), type="observation", role="system",
-                            input={k: v for k, v in message.items() if k not in ("type", "__type__")}, source_line=line)
+            transcript.emit(
+                ts,
+                event_id=transcript.new_id("system"),
+                type="observation",
+                role="system",
+                input={k: v for k, v in message.items() if k not in ("type", "__type__")},
+                source_line=line,
+            )
         elif kind == "assistant":
             usage = inner.get("usage")
             session.saw_usage = session.saw_usage or bool(usage)
@@ -123,10 +156,12 @@ class ClaudeAgentSdkAdapter:
             tool_result = message.get("tool_use_result")
             parent_call = message.get("parent_tool_use_id")
             if tool_result is not None and parent_call and not content:
-                is_error = isinstance(tool_result, dict) and (tool_result.get("exit_code") not in (None, 0)
-                                                              or bool(tool_result.get("is_error")))
-                transcript.add_tool_result(parent_call, flatten_text(tool_result), is_error=is_error, ts=ts,
-                                           source_line=line)
+                is_error = isinstance(tool_result, dict) and (
+                    tool_result.get("exit_code") not in (None, 0) or bool(tool_result.get("is_error"))
+                )
+                transcript.add_tool_result(
+                    parent_call, flatten_text(tool_result), is_error=is_error, ts=ts, source_line=line
+                )
             else:
                 transcript.add_message("user", content, ts=ts, source_line=line)
         elif kind == "result":
@@ -137,18 +172,36 @@ class ClaudeAgentSdkAdapter:
         transcript = session.transcript
         last_said = next((r.content for r in reversed(transcript.rows) if r.type == "message"), None)
         if message.get("result") and str(message["result"]) != last_said:
-            transcript.emit(ts, event_id=transcript.new_id("msg"), type="message", role="assistant",
-                            input={"final_result": True}, content=str(message["result"]), source_line=line)
+            transcript.emit(
+                ts,
+                event_id=transcript.new_id("msg"),
+                type="message",
+                role="assistant",
+                input={"final_result": True},
+                content=str(message["result"]),
+                source_line=line,
+            )
         start = transcript.rows[0].ts
         duration_ms = message.get("duration_ms")
-        if ts is None and isinstance(duration_ms, int | float) and start + timedelta(milliseconds=duration_ms) > transcript.rows[-1].ts:
+        if (
+            ts is None
+            and isinstance(duration_ms, int | float)
+            and start + timedelta(milliseconds=duration_ms) > transcript.rows[-1].ts
+        ):
             ts = start + timedelta(milliseconds=duration_ms)
         tokens_in, tokens_out = (None, None) if session.saw_usage else usage_tokens(message.get("usage"))
         status = str(message.get("subtype") or ("error" if message.get("is_error") else "success"))
         ended_before = any(r.event_id == "end" for r in transcript.rows)  # multi-turn streams report per turn
-        transcript.emit(ts, event_id=transcript.new_id("end") if ended_before else "end", type="session_end", is_error=bool(message.get("is_error")),
-                        input={"status": status, **{k: message[k] for k in _RESULT_FIELDS if k in message}},
-                        tokens_in=tokens_in, tokens_out=tokens_out, source_line=line)
+        transcript.emit(
+            ts,
+            event_id=transcript.new_id("end") if ended_before else "end",
+            type="session_end",
+            is_error=bool(message.get("is_error")),
+            input={"status": status, **{k: message[k] for k in _RESULT_FIELDS if k in message}},
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            source_line=line,
+        )
 
 
 ADAPTER = ClaudeAgentSdkAdapter()

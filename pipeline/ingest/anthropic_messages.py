@@ -56,7 +56,10 @@ def usage_tokens(usage: dict[str, Any] | None) -> tuple[int | None, int | None]:
     """Prompt tokens include cache reads and writes: that is what the model actually read."""
     if not isinstance(usage, dict):
         return None, None
-    parts = [as_int(usage.get(k)) for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")]
+    parts = [
+        as_int(usage.get(k))
+        for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+    ]
     known = [p for p in parts if p is not None]
     return (sum(known) if known else None), as_int(usage.get("output_tokens"))
 
@@ -77,7 +80,12 @@ class BlockTranscript:
         return f"{kind}-{self._ordinal:05d}"
 
     def emit(self, ts: datetime | None = None, **fields: Any) -> EventRow:
-        row = EventRow(session_id=self.session_id, ts=ts or self.clock.next(), agent=fields.pop("agent", self.agent), **fields)
+        row = EventRow(
+            session_id=self.session_id,
+            ts=ts or self.clock.next(),
+            agent=fields.pop("agent", self.agent),
+            **fields,
+        )
         self.rows.append(row)
         return row
 
@@ -99,8 +107,15 @@ class BlockTranscript:
         def flush_text() -> None:
             if texts:
                 added.append(
-                    self.emit(ts, event_id=self.new_id("msg"), type="message", role=role, content="\n".join(texts),
-                              source_line=source_line, parent_event_id=parent_event_id)
+                    self.emit(
+                        ts,
+                        event_id=self.new_id("msg"),
+                        type="message",
+                        role=role,
+                        content="\n".join(texts),
+                        source_line=source_line,
+                        parent_event_id=parent_event_id,
+                    )
                 )
                 texts.clear()
 
@@ -113,17 +128,39 @@ class BlockTranscript:
                 texts.append(str(block.get("text") or ""))
             elif kind in _THINKING_BLOCKS:
                 flush_text()
-                added.append(self.emit(ts, event_id=self.new_id("think"), type="observation", role=role,
-                                       input={"block": "thinking"}, content=str(block.get("thinking") or ""),
-                                       source_line=source_line))
+                added.append(
+                    self.emit(
+                        ts,
+                        event_id=self.new_id("think"),
+                        type="observation",
+                        role=role,
+                        input={"block": "thinking"},
+                        content=str(block.get("thinking") or ""),
+                        source_line=source_line,
+                    )
+                )
             elif kind in _TOOL_CALL_BLOCKS:
                 flush_text()
-                added.append(self.add_tool_call(block.get("id"), str(block.get("name") or "tool"), block.get("input"),
-                                                ts=ts, source_line=source_line))
+                added.append(
+                    self.add_tool_call(
+                        block.get("id"),
+                        str(block.get("name") or "tool"),
+                        block.get("input"),
+                        ts=ts,
+                        source_line=source_line,
+                    )
+                )
             elif kind.endswith("tool_result") or kind == "ToolResultBlock":
                 flush_text()
-                added.append(self.add_tool_result(block.get("tool_use_id"), flatten_text(block.get("content")),
-                                                  is_error=bool(block.get("is_error")), ts=ts, source_line=source_line))
+                added.append(
+                    self.add_tool_result(
+                        block.get("tool_use_id"),
+                        flatten_text(block.get("content")),
+                        is_error=bool(block.get("is_error")),
+                        ts=ts,
+                        source_line=source_line,
+                    )
+                )
             else:  # images, documents, unknown future blocks: keep a trace that they were there
                 texts.append(f"[{kind or 'block'}]")
         flush_text()
@@ -132,20 +169,52 @@ class BlockTranscript:
             added[0].tokens_in, added[0].tokens_out = tokens_in, tokens_out
         return added
 
-    def add_tool_call(self, call_id: Any, name: str, arguments: Any, *, ts: datetime | None = None,
-                      source_line: int | None = None) -> EventRow:
-        event_id = str(call_id) if call_id and str(call_id) not in self.call_event_ids else self.new_id("call")
+    def add_tool_call(
+        self,
+        call_id: Any,
+        name: str,
+        arguments: Any,
+        *,
+        ts: datetime | None = None,
+        source_line: int | None = None,
+    ) -> EventRow:
+        event_id = (
+            str(call_id) if call_id and str(call_id) not in self.call_event_ids else self.new_id("call")
+        )
         if call_id:
             self.call_event_ids[str(call_id)] = event_id
-        return self.emit(ts, event_id=event_id, type="tool_call", role="assistant", tool=name, input=arguments,
-                         source_line=source_line)
+        return self.emit(
+            ts,
+            event_id=event_id,
+            type="tool_call",
+            role="assistant",
+            tool=name,
+            input=arguments,
+            source_line=source_line,
+        )
 
-    def add_tool_result(self, call_id: Any, text: str, *, is_error: bool, ts: datetime | None = None,
-                        source_line: int | None = None) -> EventRow:
+    def add_tool_result(
+        self,
+        call_id: Any,
+        text: str,
+        *,
+        is_error: bool,
+        ts: datetime | None = None,
+        source_line: int | None = None,
+    ) -> EventRow:
         parent = self.call_event_ids.get(str(call_id)) if call_id else None
         tool = next((r.tool for r in reversed(self.rows) if r.event_id == parent), None) if parent else None
-        return self.emit(ts, event_id=self.new_id("result"), type="tool_result", role="tool", tool=tool,
-                         parent_event_id=parent, content=text, is_error=is_error, source_line=source_line)
+        return self.emit(
+            ts,
+            event_id=self.new_id("result"),
+            type="tool_result",
+            role="tool",
+            tool=tool,
+            parent_event_id=parent,
+            content=text,
+            is_error=is_error,
+            source_line=source_line,
+        )
 
 
 # --- recorded exchanges ------------------------------------------------------------------------------------
@@ -210,8 +279,10 @@ def _header_time(response: dict[str, Any]) -> datetime | None:
 
 
 def _is_exchange_list(document: Any) -> bool:
-    return isinstance(document, list) and bool(document) and all(
-        isinstance(item, dict) and "request" in item and "response" in item for item in document
+    return (
+        isinstance(document, list)
+        and bool(document)
+        and all(isinstance(item, dict) and "request" in item and "response" in item for item in document)
     )
 
 
@@ -243,7 +314,9 @@ class AnthropicMessagesAdapter:
             return
         if _is_exchange_list(document):
             yield from self._parse_exchanges(path, data, document)
-        elif isinstance(document, list) or (isinstance(document, dict) and isinstance(document.get("messages"), list)):
+        elif isinstance(document, list) or (
+            isinstance(document, dict) and isinstance(document.get("messages"), list)
+        ):
             yield from self._parse_conversation(path, data, document)
         else:
             yield Reject(None, "not a message list, request body or exchange recording", safe_preview(data))
@@ -255,11 +328,17 @@ class AnthropicMessagesAdapter:
         transcript = BlockTranscript(session_id, SyntheticClock(path))
         yield from self._transcript(transcript, body, [response] if response else [], status=None)
 
-    def _parse_exchanges(self, path: Path, data: bytes, exchanges: list[dict[str, Any]]) -> Iterator[EventRow | Reject]:
+    def _parse_exchanges(
+        self, path: Path, data: bytes, exchanges: list[dict[str, Any]]
+    ) -> Iterator[EventRow | Reject]:
         bodies = [_response_body(item.get("response") or {}) for item in exchanges]
-        first_ok = next((b for b in bodies if isinstance(b, dict) and b.get("type") == "message" and b.get("id")), None)
+        first_ok = next(
+            (b for b in bodies if isinstance(b, dict) and b.get("type") == "message" and b.get("id")), None
+        )
         session_id = str(first_ok["id"]) if first_ok else content_session_id(self.name, data)
-        header_time = next((t for t in map(lambda e: _header_time(e.get("response") or {}), exchanges) if t), None)
+        header_time = next(
+            (t for t in map(lambda e: _header_time(e.get("response") or {}), exchanges) if t), None
+        )
         transcript = BlockTranscript(session_id, SyntheticClock(path, base=header_time))
         request = (exchanges[-1].get("request") or {}).get("body") or {}
         if isinstance(request, str):
@@ -267,13 +346,26 @@ class AnthropicMessagesAdapter:
         status_code = (exchanges[-1].get("response") or {}).get("status_code")
         yield from self._transcript(transcript, request, bodies, status=status_code)
 
-    def _transcript(self, transcript: BlockTranscript, request: dict[str, Any], responses: list[Any],
-                    status: int | None) -> Iterator[EventRow | Reject]:
-        model = request.get("model") or next((r.get("model") for r in responses if isinstance(r, dict) and r.get("model")), None)
-        context = {"model": model, "n_tools": len(request.get("tools") or []), "n_api_calls": len(responses) or None}
-        transcript.emit(event_id="start", type="session_start",
-                        input={"task": self.name, "context": {k: v for k, v in context.items() if v is not None},
-                               "playbook_version": None})
+    def _transcript(
+        self, transcript: BlockTranscript, request: dict[str, Any], responses: list[Any], status: int | None
+    ) -> Iterator[EventRow | Reject]:
+        model = request.get("model") or next(
+            (r.get("model") for r in responses if isinstance(r, dict) and r.get("model")), None
+        )
+        context = {
+            "model": model,
+            "n_tools": len(request.get("tools") or []),
+            "n_api_calls": len(responses) or None,
+        }
+        transcript.emit(
+            event_id="start",
+            type="session_start",
+            input={
+                "task": self.name,
+                "context": {k: v for k, v in context.items() if v is not None},
+                "playbook_version": None,
+            },
+        )
         if request.get("system"):
             transcript.add_message("system", request["system"])
         ok_responses = [r for r in responses if isinstance(r, dict) and r.get("type") == "message"]
@@ -291,13 +383,21 @@ class AnthropicMessagesAdapter:
         end_status = "completed"
         if isinstance(final, dict) and final.get("type") == "error" or (status is not None and status >= 400):
             error = (final or {}).get("error") or {}
-            transcript.emit(event_id="error", type="error", is_error=True, tool=error.get("type"),
-                            content=str(error.get("message") or error), input={"status_code": status})
+            transcript.emit(
+                event_id="error",
+                type="error",
+                is_error=True,
+                tool=error.get("type"),
+                content=str(error.get("message") or error),
+                input={"status_code": status},
+            )
             end_status = "error"
         elif isinstance(final, dict) and final.get("type") == "message":
             transcript.add_message("assistant", final.get("content"), usage=final.get("usage"))
             end_status = str(final.get("stop_reason") or end_status)
-        transcript.emit(event_id="end", type="session_end", input={"status": end_status}, is_error=end_status == "error")
+        transcript.emit(
+            event_id="end", type="session_end", input={"status": end_status}, is_error=end_status == "error"
+        )
         yield from transcript.rows
 
 
