@@ -1,7 +1,6 @@
 """Ingest assets: landing logs -> staged per-file tables -> daily `events` and `sessions` partitions."""
 
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -33,15 +32,15 @@ class StageConfig(dg.Config):
     group_name="ingest",
     kinds={"python", "parquet"},
     description="Every source file sniffed, parsed, redacted and normalized to reverie.event/v1 rows "
-    "(one staged Parquet per file content, so unchanged files are skipped). Bad lines go to `rejects`.",
+    "(staged in batches keyed by each file's content hash, so unchanged files are skipped). Bad lines go "
+    "to `rejects`.",
     code_version="1",
 )
 def staged_logs(context: dg.AssetExecutionContext, config: StageConfig, lakehouse: LakehouseResource):
     home = lakehouse.reverie_home
     paths = [Path(p) for p in config.paths] or [home.landing]
     report = engine.stage_files(home, paths)
-    today = datetime.now(UTC).date()
-    n_rejects = engine.build_rejects_partition(home, today)
+    n_rejects = sum(engine.build_rejects_partition(home, day) for day in sorted(report.reject_dates))
     lakehouse.refresh_catalog()
     context.log.info(
         f"staged {report.files_staged} files ({report.files_skipped_unchanged} unchanged): "
@@ -54,7 +53,7 @@ def staged_logs(context: dg.AssetExecutionContext, config: StageConfig, lakehous
             "files_unchanged": report.files_skipped_unchanged,
             "events": report.events,
             "rejects": report.rejects,
-            "rejects_today": n_rejects,
+            "rejects_in_partitions": n_rejects,
             "by_format": dg.MetadataValue.json(dict(report.by_format)),
             "session_dates": dg.MetadataValue.json(sorted(d.isoformat() for d in report.session_dates)),
         }

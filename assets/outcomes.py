@@ -4,7 +4,6 @@
 import dagster as dg
 import polars as pl
 
-from assets.checks import gx_check
 from assets.metadata import frame_metadata
 from assets.partitions import daily_partitions, days_with_data
 from pipeline import lake
@@ -37,32 +36,32 @@ def outcome_scores(context: dg.AssetExecutionContext, lakehouse: LakehouseResour
     lakehouse.refresh_catalog()
     written = [str(r.day) for r in reports if r.n_sessions]
     scored = lake.read_table(home, "outcomes", written)
-    session_ids = lake.read_table(home, "sessions", written).select("session_id")
-    unscored = session_ids.join(scored.select("session_id").unique(), on="session_id", how="anti")
+    n_sessions = sum(r.n_sessions for r in reports)
+    unscored = sum(r.unscored_sessions for r in reports)
     pass_rates = {
         row["criterion"]: row["pass_rate"]
         for row in scored.group_by("criterion").agg(pl.col("passed").cast(pl.Float64).mean().alias("pass_rate"))
         .sort("criterion").to_dicts()
     }
-    per_session = scored.group_by("session_id").agg(
-        (~pl.col("required") | pl.col("passed").fill_null(False)).all().alias("success")
-    )
+    # Success is defined once, by the `session_outcomes` view (sql/views.sql).
+    success_rate = lakehouse.connect().execute(
+        "SELECT coalesce(avg(success::INT), 0) FROM session_outcomes WHERE date::VARCHAR IN (SELECT unnest($1))",
+        [written],
+    ).fetchone()[0]
     check = dg.AssetCheckResult(
         asset_key="outcome_scores",
         check_name="every_session_scored",
-        passed=unscored.height == 0,
-        metadata={"sessions": session_ids.height, "unscored": unscored.height},
+        passed=unscored == 0,
+        metadata={"sessions": n_sessions, "unscored": unscored},
     )
     return dg.MaterializeResult(
         check_results=[check],
         metadata={
             **frame_metadata(scored, OUTCOMES_SCHEMA),
             "pass_rate_by_criterion": dg.MetadataValue.json(pass_rates),
-            "success_rate": float(per_session["success"].mean()) if per_session.height else 0.0,
-            "sessions_scored": sum(r.n_sessions for r in reports),
+            "success_rate": float(success_rate),
+            "sessions_scored": n_sessions,
             "rubric_grader": settings.model if grader else "not_graded (no ANTHROPIC_API_KEY)",
         },
     )
 
-
-__all__ = ["outcome_scores", "gx_check"]

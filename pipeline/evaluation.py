@@ -9,6 +9,7 @@ flights are enough to separate a real improvement from luck.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Literal
@@ -25,7 +26,6 @@ from pipeline.playbooks.store import PlaybookStore, version_for
 
 PromotionPolicy = Literal["auto", "manual"]
 EVALUATION_SUITE = "evaluation"  # held-out seeds are drawn from this fixed partition tag, every night alike
-MIN_SUPPORT = 3
 
 
 @dataclass
@@ -66,12 +66,10 @@ def heldout_seeds(n: int) -> list[int]:
     return [mission_seed(EVALUATION_SUITE, i, heldout=True) for i in range(n)]
 
 
-def as_promoted(candidate: Playbook, min_support: int = MIN_SUPPORT) -> Playbook:
-    """The playbook agents would follow if this candidate were approved: eligible entries only."""
+def as_promoted(candidate: Playbook, store: PlaybookStore) -> Playbook:
+    """The playbook agents would follow if this candidate were approved: the entries the store would approve."""
     entries = [
-        e.model_copy(update={"status": EntryStatus.APPROVED})
-        if e.status != EntryStatus.RETIRED and e.support >= min_support
-        else e
+        e.model_copy(update={"status": EntryStatus.APPROVED}) if store.approvable(e) else e
         for e in candidate.entries
     ]
     return candidate.model_copy(update={"entries": entries, "status": "approved"})
@@ -87,14 +85,6 @@ def _arm(name: str, version: str | None, outcomes: list[bool]) -> ArmResult:
     k, n = sum(outcomes), len(outcomes)
     low, high = wilson_interval(k, n)
     return ArmResult(name, version, k, n, k / n if n else 0.0, low, high)
-
-
-def _failure_counts(modes: list[str | None]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for mode in modes:
-        key = mode or "none"
-        counts[key] = counts.get(key, 0) + 1
-    return counts
 
 
 def evaluate_candidate(
@@ -117,8 +107,9 @@ def evaluate_candidate(
         raise LookupError(f"no playbook version was dreamed for {day}; run `reverie dream --date {day}` first")
     in_force = store.in_force(day)
     seeds = heldout_seeds(n_missions)
+    promoted = as_promoted(candidate, store)
     flown = {
-        "candidate": fly_batch(home, day, n_missions, heldout=True, playbook=as_promoted(candidate),
+        "candidate": fly_batch(home, day, n_missions, heldout=True, playbook=promoted,
                                exploration=0.0, workers=workers, write_logs=False, seeds=seeds),
         "in_force": fly_batch(home, day, n_missions, heldout=True, playbook=in_force,
                               exploration=0.0, workers=workers, write_logs=False, seeds=seeds),
@@ -132,8 +123,8 @@ def evaluate_candidate(
     p_value = binomtest(better, better + worse, 0.5, alternative="greater").pvalue if better + worse else 1.0
     cand_arm = _arm("candidate", candidate.version, cand_ok)
     base_arm = _arm("in_force", in_force.version if in_force else None, base_ok)
-    prunes_only = _rule_keys(as_promoted(candidate)) <= _rule_keys(in_force)
-    unchanged = _rule_keys(as_promoted(candidate)) == _rule_keys(in_force)
+    prunes_only = _rule_keys(promoted) <= _rule_keys(in_force)
+    unchanged = _rule_keys(promoted) == _rule_keys(in_force)
 
     if unchanged:
         decision, reason = "no_change", "the candidate's active entries equal the playbook in force"
@@ -167,9 +158,9 @@ def evaluate_candidate(
         decision=decision,
         reason=reason,
         failure_modes={
-            "candidate": _failure_counts([r.failure_mode for r in flown["candidate"].results]),
-            "in_force": _failure_counts([r.failure_mode for r in flown["in_force"].results]),
-            "reference": _failure_counts([r.metrics.get("failure_mode") for r in reference]),
+            "candidate": flown["candidate"].failure_modes,
+            "in_force": flown["in_force"].failure_modes,
+            "reference": dict(Counter(m for r in reference if (m := r.metrics.get("failure_mode"))).most_common()),
         },
     )
     _record(home, day, report)

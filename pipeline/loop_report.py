@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.table import Table
@@ -105,7 +105,6 @@ def write_reports(home: ReverieHome, rows: list[NightRow], report_json: Path | N
         ],
         "naive_heldout_success": rows[0].naive_heldout_success if rows else None,
         "final_playbook": str(playbook_md) if playbook_md else None,
-        "rows": [asdict(r) for r in rows],
     }
     json_path = reports / "loop.json"
     json_path.write_text(json.dumps(payload, indent=2))

@@ -43,7 +43,6 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Log files or folders (s
     days: list[str] = sorted(stats.get("session_dates") or [])
     for first, last in date_clusters(days):
         run("lake_job", partition_range=(first, last))
-    lake.refresh_catalog(home())
     print_kv(
         "ingest",
         {

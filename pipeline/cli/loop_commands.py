@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 
 from pipeline.cli.common import console, fail, home, materialization_metadata, print_kv, progress_bar, run
+from pipeline.llm.client import LLMSettings
 
 
 def _day(value: str | None) -> date:
@@ -43,7 +44,7 @@ def fly(
     """Fly a batch of lunar missions with the playbook in force, then ingest and score it."""
     if backend not in ("offline", "claude"):
         fail("--backend must be offline or claude")
-    if backend == "claude" and not os.environ.get("ANTHROPIC_API_KEY"):
+    if backend == "claude" and not LLMSettings.from_env().available:
         fail("the claude backend needs ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL for a proxy)")
     day = _day(date_)
     stats = fly_day(day, missions, backend, heldout)

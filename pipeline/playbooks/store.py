@@ -186,6 +186,10 @@ class PlaybookStore:
         status = "approved" if state.approved else ("rejected" if state.rejected else playbook.status)
         return playbook.model_copy(update={"entries": entries, "status": status})
 
+    def approvable(self, entry: Entry) -> bool:
+        """Whether an entry may ever be approved: live, and backed by at least `min_support` sessions."""
+        return entry.status != EntryStatus.RETIRED and entry.support >= self.min_support
+
     def approve(self, version: str, entry_ids: list[str] | None = None, *, by: str = "reviewer",
                 reason: str | None = None) -> list[str]:
         """Approve the given entries (default: every live entry with enough support); returns their ids.
@@ -195,7 +199,7 @@ class PlaybookStore:
         playbook = self.load(version, with_reviews=False)
         by_id = {e.id: e for e in playbook.entries}
         if entry_ids is None:
-            chosen = [e.id for e in playbook.entries if e.status != EntryStatus.RETIRED and e.support >= self.min_support]
+            chosen = [e.id for e in playbook.entries if self.approvable(e)]
         else:
             unknown = [i for i in entry_ids if i not in by_id]
             if unknown:
