@@ -15,7 +15,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from pipeline.missions.autopilot import FIRE_MAIN, NOOP, REFERENCE_PARAMS, AutopilotParams, act
+from pipeline.missions.autopilot import FIRE_MAIN, NOOP, REFERENCE_PARAMS, Autopilot, AutopilotParams
 
 ENV_ID = "LunarLander-v3"
 WIND_POWER_RANGE = (0.0, 20.0)
@@ -41,13 +41,13 @@ class MissionConditions:
     heldout: bool
 
     def context(self) -> dict[str, Any]:
-        """Features the dreamer may condition rules on (`session_start.input.context`)."""
+        """Features the dreamer may condition rules on (`session_start.input.context`). The seed is not one:
+        it is an identifier, and a rule split on it would be noise; the briefing message carries it for replay."""
         return {
             "wind_power": round(self.wind_power, 4),
             "turbulence_power": round(self.turbulence_power, 4),
             "gravity": round(self.gravity, 4),
             "heldout": self.heldout,
-            "mission_seed": self.seed,
         }
 
 
@@ -175,6 +175,7 @@ def fly(
     env = _environment(conditions)
     s, _ = env.reset(seed=conditions.seed)
     lander = env.unwrapped
+    autopilot = Autopilot(params)
     total_reward = 0.0
     main_burns = side_burns = 0
     touchdown_speed: float | None = None
@@ -184,7 +185,7 @@ def fly(
     step = 0
     terminated = truncated = False
     while not (terminated or truncated):
-        action = act(params, s)
+        action = autopilot.act(s)
         if action == FIRE_MAIN:
             main_burns += 1
         elif action != NOOP:

@@ -164,7 +164,7 @@ def run_mission(spec: MissionSpec) -> MissionRecord:
             MISSION_CONTROL,
             DIRECTOR,
             f"Mission briefing for {session_id}.",
-            {"kind": "briefing", "context": context, "playbook_version": version},
+            {"kind": "briefing", "context": context, "mission_seed": spec.seed, "playbook_version": version},
         )
     )
 

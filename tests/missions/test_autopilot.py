@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import math
+
 import gymnasium as gym
+import numpy as np
 import pytest
 from gymnasium.envs.box2d.lunar_lander import heuristic
 
-from pipeline.missions.autopilot import PARAMETERS, REFERENCE_PARAMS, AutopilotParams, act
+from pipeline.missions.autopilot import (
+    FPS,
+    LANDER_MASS,
+    PARAMETERS,
+    REFERENCE_PARAMS,
+    Autopilot,
+    AutopilotParams,
+)
 
 
 @pytest.mark.parametrize(
@@ -24,10 +34,11 @@ def test_reference_params_reproduce_gymnasium_heuristic_step_by_step(
         gravity=gravity,
     )
     state, _ = env.reset(seed=seed)
+    autopilot = Autopilot(REFERENCE_PARAMS)
     done, steps = False, 0
     while not done:
         expected = heuristic(env, state)
-        assert act(REFERENCE_PARAMS, state) == expected, f"diverged at step {steps}"
+        assert autopilot.act(state) == expected, f"diverged at step {steps}"
         state, _, terminated, truncated, _ = env.step(expected)
         done = terminated or truncated
         steps += 1
@@ -51,3 +62,24 @@ def test_decisions_round_trip_and_unknown_parameters_are_refused():
 
 def test_every_parameter_is_owned_by_a_specialist():
     assert {spec.role for spec in PARAMETERS} == {"guidance", "propulsion", "touchdown"}
+
+
+def test_wind_observer_tracks_the_simulator_wind():
+    """The estimate must follow gymnasium's actual wind force, or leaning into it would push the wrong way."""
+    env = gym.make("LunarLander-v3", enable_wind=True, wind_power=15.0, turbulence_power=0.0)
+    state, _ = env.reset(seed=5)
+    lander = env.unwrapped
+    autopilot = Autopilot(AutopilotParams(wind_compensation=0.5))
+    errors = []
+    for step in range(120):
+        # the wind applied during the next step, in m/s per step, from the simulator's own formula
+        k = lander.wind_idx
+        wind = math.tanh(math.sin(0.02 * k) + math.sin(math.pi * 0.01 * k)) * 15.0 / LANDER_MASS / FPS
+        state, _, terminated, truncated, _ = env.step(autopilot.act(state))
+        if terminated or truncated or state[6] or state[7]:
+            break
+        if step >= 30:  # after the filter has settled
+            errors.append(abs(autopilot.wind - wind))
+    env.close()
+    assert len(errors) > 50
+    assert float(np.median(errors)) < 0.01  # the wind itself reaches ~0.06 m/s per step here
