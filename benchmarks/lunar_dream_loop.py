@@ -10,6 +10,7 @@ entries; the held-out figure is then measured on the same held-out seeds every n
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from datetime import date, timedelta
@@ -36,15 +37,25 @@ def main() -> None:
     parser.add_argument("--no-joint", action="store_true", help="without the joint model's per-parameter test")
     parser.add_argument("--strategy-band", type=float, default=DreamSettings().strategy_band,
                         help="central share of successes an unproven parameter's strategy spans (0: none)")
+    parser.add_argument("--elite-band", type=float, default=DreamSettings().elite_band,
+                        help="central share of the elite sessions' values a range spans")
+    parser.add_argument("--start", type=date.fromisoformat, default=date(2026, 11, 1),
+                        help="first night (other dates give other training and held-out seeds)")
+    parser.add_argument("--elite-share", type=float, default=DreamSettings().elite_share,
+                        help="best-judged share of successes that shapes ranges (0: all successes)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=JSON",
+                        help="any other DreamSettings field, e.g. --set 'context_splits=[]'")
     args = parser.parse_args()
     home = ReverieHome.at(args.home or tempfile.mkdtemp(prefix="reverie-loop-")).ensure()
     store = PlaybookStore(home)
     settings = DreamSettings(
-        fdr=args.fdr, min_effect=args.min_effect, joint_model=not args.no_joint, strategy_band=args.strategy_band
+        fdr=args.fdr, min_effect=args.min_effect, joint_model=not args.no_joint, strategy_band=args.strategy_band,
+        elite_share=args.elite_share, elite_band=args.elite_band,
+        **{name: json.loads(value) for name, value in (item.split("=", 1) for item in args.set)},
     )
     print(f"settings: {settings.model_dump()}", flush=True)
     suite = load_criteria([Path(__file__).resolve().parent.parent / "outcomes" / "lunar.yaml"])
-    start = date(2026, 11, 1)
+    start = args.start
     eval_day = start + timedelta(days=args.nights + 30)
     heldout_seeds = batch_seeds(eval_day, args.heldout, heldout=True)
     baseline = fly_batch(home, eval_day, args.heldout, heldout=True, seeds=heldout_seeds, workers=args.workers,

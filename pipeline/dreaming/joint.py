@@ -27,16 +27,19 @@ from pipeline.dreaming.settings import DreamSettings
 
 @dataclass(frozen=True)
 class JointFit:
-    """Per parameter: the likelihood-ratio p-value of its two terms (value and value^2)."""
+    """Per parameter: the likelihood-ratio p-value of its two terms (value and value^2). Per session and
+    parameter: the fitted log-odds that parameter's choice contributes, which lets sessions be ranked by how
+    good their settings were judged to be rather than by whether they happened to succeed."""
 
     p_values: dict[str, float]
     n_sessions: int
+    contributions: pl.DataFrame  # session_id, parameter, contribution
 
 
-def _fit_logistic(design: np.ndarray, success: np.ndarray, ridge: float) -> float:
+def _fit_logistic(design: np.ndarray, success: np.ndarray, ridge: float) -> tuple[float, np.ndarray]:
     """Ridge-penalized logistic regression (intercept unpenalized; the penalty keeps ten quadratic terms
     fitted on a few hundred sessions finite); returns the fit's unpenalized log-likelihood, which is what
-    the likelihood-ratio test compares."""
+    the likelihood-ratio test compares, and the coefficients (intercept first)."""
     x = np.column_stack([np.ones(len(design)), design])
     y = success.astype(float)
     penalty = np.full(x.shape[1], ridge)
@@ -52,7 +55,7 @@ def _fit_logistic(design: np.ndarray, success: np.ndarray, ridge: float) -> floa
     start[0] = np.log((y.mean() + 1e-3) / (1 - y.mean() + 1e-3))
     result = minimize(loss, start, jac=True, method="L-BFGS-B")
     eta = x @ result.x
-    return float(np.sum(y * log_expit(eta) + (1 - y) * log_expit(-eta)))
+    return float(np.sum(y * log_expit(eta) + (1 - y) * log_expit(-eta))), result.x
 
 
 def _standardize(column: np.ndarray) -> np.ndarray:
@@ -97,10 +100,21 @@ def fit_joint_model(
             continue
         columns.append(_standardize(feature))
     design = np.column_stack(columns)
-    full_log_likelihood = _fit_logistic(design, success, settings.joint_ridge)
+    full_log_likelihood, coefficients = _fit_logistic(design, success, settings.joint_ridge)
     p_values = {}
     for parameter in parameters:
         kept = np.setdiff1d(np.arange(design.shape[1]), terms[parameter])
-        reduced = _fit_logistic(design[:, kept], success, settings.joint_ridge)
+        reduced, _ = _fit_logistic(design[:, kept], success, settings.joint_ridge)
         p_values[parameter] = float(chi2.sf(max(0.0, 2 * (full_log_likelihood - reduced)), df=2))
-    return JointFit(p_values=p_values, n_sessions=len(success))
+    beta = coefficients[1:]  # without the intercept; columns are in `design` order
+    contributions = pl.concat(
+        pl.DataFrame(
+            {
+                "session_id": wide["session_id"],
+                "parameter": parameter,
+                "contribution": design[:, terms[parameter]] @ beta[terms[parameter]],
+            }
+        )
+        for parameter in parameters
+    )
+    return JointFit(p_values=p_values, n_sessions=len(success), contributions=contributions)

@@ -25,6 +25,14 @@ class DreamSettings(BaseModel):
         default=0.8, ge=0, lt=1,
         description="Central share of successful values an unproven parameter's strategy spans (0: none).",
     )
+    elite_share: float = Field(
+        default=0.2, ge=0, le=1,
+        description="Share of sessions, ranked by the joint model's score of their settings, whose successes "
+        "shape ranges and preferred values (0: every successful session does).",
+    )
+    elite_band: float = Field(
+        default=0.8, gt=0, le=1, description="Central share of the elite sessions' values a rule's range spans."
+    )
     min_elite: int = Field(default=15, ge=1, description="Successful sessions a cell needs for its own range.")
     context_splits: tuple[int, ...] = Field(default=(2, 3), description="Context cells tried per feature.")
     min_conditional_gain: float = Field(

@@ -56,3 +56,31 @@ def test_parameters_that_do_not_matter_are_rarely_significant_jointly():
 def test_no_fit_without_enough_successes_and_failures():
     decisions, outcomes, features, _, _ = _sessions(0, n=40)
     assert fit_joint_model(decisions, outcomes, features, DreamSettings()) is None
+
+
+
+def test_the_elite_sits_closer_to_the_optimum_than_the_successes_do():
+    """Sessions sampled mostly below p0's optimum (0.6): successes still lean toward where most sessions
+    were, the best-judged ones less so. This is what lets the nightly ranges walk toward the optimum."""
+    from pipeline.dreaming.parameters import elite_sessions
+
+    closer = 0
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        skewed = rng.beta(1.2, 3.0, 800)  # most of last night's sessions near 0.2
+        decisions, outcomes, features, values, _ = _sessions(seed, n=800)
+        values[:, 0] = skewed
+        probability = 0.95 * (1 - 0.5 * features["gravity"].to_numpy())
+        for column, planted in enumerate(PLANTED):
+            if planted is not None:
+                optimum, floor, width = planted
+                probability *= floor + (1 - floor) * np.exp(-0.5 * ((values[:, column] - optimum) / width) ** 2)
+        won = rng.random(800) < probability
+        decisions = decisions.with_columns(pl.Series("value", values.ravel()))
+        outcomes = outcomes.with_columns(pl.Series("success", won))
+        fit = fit_joint_model(decisions, outcomes, features, DreamSettings())
+        elite = elite_sessions(decisions.join(outcomes, on="session_id"), fit, DreamSettings())
+        in_elite = np.isin(outcomes["session_id"].to_numpy(), elite.filter(pl.col("elite"))["session_id"].to_numpy())
+        assert 0 < in_elite.sum() < won.sum() and not (in_elite & ~won).any()
+        closer += abs(np.median(skewed[in_elite]) - 0.6) < abs(np.median(skewed[won]) - 0.6)
+    assert closer >= 5
