@@ -7,9 +7,11 @@ once: each parameter enters as its standardized value and squared value (so an o
 expressible), context features enter linearly (so a condition that only makes landings harder is not
 credited to a parameter), and a likelihood-ratio test per parameter asks whether dropping it loses fit.
 
-It only tests. Ranges drawn from its fitted curves (values within 0.5 log-odds of the best) were measured
-on the lunar loop and did worse than the elite ranges (69.5% vs 76.5% held-out after four nights): a
-quadratic in log-odds is a coarse shape for a success bump with a floor.
+It tests, and it ranks: the log-odds it credits to each session's settings pick the elite whose values
+become ranges (`parameters.elite_sessions`). It does not draw ranges itself: ranges from its fitted curves
+(values within 0.5 log-odds of the best) did worse on the lunar loop (69.5% vs 76.5% held-out after four
+nights), as a quadratic in log-odds is a coarse shape for a success bump with a floor; ranking sessions by
+it only needs the shape to be roughly right.
 """
 
 from __future__ import annotations
