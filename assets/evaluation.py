@@ -7,12 +7,13 @@ import dagster as dg
 
 from assets.partitions import daily_partitions
 from pipeline.evaluation import evaluate_candidate
+from pipeline.missions.suite import EVALUATION_MISSIONS
 from resources.lakehouse import LakehouseResource
 from resources.missions import MissionRuntimeResource
 
 
 class EvaluationConfig(dg.Config):
-    missions: int = 200
+    missions: int = EVALUATION_MISSIONS
     policy: str = "auto"  # auto | manual
     alpha: float = 0.05
     margin: float = 0.02

@@ -21,11 +21,11 @@ from pipeline import lake
 from pipeline.dreaming.statistics import wilson_interval
 from pipeline.home import ReverieHome
 from pipeline.missions.lunar import fly_reference, mission_seed, success
+from pipeline.missions.suite import EVALUATION_MISSIONS, EVALUATION_SUITE
 from pipeline.playbooks.model import EntryStatus, Playbook
 from pipeline.playbooks.store import PlaybookStore, version_for
 
 PromotionPolicy = Literal["auto", "manual"]
-EVALUATION_SUITE = "evaluation"  # held-out seeds are drawn from this fixed partition tag, every night alike
 
 
 @dataclass
@@ -91,7 +91,7 @@ def evaluate_candidate(
     home: ReverieHome,
     day: date,
     *,
-    n_missions: int = 200,
+    n_missions: int = EVALUATION_MISSIONS,
     policy: PromotionPolicy = "auto",
     alpha: float = 0.05,
     margin: float = 0.02,

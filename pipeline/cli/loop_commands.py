@@ -12,6 +12,7 @@ import typer
 
 from pipeline.cli.common import console, fail, home, materialization_metadata, print_kv, progress_bar, run
 from pipeline.llm.client import LLMSettings
+from pipeline.missions.suite import EVALUATION_MISSIONS
 
 
 def _day(value: str | None) -> date:
@@ -75,7 +76,7 @@ def dream(
 
 def evaluate(
     date_: str = typer.Option(None, "--date"),
-    missions: int = typer.Option(200, "--missions", min=10),
+    missions: int = typer.Option(EVALUATION_MISSIONS, "--missions", min=10),
     policy: str = typer.Option("auto", "--policy", help="auto | manual"),
 ) -> None:
     """Fly the night's candidate and the playbook in force on held-out seeds; promote under the policy."""
@@ -90,7 +91,7 @@ def backfill(
     start: str = typer.Option(..., "--start"),
     end: str = typer.Option(..., "--end"),
     window_days: int = typer.Option(7, "--window-days", min=1),
-    missions: int = typer.Option(200, "--eval-missions", min=10),
+    missions: int = typer.Option(EVALUATION_MISSIONS, "--eval-missions", min=10),
     policy: str = typer.Option("auto", "--policy"),
 ) -> None:
     """Rebuild lake partitions, then dream and evaluate each night of the range in order."""
@@ -120,7 +121,7 @@ def ui(port: int = typer.Option(3000, "--port")) -> None:
 def demo(
     nights: int = typer.Option(4, "--nights", min=1),
     missions: int = typer.Option(200, "--missions", min=10),
-    eval_missions: int = typer.Option(200, "--eval-missions", min=10),
+    eval_missions: int = typer.Option(EVALUATION_MISSIONS, "--eval-missions", min=10),
     report_json: Path = typer.Option(None, "--report-json"),
     start: str = typer.Option(None, "--start", help="First night (default: NIGHTS days before today)."),
 ) -> None:

@@ -26,9 +26,9 @@ class DreamSettings(BaseModel):
         description="Central share of successful values an unproven parameter's strategy spans (0: none).",
     )
     elite_share: float = Field(
-        default=0.2, ge=0, le=1,
-        description="Share of sessions, ranked by the joint model's score of their settings, whose successes "
-        "shape ranges and preferred values (0: every successful session does).",
+        default=0.3, ge=0, le=1,
+        description="Share of the successful sessions, ranked by the joint model's credit to their settings, "
+        "that shapes ranges and preferred values (0: every successful session does).",
     )
     elite_band: float = Field(
         default=0.8, gt=0, le=1, description="Central share of the elite sessions' values a rule's range spans."
