@@ -9,6 +9,8 @@ from pathlib import Path
 from rich.table import Table
 
 from pipeline.home import ReverieHome
+from pipeline.playbooks.render import render_markdown
+from pipeline.playbooks.store import PlaybookStore
 
 
 @dataclass
@@ -81,11 +83,17 @@ def _plot(rows: list[NightRow], path: Path) -> Path:
 
 
 def write_reports(home: ReverieHome, rows: list[NightRow], report_json: Path | None = None) -> dict[str, Path | None]:
-    """Write reports/loop.json, reports/success_by_night.png; return their paths and the final PLAYBOOK.md."""
+    """Write reports/loop.json, reports/success_by_night.png and reports/PLAYBOOK.md (the playbook in force at the
+    end, rendered with its review state: the copy inside the version folder is frozen as the dreamer wrote it,
+    when every entry was still a candidate); return their paths."""
     reports = home.reports
     reports.mkdir(parents=True, exist_ok=True)
+    store = PlaybookStore(home)
     final_version = next((r.playbook_version for r in reversed(rows) if r.playbook_version), None)
-    playbook_md = home.playbooks / final_version / "PLAYBOOK.md" if final_version else None
+    playbook_md = None
+    if final_version in store.versions():  # not when nothing was ever promoted ("none (naive team)")
+        playbook_md = reports / "PLAYBOOK.md"
+        playbook_md.write_text(render_markdown(store.load(final_version)))
     payload = {
         "nights": [
             {

@@ -48,6 +48,10 @@ def test_report_has_one_row_per_night(loop_home):
         assert set(night) >= {"night", "playbook_version", "train_success", "heldout_success", "reference_success"}
         assert 0.0 <= night["heldout_success"] <= 1.0
     assert (loop_home.reports / "success_by_night.png").stat().st_size > 1000
+    final = report["final_playbook"]
+    if report["nights"][-1]["playbook_version"].startswith("pb-"):  # something was promoted: shown as approved
+        assert final == str(loop_home.reports / "PLAYBOOK.md")
+        assert "- status: approved" in (loop_home.reports / "PLAYBOOK.md").read_text()
 
 
 def test_every_mission_flown_is_in_the_lake_and_scored(loop_home):
