@@ -43,6 +43,8 @@ def main() -> None:
                         help="first night (other dates give other training and held-out seeds)")
     parser.add_argument("--elite-share", type=float, default=DreamSettings().elite_share,
                         help="best-judged share of successes that shapes ranges (0: all successes)")
+    parser.add_argument("--exploration", type=float, default=None,
+                        help="share of training decisions that explore around a rule (default: the batch's)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=JSON",
                         help="any other DreamSettings field, e.g. --set 'context_splits=[]'")
     args = parser.parse_args()
@@ -64,7 +66,8 @@ def main() -> None:
     for night in range(args.nights):
         day = start + timedelta(days=night)
         t0 = time.perf_counter()
-        batch = fly_batch(home, day, args.per_night, playbook=store.in_force(day), workers=args.workers)
+        batch = fly_batch(home, day, args.per_night, playbook=store.in_force(day), workers=args.workers,
+                          exploration=args.exploration)
         ingest(home, [home.landing / day.isoformat()], workers=1)
         score_partition(home, day, suite)
         t1 = time.perf_counter()
