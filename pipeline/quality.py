@@ -54,9 +54,17 @@ def validate_frame(
         source = context.data_sources.get(source_name)
     except (KeyError, ValueError):
         source = context.data_sources.add_pandas(source_name)
-    asset = source.add_dataframe_asset(f"{name}_{len(source.assets)}")
-    batch_definition = asset.add_batch_definition_whole_dataframe("whole")
-    suite = gx.ExpectationSuite(name=f"{name}_checks_{len(source.assets)}")
+    # One asset and batch definition per name, reused: the dataframe arrives as a batch parameter, so a
+    # long-lived process (the Dagster daemon, `dagster dev`) does not grow the context with every check.
+    try:
+        asset = source.get_asset(name)
+    except LookupError:
+        asset = source.add_dataframe_asset(name)
+    try:
+        batch_definition = asset.get_batch_definition("whole")
+    except (KeyError, LookupError):
+        batch_definition = asset.add_batch_definition_whole_dataframe("whole")
+    suite = gx.ExpectationSuite(name=f"{name}_checks")
     for expectation, kwargs in expectations:
         suite.add_expectation(_expectation(expectation, kwargs))
     pandas_frame = frame.to_pandas()
