@@ -18,7 +18,6 @@ re-ingesting a file that grew yields the same ids for the lines it already had.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -26,9 +25,22 @@ from typing import Any, ClassVar
 import orjson
 
 from pipeline.ingest.base import EventRow, Reject
+from pipeline.ingest.claude_code_rows import (
+    TASK_PREVIEW_CHARS,
+    LineError,
+    _block_text,
+    _FileState,
+    _is_prompt,
+    _Line,
+    _required_str,
+    _result_summary,
+    _SessionStart,
+    _timestamp,
+)
 from pipeline.ingest.jsonl import iter_json_lines, raw_preview
 
-TASK_PREVIEW_CHARS = 500
+__all__ = ["ADAPTER", "TASK_PREVIEW_CHARS", "ClaudeCodeAdapter", "LineError"]
+
 _LINE_TYPES = {
     "user",
     "assistant",
@@ -38,171 +50,6 @@ _LINE_TYPES = {
     "file-history-snapshot",
     "queue-operation",
 }
-_NOT_A_PROMPT_PREFIXES = ("<command-", "<local-command", "Caveat:", "[Request interrupted")
-_RESULT_STRING_LIMIT = 200
-
-
-class LineError(ValueError):
-    """A line with the right shape for this format but a missing or mistyped required field."""
-
-
-_CONTEXT_FEATURES = (
-    ("cwd", "cwd"),
-    ("gitBranch", "git_branch"),
-    ("version", "version"),
-    ("userType", "user_type"),
-    ("permissionMode", "permission_mode"),
-    ("entrypoint", "entrypoint"),
-)
-
-
-@dataclass(slots=True)
-class _SessionStart:
-    """What the session's first lines say about it: becomes the synthetic `session_start` event."""
-
-    first_ts: datetime
-    task: str | None = None
-    context: dict[str, Any] = field(default_factory=dict)
-    missing: tuple[tuple[str, str], ...] = _CONTEXT_FEATURES  # (line key, feature) not seen yet
-    has_model: bool = False
-
-
-@dataclass(slots=True)
-class _FileState:
-    rows: list[EventRow] = field(default_factory=list)
-    line_event: dict[str, str] = field(default_factory=dict)  # line uuid -> its first event id
-    tool_names: dict[str, str] = field(default_factory=dict)  # tool_use id -> tool name
-    response_rows: dict[str, int] = field(default_factory=dict)  # message.id -> row holding its tokens
-    starts: dict[str, _SessionStart] = field(default_factory=dict)  # session_id -> main-agent start info
-    summaries: list[tuple[int, str, str | None]] = field(default_factory=list)  # (line, text, leafUuid)
-    ts_by_uuid: dict[str, datetime] = field(default_factory=dict)
-
-
-_UNSET: Any = object()
-
-
-@dataclass(slots=True)
-class _Line:
-    """What every event of one transcript line shares; `emit` adds one event for one content block."""
-
-    state: _FileState
-    session_id: str
-    uuid: str
-    ts: datetime
-    agent: str
-    parent: str | None
-    role: str | None
-    line_number: int
-
-    def emit(
-        self,
-        index: int,
-        type: str,
-        *,
-        event_id: str | None = None,
-        parent_event_id: str | None = _UNSET,
-        role: str | None = _UNSET,
-        tool: str | None = None,
-        input: Any = None,
-        content: str | None = None,
-        is_error: bool = False,
-    ) -> None:
-        uuid = self.uuid
-        if not event_id:
-            event_id = uuid if index == 0 else f"{uuid}#{index}"
-        self.state.rows.append(
-            EventRow(
-                self.session_id,
-                event_id,
-                self.ts,
-                type,
-                self.agent,
-                self.parent if parent_event_id is _UNSET else parent_event_id,
-                self.role if role is _UNSET else role,
-                tool,
-                input,
-                content,
-                is_error,
-                None,
-                None,
-                self.line_number,
-            )
-        )
-        self.state.line_event.setdefault(uuid, event_id)
-
-
-def _timestamp(record: dict[str, Any]) -> datetime:
-    value = record.get("timestamp")
-    if not isinstance(value, str):
-        raise LineError(
-            "missing timestamp" if value is None else f"wrong type for timestamp: {type(value).__name__}"
-        )
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError as error:
-        raise LineError(f"wrong type for timestamp: {value[:40]!r} is not ISO-8601") from error
-
-
-def _required_str(record: dict[str, Any], key: str) -> str:
-    value = record.get(key)
-    if isinstance(value, str) and value:
-        return value
-    raise LineError(f"missing {key}" if value is None else f"wrong type for {key}: {type(value).__name__}")
-
-
-def _block_text(content: Any) -> str | None:
-    """Tool-result content is a string or a list of text/image blocks; keep the text, mark the images."""
-    if content is None or isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = []
-        for block in content:
-            if isinstance(block, dict):
-                if block.get("type") == "text":
-                    parts.append(str(block.get("text", "")))
-                elif block.get("type") == "image":
-                    parts.append("[image]")
-            elif isinstance(block, str):
-                parts.append(block)
-        return "\n".join(parts)
-    return orjson.dumps(content).decode()
-
-
-def _result_summary(value: Any) -> tuple[dict[str, Any] | None, bool]:
-    """Keep the small scalar facts of `toolUseResult` (exit status, agentId, counts), never file bodies.
-
-    Returns the summary and whether the value itself says the call failed (the plain-string shape).
-    """
-    if isinstance(value, str):
-        failed = value.startswith("Error") or "rejected" in value[:80].lower()
-        return {"result": value[:_RESULT_STRING_LIMIT]}, failed
-    if isinstance(value, dict):
-        kept = {
-            key: item
-            for key, item in value.items()
-            if isinstance(item, bool | int | float)
-            or (isinstance(item, str) and len(item) <= _RESULT_STRING_LIMIT)
-        }
-        return kept or None, False
-    return None, False
-
-
-def _is_prompt(record: dict[str, Any], content: Any) -> str | None:
-    """The text of a real user prompt (not a command echo, meta line or tool result), else None."""
-    if record.get("isMeta") or record.get("isCompactSummary"):
-        return None
-    if isinstance(content, list):
-        texts = [b.get("text", "") for b in content if isinstance(b, dict) and b.get("type") == "text"]
-        if len(texts) != len(content):
-            return None
-        content = "\n".join(texts)
-    if (
-        not isinstance(content, str)
-        or not content.strip()
-        or content.lstrip().startswith(_NOT_A_PROMPT_PREFIXES)
-    ):
-        return None
-    return content.strip()[:TASK_PREVIEW_CHARS]
 
 
 class ClaudeCodeAdapter:

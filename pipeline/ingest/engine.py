@@ -5,6 +5,7 @@ read (subagent transcripts and resumed sessions arrive as separate files). `stag
 and parallel (one worker process per core, one staged Parquet per ~8 MB batch of files); the
 `build_*_partition` functions are pure DuckDB SQL over staging, so rebuilding any day is cheap,
 deterministic and idempotent, and `build_partitions` rebuilds several days side by side.
+The partition builders live in `pipeline.ingest.partitions` and are importable from here too.
 The Dagster assets (`staged_logs` -> `session_events` -> `sessions`) and `reverie ingest` call these.
 """
 
@@ -13,33 +14,57 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
-from pipeline.events import EVENTS_SCHEMA, REJECTS_SCHEMA, SESSIONS_SCHEMA
 from pipeline.home import ReverieHome
+from pipeline.ingest.partitions import (
+    TASK_CHARS,
+    PartitionCounts,
+    build_events_partition,
+    build_partitions,
+    build_rejects_partition,
+    build_sessions_partition,
+    reject_dates,
+    session_start_dates,
+    staged_dates,
+)
 from pipeline.ingest.staging import (
     StagedFile,
-    events_path,
     read_manifest,
-    read_session_index,
     record_staged,
-    rejects_path,
     stage_files_together,
 )
-from pipeline.lake import partition_files, write_partition
 from pipeline.redaction import Redactor
+
+__all__ = [
+    "BATCH_BYTES",
+    "BATCH_MAX_FILES",
+    "LOG_SUFFIXES",
+    "PARALLEL_MIN_BYTES",
+    "TASK_CHARS",
+    "PartitionCounts",
+    "StageReport",
+    "build_events_partition",
+    "build_partitions",
+    "build_rejects_partition",
+    "build_sessions_partition",
+    "discover_files",
+    "ingest",
+    "reject_dates",
+    "session_start_dates",
+    "stage_files",
+    "staged_dates",
+]
 
 LOG_SUFFIXES = {".jsonl", ".ndjson", ".json", ".log", ".jsonlines"}
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 """Below this, starting worker processes (each imports pyarrow and polars) costs more than it saves."""
-TASK_CHARS = 500
 
 
 @dataclass
@@ -218,239 +243,6 @@ def stage_files(
     starts = session_start_dates(home)
     report.session_dates = {starts[s] for s in touched_sessions if s in starts}
     return report
-
-
-# --- partitions ---------------------------------------------------------------------------------------------
-
-
-def _session_starts(home: ReverieHome) -> pl.DataFrame:
-    """One row per session: its first timestamp across ALL staged files (the partition it belongs to)."""
-    return (
-        read_session_index(home)
-        .group_by("session_id")
-        .agg(pl.col("first_ts").min())
-        .with_columns(pl.col("first_ts").dt.convert_time_zone("UTC").dt.date().alias("date"))
-    )
-
-
-def session_start_dates(home: ReverieHome) -> dict[str, date]:
-    """Session id -> UTC start date, from every staged file (a session spread over files is one session)."""
-    return dict(_session_starts(home).select("session_id", "date").iter_rows())
-
-
-def staged_dates(home: ReverieHome) -> list[date]:
-    """Every session start date present in staging, oldest first: the `events`/`sessions` partitions."""
-    return sorted(_session_starts(home)["date"].unique().to_list())
-
-
-def reject_dates(home: ReverieHome) -> list[date]:
-    """Every ingest date that produced rejects, oldest first: the `rejects` partitions."""
-    manifest = read_manifest(home).filter(pl.col("n_rejects") > 0)
-    return sorted(manifest["ingest_date"].unique().to_list())
-
-
-_duckdb_threads: int | None = None  # set while `build_partitions` runs days side by side
-
-
-def _connect() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")  # date casts and displays in UTC, whatever the machine's zone
-    if _duckdb_threads is not None:
-        con.execute(f"SET threads = {_duckdb_threads}")
-    return con
-
-
-def _sql_list(paths: Sequence[Path]) -> str:
-    return "[" + ", ".join("'" + p.as_posix().replace("'", "''") + "'" for p in paths) + "]"
-
-
-def build_events_partition(home: ReverieHome, day: date) -> int:
-    """Write the `events` partition of sessions starting on `day`; return its row count.
-
-    Events are deduplicated on (session_id, event_id), keeping the earliest copy (by ts, file, line), and
-    numbered `seq` in transcript order (session_start first, session_end last at equal timestamps).
-    """
-    starts = _session_starts(home).filter(pl.col("date") == day).select("session_id")
-    index = read_session_index(home).join(starts, on="session_id", how="semi")
-    current = index.select("stage_key").unique().join(read_manifest(home), on="stage_key")
-    files = [events_path(home, bundle) for bundle in sorted(current["bundle"].unique().to_list())]
-    files = [f for f in files if f.exists()]
-    if not files:
-        write_partition(home, "events", day, EVENTS_SCHEMA.empty_table())
-        return 0
-    columns = ", ".join(name for name in EVENTS_SCHEMA.names if name != "date")
-    con = _connect()
-    try:
-        con.register("wanted_sessions", starts.to_arrow())
-        con.register("current_files", current.select("stage_key").to_arrow())
-        table = con.sql(
-            f"""
-            WITH staged AS (
-                SELECT * FROM read_parquet({_sql_list(files)})
-                WHERE session_id IN (SELECT session_id FROM wanted_sessions)
-                  AND stage_key IN (SELECT stage_key FROM current_files)
-                QUALIFY row_number() OVER (
-                    PARTITION BY session_id, event_id
-                    ORDER BY ts, source_file, source_line NULLS FIRST, type, content
-                ) = 1
-            )
-            SELECT {columns}, DATE '{day.isoformat()}' AS date,
-                   n_redactions
-            FROM (
-                SELECT * EXCLUDE (seq, stage_key), row_number() OVER (
-                    PARTITION BY session_id
-                    ORDER BY ts,
-                             CASE type WHEN 'session_start' THEN 0 WHEN 'session_end' THEN 2 ELSE 1 END,
-                             source_file, source_line NULLS FIRST, event_id
-                ) - 1 AS seq
-                FROM staged
-            )
-            ORDER BY session_id, seq
-            """
-        ).to_arrow_table()
-    finally:
-        con.close()
-    write_partition(home, "events", day, table)
-    return table.num_rows
-
-
-_SESSIONS_SQL = """
-WITH per_session AS (
-    SELECT
-        session_id,
-        arg_min(input, seq) FILTER (WHERE type = 'session_start') AS start_input,
-        arg_max(input, seq) FILTER (WHERE type = 'session_end') AS end_input,
-        arg_min(content, seq) FILTER (WHERE type = 'message' AND role = 'user') AS first_prompt,
-        arg_min(source_format, seq) AS source_format,
-        min(ts) AS started_at,
-        max(ts) AS ended_at,
-        list_sort(list_distinct(list(agent))) AS agents,
-        count(*) AS n_events,
-        count(*) FILTER (WHERE type = 'message') AS n_messages,
-        count(*) FILTER (WHERE type = 'tool_call') AS n_tool_calls,
-        count(*) FILTER (WHERE is_error OR type = 'error') AS n_errors,
-        sum(tokens_in) AS tokens_in,
-        sum(tokens_out) AS tokens_out,
-        sum(coalesce(n_redactions, 0)) AS n_redactions
-    FROM read_parquet({files})
-    GROUP BY session_id
-)
-SELECT
-    session_id,
-    coalesce(json_extract_string(start_input, '$.task'), left(first_prompt, {task_chars})) AS task,
-    source_format,
-    started_at,
-    ended_at,
-    epoch(ended_at) - epoch(started_at) AS duration_s,
-    agents,
-    n_events,
-    n_messages,
-    n_tool_calls,
-    n_errors,
-    tokens_in,
-    tokens_out,
-    coalesce(json_extract(start_input, '$.context')::VARCHAR, '{{}}') AS context,
-    json_extract_string(end_input, '$.status') AS final_status,
-    json_extract_string(start_input, '$.playbook_version') AS playbook_version,
-    n_redactions,
-    DATE '{day}' AS date
-FROM per_session
-ORDER BY started_at, session_id
-"""
-
-
-def build_sessions_partition(home: ReverieHome, day: date) -> int:
-    """Aggregate the `events` partition of `day` into one `sessions` row per session; return the count.
-
-    Task, context and playbook version come from the session_start event (Claude Code's adapter derives
-    one from the first prompt and the transcript's cwd/branch/version/model); the final status from the
-    last session_end. Build `events` for the day first.
-    """
-    files = partition_files(home, "events", [day])
-    if not files:
-        write_partition(home, "sessions", day, SESSIONS_SCHEMA.empty_table())
-        return 0
-    con = _connect()
-    try:
-        sql = _SESSIONS_SQL.format(task_chars=TASK_CHARS, day=day.isoformat(), files=_sql_list(files))
-        table = con.sql(sql).to_arrow_table()
-    finally:
-        con.close()
-    write_partition(home, "sessions", day, table)
-    return table.num_rows
-
-
-def build_rejects_partition(home: ReverieHome, day: date) -> int:
-    """Write the `rejects` partition of ingest date `day` from every file staged that day; return the count.
-
-    Rebuilt from staging each time, so a second ingest on the same day adds its rejects to the first
-    one's, and re-running changes nothing.
-    """
-    manifest = read_manifest(home).filter((pl.col("ingest_date") == day) & (pl.col("n_rejects") > 0))
-    files = [rejects_path(home, bundle) for bundle in sorted(manifest["bundle"].unique().to_list())]
-    files = [f for f in files if f.exists()]
-    if not files:
-        write_partition(home, "rejects", day, REJECTS_SCHEMA.empty_table())
-        return 0
-    table = (
-        pl.read_parquet([str(f) for f in files])
-        .filter(pl.col("stage_key").is_in(manifest["stage_key"].implode()))
-        .select(REJECTS_SCHEMA.names)
-        .with_columns(pl.lit(day).alias("date"))
-        .sort("source_file", "source_line", "reason", nulls_last=False)
-        .to_arrow()
-    )
-    write_partition(home, "rejects", day, table.cast(REJECTS_SCHEMA))
-    return table.num_rows
-
-
-@dataclass(frozen=True)
-class PartitionCounts:
-    """Rows written per rebuilt partition, by day."""
-
-    events: dict[date, int] = field(default_factory=dict)
-    sessions: dict[date, int] = field(default_factory=dict)
-    rejects: dict[date, int] = field(default_factory=dict)
-
-
-def build_partitions(
-    home: ReverieHome,
-    session_days: Iterable[date],
-    reject_days: Iterable[date] = (),
-    *,
-    workers: int | None = None,
-) -> PartitionCounts:
-    """Rebuild `events` then `sessions` for each of `session_days`, and `rejects` for each of `reject_days`.
-
-    Days are independent, so `workers` of them (default: the CPU count) are built side by side, each on a
-    one-thread DuckDB connection: one day's window functions and sort keep about one core busy, so two
-    days at once finish the set in about half the time of two threads on one day.
-    """
-    global _duckdb_threads
-    counts = PartitionCounts()
-
-    def one_day(day: date) -> None:
-        counts.events[day] = build_events_partition(home, day)
-        counts.sessions[day] = build_sessions_partition(home, day)
-
-    def rejects(day: date) -> None:
-        counts.rejects[day] = build_rejects_partition(home, day)
-
-    jobs = [(one_day, day) for day in sorted(set(session_days))]
-    jobs += [(rejects, day) for day in sorted(set(reject_days))]
-    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
-    if workers == 1:
-        for job, day in jobs:
-            job(day)
-        return counts
-    _duckdb_threads = 1
-    try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for future in [pool.submit(job, day) for job, day in jobs]:
-                future.result()
-    finally:
-        _duckdb_threads = None
-    return counts
 
 
 def ingest(home: ReverieHome, paths: Sequence[Path], **stage_options: object) -> StageReport:

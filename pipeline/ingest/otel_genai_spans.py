@@ -1,0 +1,117 @@
+"""Reading OpenTelemetry GenAI spans: every accepted shape (OTLP/JSON, Python SDK span dumps, a flat
+attribute map) normalized to one `Span` record, with hex ids and parsed times.
+
+What becomes of the spans (the session's events) is in `pipeline.ingest.otel_genai`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pipeline.ingest.derived import as_int, parse_time
+
+
+@dataclass(slots=True)
+class Span:
+    trace_id: str | None
+    span_id: str | None
+    parent_id: str | None
+    name: str
+    start: datetime | None
+    end: datetime | None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def operation(self) -> str:
+        operation = self.attributes.get("gen_ai.operation.name")
+        return str(operation or self.name.split(" ", 1)[0] or "span")
+
+
+def _otlp_value(value: dict[str, Any]) -> Any:
+    for key in ("stringValue", "boolValue", "doubleValue"):
+        if key in value:
+            return value[key]
+    if "intValue" in value:
+        return as_int(value["intValue"])
+    if "arrayValue" in value:
+        return [_otlp_value(v) for v in value["arrayValue"].get("values", [])]
+    if "kvlistValue" in value:
+        return {kv["key"]: _otlp_value(kv.get("value", {})) for kv in value["kvlistValue"].get("values", [])}
+    return None
+
+
+def _id(value: Any) -> str | None:
+    """OTLP ids are hex; Python SDK dumps print them as (up to 128-bit) decimal integers: use hex for both."""
+    if value in (None, "", 0):
+        return None
+    if isinstance(value, int):
+        return format(value, "032x" if value >= 2**64 else "016x")
+    return str(value)
+
+
+def _otlp_spans(document: dict[str, Any]) -> Iterator[Span]:
+    for resource_spans in document.get("resourceSpans") or []:
+        for scope_spans in (
+            resource_spans.get("scopeSpans") or resource_spans.get("instrumentationLibrarySpans") or []
+        ):
+            for raw in scope_spans.get("spans") or []:
+                attributes = {
+                    kv["key"]: _otlp_value(kv.get("value", {})) for kv in raw.get("attributes") or []
+                }
+                status = raw.get("status") or {}
+                failed = status.get("code") in (2, "STATUS_CODE_ERROR") or "error.type" in attributes
+                yield Span(
+                    _id(raw.get("traceId")),
+                    _id(raw.get("spanId")),
+                    _id(raw.get("parentSpanId")),
+                    str(raw.get("name") or ""),
+                    parse_time(as_int(raw.get("startTimeUnixNano"))),
+                    parse_time(as_int(raw.get("endTimeUnixNano"))),
+                    attributes,
+                    (status.get("message") or attributes.get("error.type") or "error") if failed else None,
+                )
+
+
+def _sdk_span(raw: dict[str, Any]) -> Span:
+    context, parent = raw.get("context") or {}, raw.get("parent") or {}
+    attributes = raw.get("attributes") or {}
+    status = raw.get("status") or {}
+    failed = str(status.get("status_code", "")).lower() == "error" or "error.type" in attributes
+    return Span(
+        _id(context.get("trace_id")),
+        _id(context.get("span_id")),
+        _id(parent.get("span_id")),
+        str(raw.get("name") or ""),
+        parse_time(raw.get("start_time")),
+        parse_time(raw.get("end_time")),
+        attributes,
+        (status.get("description") or attributes.get("error.type") or "error") if failed else None,
+    )
+
+
+def spans_of(document: Any) -> Iterator[Span]:
+    if isinstance(document, list):
+        for item in document:
+            yield from spans_of(item)
+    elif isinstance(document, dict):
+        if "resourceSpans" in document:
+            yield from _otlp_spans(document)
+        elif isinstance(document.get("spans"), list):
+            yield from (_sdk_span(s) for s in document["spans"] if isinstance(s, dict))
+        elif "context" in document and "attributes" in document:
+            yield _sdk_span(document)
+        elif any(str(k).startswith("gen_ai.") for k in document):
+            yield Span(
+                None,
+                None,
+                None,
+                str(document.get("gen_ai.operation.name") or ""),
+                None,
+                None,
+                document,
+                str(document["error.type"]) if "error.type" in document else None,
+            )
