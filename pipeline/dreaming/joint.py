@@ -1,7 +1,7 @@
 """All decision parameters judged together: a regularized logistic model of success.
 
 Success of a mission needs every parameter right at once, so one parameter's marginal success curve is
-diluted by the sessions that failed because of another; with ten parameters sampled from a broad prior the
+diluted by the sessions that failed because of another; with many parameters sampled from a broad prior the
 per-parameter tests see only the strongest one or two. A joint model attributes success to all of them at
 once: each parameter enters as its standardized value and squared value (so an optimum inside the prior is
 expressible), context features enter linearly (so a condition that only makes landings harder is not
@@ -39,7 +39,7 @@ class JointFit:
 
 
 def _fit_logistic(design: np.ndarray, success: np.ndarray, ridge: float) -> tuple[float, np.ndarray]:
-    """Ridge-penalized logistic regression (intercept unpenalized; the penalty keeps ten quadratic terms
+    """Ridge-penalized logistic regression (intercept unpenalized; the penalty keeps a dozen quadratic terms
     fitted on a few hundred sessions finite); returns the fit's unpenalized log-likelihood, which is what
     the likelihood-ratio test compares, and the coefficients (intercept first)."""
     x = np.column_stack([np.ones(len(design)), design])

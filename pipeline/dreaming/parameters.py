@@ -327,7 +327,7 @@ def elite_sessions(frame: pl.DataFrame, joint: JointFit | None, settings: DreamS
     (at least `min_elite`), ranked by the log-odds the joint model credits to their settings; every
     successful session without a model.
 
-    A success is one noisy draw: with ten parameters, a session far from the best settings still lands when
+    A success is one noisy draw: with several parameters, a session far from the best settings still lands when
     its conditions are kind, and the median of all successes drifts toward wherever last night sampled most.
     Keeping the successes whose settings were judged best, as the cross-entropy method keeps its best-scored
     candidates, moves ranges toward the best settings night after night (lunar loop after four nights: 68%
