@@ -1,10 +1,10 @@
 """Which values of a decision parameter go with success, and in which conditions.
 
 Iterated nightly, this is a context-conditional cross-entropy method mediated by the lake. For each decision
-parameter the elite (the window's successful sessions) defines the recommendation: the central band of their
-values as the range agents sample from while training, and their median as the value to fly when not
-exploring. Sessions that followed last night's range are the next population, so the band narrows as the
-evidence concentrates, and only as far as the successful sessions themselves spread.
+parameter the elite (the successful sessions the joint model credits most for their settings,
+`elite_sessions`) defines the recommendation: the central band of their values as the range agents sample
+from while training, and their median as the value to fly when not exploring. Sessions that followed last
+night's range are the next population, so the band narrows as the elite concentrates, and only as far.
 
 What is tested is the claim "this parameter matters": a two-sample Kolmogorov-Smirnov test of successful vs
 failed sessions' values (pooled, and within context cells when the rule is conditional), one p-value per
@@ -14,7 +14,7 @@ parameter whose effect is masked by the others' (Bonferroni over the three looks
 feature is kept only when ranges fitted per cell on one half of the sessions catch more successes on the other
 half than one range does; a cell with too few successful sessions of its own borrows the unconditional range,
 so every cell of a kept parameter gets a recommendation. A parameter that fails the test still gets a
-low-confidence strategy (`strategy_finding`): where the successful sessions put it.
+low-confidence strategy (`strategy_finding`): where the elite put it.
 """
 
 from __future__ import annotations
