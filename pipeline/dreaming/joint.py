@@ -29,13 +29,13 @@ from pipeline.dreaming.settings import DreamSettings
 
 @dataclass(frozen=True)
 class JointFit:
-    """Per parameter: the likelihood-ratio p-value of its two terms (value and value^2). Per session and
-    parameter: the fitted log-odds that parameter's choice contributes, which lets sessions be ranked by how
+    """Per parameter: the likelihood-ratio p-value of its two terms (value and value^2). Per session: the
+    fitted log-odds its parameter choices contribute (context excluded), which lets sessions be ranked by how
     good their settings were judged to be rather than by whether they happened to succeed."""
 
     p_values: dict[str, float]
     n_sessions: int
-    contributions: pl.DataFrame  # session_id, parameter, contribution
+    credit: pl.DataFrame  # session_id, credit
 
 
 def _fit_logistic(design: np.ndarray, success: np.ndarray, ridge: float) -> tuple[float, np.ndarray]:
@@ -108,15 +108,10 @@ def fit_joint_model(
         kept = np.setdiff1d(np.arange(design.shape[1]), terms[parameter])
         reduced, _ = _fit_logistic(design[:, kept], success, settings.joint_ridge)
         p_values[parameter] = float(chi2.sf(max(0.0, 2 * (full_log_likelihood - reduced)), df=2))
-    beta = coefficients[1:]  # without the intercept; columns are in `design` order
-    contributions = pl.concat(
-        pl.DataFrame(
-            {
-                "session_id": wide["session_id"],
-                "parameter": parameter,
-                "contribution": design[:, terms[parameter]] @ beta[terms[parameter]],
-            }
-        )
-        for parameter in parameters
+    n_setting_terms = 2 * len(parameters)  # the parameters' terms come first in `design`, context after
+    credit = design[:, :n_setting_terms] @ coefficients[1 : 1 + n_setting_terms]
+    return JointFit(
+        p_values=p_values,
+        n_sessions=len(success),
+        credit=pl.DataFrame({"session_id": wide["session_id"], "credit": credit}),
     )
-    return JointFit(p_values=p_values, n_sessions=len(success), contributions=contributions)

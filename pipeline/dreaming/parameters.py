@@ -64,7 +64,12 @@ def elite_range(values: np.ndarray, elite: np.ndarray, settings: DreamSettings) 
     won = values[elite]
     if won.size < max(settings.min_elite, settings.min_support) or len(values) < 2 * settings.min_support:
         return None
-    tail = (1 - settings.elite_band) / 2
+    return central_band(won, settings.elite_band)
+
+
+def central_band(won: np.ndarray, band: float) -> EliteRange:
+    """The central `band` share of `won` and its median (kept inside the band): rules and strategies alike."""
+    tail = (1 - band) / 2
     low, high = (_round(q) for q in np.quantile(won, [tail, 1 - tail]))
     return EliteRange(low=low, high=high, centre=min(max(_round(np.median(won)), low), high))
 
@@ -251,9 +256,8 @@ def strategy_finding(
     won = values[success if elite is None else elite]
     if won.size < max(settings.min_elite, settings.min_support):
         return None
-    tail = (1 - settings.strategy_band) / 2
-    low, high = (_round(q) for q in np.quantile(won, [tail, 1 - tail]))
-    centre = min(max(_round(np.median(won)), low), high)
+    band = central_band(won, settings.strategy_band)
+    low, high, centre = band.low, band.high, band.centre
     inside = (values >= low) & (values <= high)
     k_in, n_in = int(success[inside].sum()), int(inside.sum())
     k_out, n_out = int(success[~inside].sum()), int((~inside).sum())
@@ -299,8 +303,9 @@ def _plan_p_value(fits: list[CellFit], values: np.ndarray, success: np.ndarray) 
 
 
 def others_in_range(frame: pl.DataFrame, settings: DreamSettings) -> pl.DataFrame:
-    """Per (session, parameter): how many of the session's *other* parameters sat in their unconditional
-    recommended range tonight.
+    """Per (session, parameter): how many of the session's *other* parameters sat in the central band of
+    their successful sessions' values tonight (`elite_range` over all successes: a stand-in for the
+    unconditional recommended range, which is drawn from the elite only).
 
     Success needs every parameter right at once, so one parameter's marginal effect is diluted by sessions
     that failed because of another. Judging a parameter among the sessions whose other parameters were mostly
@@ -338,8 +343,7 @@ def elite_sessions(frame: pl.DataFrame, joint: JointFit | None, settings: DreamS
     won = frame.filter(pl.col("success")).select("session_id").unique()
     if joint is None or settings.elite_share == 0:
         return won.with_columns(pl.lit(True).alias("elite"))
-    totals = joint.contributions.group_by("session_id").agg(pl.col("contribution").sum().alias("credit"))
-    ranked = won.join(totals, on="session_id", how="inner").sort(["credit", "session_id"], descending=[True, False])
+    ranked = won.join(joint.credit, on="session_id", how="inner").sort(["credit", "session_id"], descending=[True, False])
     keep = min(ranked.height, max(settings.min_elite, int(np.ceil(settings.elite_share * ranked.height))))
     return ranked.head(keep).select("session_id", pl.lit(True).alias("elite"))
 

@@ -14,16 +14,20 @@ JOINT_ONLY = "crew.p3"
 NULLS = ["crew.p4", "crew.p5", "crew.p6"]
 
 
-def _sessions(seed: int, n: int = 600):
-    rng = np.random.default_rng(seed)
-    values = rng.uniform(0, 1, (n, len(PARAMETERS)))
-    gravity = rng.uniform(0, 1, n)
+def _success_probability(values: np.ndarray, gravity: np.ndarray) -> np.ndarray:
     probability = 0.95 * (1 - 0.5 * gravity)  # strong gravity makes every landing harder
     for column, planted in enumerate(PLANTED):
         if planted is not None:
             optimum, floor, width = planted
             probability *= floor + (1 - floor) * np.exp(-0.5 * ((values[:, column] - optimum) / width) ** 2)
-    success = rng.random(n) < probability
+    return probability
+
+
+def _sessions(seed: int, n: int = 600):
+    rng = np.random.default_rng(seed)
+    values = rng.uniform(0, 1, (n, len(PARAMETERS)))
+    gravity = rng.uniform(0, 1, n)
+    success = rng.random(n) < _success_probability(values, gravity)
     sessions = [f"s{i:04d}" for i in range(n)]
     decisions = pl.DataFrame(
         {"session_id": np.repeat(sessions, len(PARAMETERS)), "parameter": PARAMETERS * n, "value": values.ravel()}
@@ -70,12 +74,7 @@ def test_the_elite_sits_closer_to_the_optimum_than_the_successes_do():
         skewed = rng.beta(1.2, 3.0, 800)  # most of last night's sessions near 0.2
         decisions, outcomes, features, values, _ = _sessions(seed, n=800)
         values[:, 0] = skewed
-        probability = 0.95 * (1 - 0.5 * features["gravity"].to_numpy())
-        for column, planted in enumerate(PLANTED):
-            if planted is not None:
-                optimum, floor, width = planted
-                probability *= floor + (1 - floor) * np.exp(-0.5 * ((values[:, column] - optimum) / width) ** 2)
-        won = rng.random(800) < probability
+        won = rng.random(800) < _success_probability(values, features["gravity"].to_numpy())
         decisions = decisions.with_columns(pl.Series("value", values.ravel()))
         outcomes = outcomes.with_columns(pl.Series("success", won))
         fit = fit_joint_model(decisions, outcomes, features, DreamSettings())
