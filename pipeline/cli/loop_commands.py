@@ -128,7 +128,11 @@ def demo(
     """The closed loop, offline: each night fly, ingest, score, dream, evaluate, promote; then report."""
     from pipeline.loop_report import NightRow, write_reports
 
-    first = _day(start) if start else datetime.now(UTC).date() - timedelta(days=nights)
+    today = datetime.now(UTC).date()
+    first = _day(start) if start else today - timedelta(days=nights)
+    if first + timedelta(days=nights - 1) > today:
+        fail(f"the last night would be {first + timedelta(days=nights - 1)}, after today: nights are daily "
+             f"partitions, which run up to today; use --start {today - timedelta(days=nights - 1)} or earlier")
     rows: list[NightRow] = []
     for n in range(nights):
         day = first + timedelta(days=n)

@@ -91,3 +91,12 @@ def test_unknown_named_query_says_which_exist(reverie_home):
     result = reverie(reverie_home, "sql", "--name", "nope")
     assert result.exit_code == 1
     assert "failing_tools" in result.output
+
+
+def test_demo_refuses_nights_after_today_before_flying_anything(reverie_home):
+    """Nights are daily partitions that run up to today: a demo into the future says so instead of failing
+    half-way in Dagster with an unknown partition."""
+    result = runner.invoke(app, ["--home", str(reverie_home.root), "demo", "--nights", "2", "--start", "2999-01-01"])
+    assert result.exit_code == 1
+    assert "after today" in result.output
+    assert not reverie_home.landing.exists() or not any(reverie_home.landing.iterdir())
