@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import gymnasium as gym
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 from gymnasium.envs.box2d.lunar_lander import heuristic
 
 from pipeline.missions.autopilot import (
+    CREW_BASE,
     FPS,
     LANDER_MASS,
     PARAMETERS,
@@ -58,6 +60,15 @@ def test_decisions_round_trip_and_unknown_parameters_are_refused():
     assert AutopilotParams.from_decisions(params.as_decisions()) == params
     with pytest.raises(KeyError):
         AutopilotParams.from_decisions({"guidance.max_tlit": 0.6})
+
+
+def test_crews_fly_the_reference_controller_plus_the_fixed_contact_attitude():
+    """A crew that decides every parameter at its reference value still differs from gymnasium's heuristic in
+    one fixed place only: the attitude correction kept after leg contact."""
+    crew = AutopilotParams.from_decisions(REFERENCE_PARAMS.as_decisions())
+    assert crew == replace(REFERENCE_PARAMS, contact_attitude_gain=CREW_BASE.contact_attitude_gain)
+    assert REFERENCE_PARAMS.contact_attitude_gain == 0.0 < CREW_BASE.contact_attitude_gain
+    assert "touchdown.contact_attitude_gain" not in {spec.name for spec in PARAMETERS}
 
 
 def test_every_parameter_is_owned_by_a_specialist():
