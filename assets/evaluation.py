@@ -21,7 +21,17 @@ class EvaluationConfig(dg.Config):
 
 @dg.asset(
     partitions_def=daily_partitions,
-    deps=["playbook"],
+    # Its own previous day too: which version is in force depends on earlier promotions, so a backfill
+    # launched from the UI must evaluate day by day, as the nightly runs did, not all days at once.
+    deps=[
+        "playbook",
+        dg.AssetDep(
+            "playbook_evaluation",
+            partition_mapping=dg.TimeWindowPartitionMapping(
+                start_offset=-1, end_offset=-1, allow_nonexistent_upstream_partitions=True
+            ),
+        ),
+    ],
     group_name="dreaming",
     kinds={"python", "gymnasium"},
     description="The candidate playbook and the one in force fly the same held-out seeds (no exploration) "
