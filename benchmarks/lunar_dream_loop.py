@@ -3,6 +3,7 @@ measure held-out success with the playbook in force after each night.
 
 Usage: python benchmarks/lunar_dream_loop.py [--nights 4] [--per-night 200] [--heldout 200] [--home DIR]
        [--no-joint] [--strategy-band 0.8]   (ablations: without the joint test; 0 = no strategies)
+       [--start 2026-11-01] [--final-heldout 1000]   (another history; its final playbook on 2 x 1,000 seeds)
 Promotion rule (a stand-in for the evaluation asset): approve the night's candidate when it has approvable
 entries; the held-out figure is then measured on the same held-out seeds every night.
 """
@@ -17,12 +18,17 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from pipeline.dreaming import DreamSettings, dream
+from pipeline.evaluation import heldout_seeds
 from pipeline.home import ReverieHome
 from pipeline.ingest.engine import ingest
 from pipeline.missions.batch import batch_seeds, fly_batch
+from pipeline.missions.lunar import fly_reference
 from pipeline.outcomes.scoring import score_partition
 from pipeline.outcomes.spec import load_criteria
+from pipeline.playbooks.model import Playbook
 from pipeline.playbooks.store import PlaybookError, PlaybookStore
+
+FINAL_DAY = date(2030, 1, 1)  # a day no history flies: the same held-out seeds whatever the --start
 
 
 def main() -> None:
@@ -45,6 +51,9 @@ def main() -> None:
                         help="best-judged share of successes that shapes ranges (0: all successes)")
     parser.add_argument("--exploration", type=float, default=None,
                         help="share of training decisions that explore around a rule (default: the batch's)")
+    parser.add_argument("--final-heldout", type=int, default=0, metavar="N",
+                        help="also fly the final playbook and the reference on N seeds of 2030-01-01 and on the "
+                        "evaluation suite's first N (the 2,000-seed figures of benchmarks/README.md use 1000)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=JSON",
                         help="any other DreamSettings field, e.g. --set 'context_splits=[]'")
     args = parser.parse_args()
@@ -92,7 +101,24 @@ def main() -> None:
     if final is not None:
         for entry in final.active_entries():
             print(f"  {entry.id} [{entry.agent}] {entry.text}")
+    if args.final_heldout:
+        _final_heldout(home, final, args.final_heldout, args.workers)
     print(f"home: {home.root}")
+
+
+def _final_heldout(home: ReverieHome, final: Playbook | None, n: int, workers: int) -> None:
+    """The final playbook on two fixed samples of held-out seeds, the same for every `--start`, so histories
+    compare on equal terms and one history's figure is not flattered by its own 200 seeds."""
+    suites = {"day 2030-01-01": batch_seeds(FINAL_DAY, n, heldout=True), "evaluation suite": heldout_seeds(n)}
+    rates = []
+    for name, seeds in suites.items():
+        flown = fly_batch(home, FINAL_DAY, n, heldout=True, seeds=seeds, playbook=final, workers=workers,
+                          write_logs=False)
+        reference = sum(r.success for r in fly_reference(seeds)) / n
+        rates.append(flown.success_rate)
+        print(f"final playbook on {n} held-out seeds of the {name}: {flown.success_rate:.1%} "
+              f"(reference heuristic {reference:.1%})", flush=True)
+    print(f"final playbook on both ({2 * n} seeds): {sum(rates) / len(rates):.1%}", flush=True)
 
 
 if __name__ == "__main__":
