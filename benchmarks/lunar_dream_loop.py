@@ -68,8 +68,8 @@ def main() -> None:
     suite = load_criteria([Path(__file__).resolve().parent.parent / "outcomes" / "lunar.yaml"])
     start = args.start
     eval_day = start + timedelta(days=args.nights + 30)
-    heldout_seeds = batch_seeds(eval_day, args.heldout, heldout=True)
-    baseline = fly_batch(home, eval_day, args.heldout, heldout=True, seeds=heldout_seeds, workers=args.workers,
+    night_seeds = batch_seeds(eval_day, args.heldout, heldout=True)
+    baseline = fly_batch(home, eval_day, args.heldout, heldout=True, seeds=night_seeds, workers=args.workers,
                          write_logs=False)
     print(f"night 0: held-out success with no playbook {baseline.success_rate:.1%} ({args.heldout} missions)", flush=True)
     for night in range(args.nights):
@@ -87,7 +87,7 @@ def main() -> None:
         except PlaybookError:
             approved = []
         playbook = store.in_force(day + timedelta(days=1))
-        evaluation = fly_batch(home, eval_day, args.heldout, heldout=True, seeds=heldout_seeds, playbook=playbook,
+        evaluation = fly_batch(home, eval_day, args.heldout, heldout=True, seeds=night_seeds, playbook=playbook,
                                workers=args.workers, write_logs=False)
         print(
             f"night {night + 1}: training success {batch.success_rate:.1%}; dream {t2 - t1:.1f}s over "

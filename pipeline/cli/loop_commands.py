@@ -130,9 +130,10 @@ def demo(
 
     today = datetime.now(UTC).date()
     first = _day(start) if start else today - timedelta(days=nights)
-    if first + timedelta(days=nights - 1) > today:
-        fail(f"the last night would be {first + timedelta(days=nights - 1)}, after today: nights are daily "
-             f"partitions, which run up to today; use --start {today - timedelta(days=nights - 1)} or earlier")
+    last = first + timedelta(days=nights - 1)
+    if last > today:
+        fail(f"the last night would be {last}, after today: nights are daily partitions, which run up to "
+             f"today; use --start {today - timedelta(days=nights - 1)} or earlier")
     rows: list[NightRow] = []
     for n in range(nights):
         day = first + timedelta(days=n)
