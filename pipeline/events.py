@@ -106,8 +106,13 @@ EVENTS_SCHEMA = pa.schema(
         ("source_file", pa.string()),
         ("source_line", pa.int64()),
         ("date", pa.date32()),  # session start date (UTC): the partition key
+        # What a tool call did (pipeline/actions.py): `pytest <path>`, `git commit -m`, `Edit *.py`, the tool
+        # name otherwise; tool results carry their call's. Derived when partitions are built, never staged.
+        ("action", pa.string()),
     ]
 )
+EVENTS_DERIVED_COLUMNS = ("date", "action")
+"""`events` columns computed when a partition is built rather than read from staging."""
 
 SESSIONS_SCHEMA = pa.schema(
     [
@@ -129,6 +134,8 @@ SESSIONS_SCHEMA = pa.schema(
         ("playbook_version", pa.string()),
         ("n_redactions", pa.int64()),
         ("date", pa.date32()),
+        ("project", pa.string()),  # repo or folder the session worked in (pipeline/ingest/scope.py), or null
+        ("branch", pa.string()),  # git branch recorded by the agent, or null
     ]
 )
 

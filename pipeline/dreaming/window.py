@@ -8,38 +8,20 @@ share; the window is the only input besides the previous playbook, which keeps d
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import polars as pl
 
+from pipeline.error_signatures import error_signature
 from pipeline.home import ReverieHome
 from pipeline.lake import scan_table
 from pipeline.redaction import Redactor
-
-_NUMBER = re.compile(r"(?<![A-Za-z_])[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
-_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\w.\-~]*/)+[\w.\-]+")
-_HEX = re.compile(r"\b(?:0x)?[0-9a-f]{8,}\b", re.IGNORECASE)
-_QUOTED = re.compile(r"(['\"`]).*?\1")
-SIGNATURE_CHARS = 120
 
 
 def window_days(day: date, days: int) -> list[str]:
     """ISO dates of the window `[day - days + 1, day]`, oldest first."""
     return [(day - timedelta(days=offset)).isoformat() for offset in range(days - 1, -1, -1)]
-
-
-def error_signature(text: str | None, redactor: Redactor | None = None) -> str:
-    """First line of an error with numbers, paths, ids and quoted values masked, so the same failure in
-    different sessions reads the same; redacted because signatures are quoted in playbooks."""
-    first = next((line.strip() for line in (text or "").splitlines() if line.strip()), "")
-    masked = _QUOTED.sub("<str>", first)
-    masked = _PATH.sub("<path>", masked)
-    masked = _HEX.sub("<id>", masked)
-    masked = _NUMBER.sub("<n>", masked)
-    masked = re.sub(r"\s+", " ", masked)[:SIGNATURE_CHARS]
-    return (redactor or Redactor()).redact(masked).text
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.events import EVENTS_SCHEMA, REJECTS_SCHEMA, SESSIONS_SCHEMA
+from pipeline.actions import add_actions
+from pipeline.events import EVENTS_DERIVED_COLUMNS, EVENTS_SCHEMA, REJECTS_SCHEMA, SESSIONS_SCHEMA
 from pipeline.home import ReverieHome
+from pipeline.ingest.scope import session_branch, session_project
 from pipeline.ingest.staging import events_path, read_manifest, read_session_index, rejects_path
 from pipeline.lake import partition_files, write_partition
 
@@ -80,7 +82,7 @@ def build_events_partition(home: ReverieHome, day: date) -> int:
     if not files:
         write_partition(home, "events", day, EVENTS_SCHEMA.empty_table())
         return 0
-    columns = ", ".join(name for name in EVENTS_SCHEMA.names if name != "date")
+    columns = ", ".join(name for name in EVENTS_SCHEMA.names if name not in EVENTS_DERIVED_COLUMNS)
     con = _connect()
     try:
         con.register("wanted_sessions", starts.to_arrow())
@@ -112,6 +114,7 @@ def build_events_partition(home: ReverieHome, day: date) -> int:
         ).to_arrow_table()
     finally:
         con.close()
+    table = add_actions(pl.from_arrow(table)).to_arrow()  # type: ignore[union-attr]
     write_partition(home, "events", day, table)
     return table.num_rows
 
@@ -124,6 +127,7 @@ WITH per_session AS (
         arg_max(input, seq) FILTER (WHERE type = 'session_end') AS end_input,
         arg_min(content, seq) FILTER (WHERE type = 'message' AND role = 'user') AS first_prompt,
         arg_min(source_format, seq) AS source_format,
+        arg_min(source_file, seq) AS first_source_file,
         min(ts) AS started_at,
         max(ts) AS ended_at,
         list_sort(list_distinct(list(agent))) AS agents,
@@ -155,7 +159,8 @@ SELECT
     json_extract_string(end_input, '$.status') AS final_status,
     json_extract_string(start_input, '$.playbook_version') AS playbook_version,
     n_redactions,
-    DATE '{day}' AS date
+    DATE '{day}' AS date,
+    first_source_file
 FROM per_session
 ORDER BY started_at, session_id
 """
@@ -166,7 +171,8 @@ def build_sessions_partition(home: ReverieHome, day: date) -> int:
 
     Task, context and playbook version come from the session_start event (Claude Code's adapter derives
     one from the first prompt and the transcript's cwd/branch/version/model); the final status from the
-    last session_end. Build `events` for the day first.
+    last session_end; project and branch from the context (see `pipeline.ingest.scope`). Build `events`
+    for the day first.
     """
     files = partition_files(home, "events", [day])
     if not files:
@@ -175,11 +181,21 @@ def build_sessions_partition(home: ReverieHome, day: date) -> int:
     con = _connect()
     try:
         sql = _SESSIONS_SQL.format(task_chars=TASK_CHARS, day=day.isoformat(), files=_sql_list(files))
-        table = con.sql(sql).to_arrow_table()
+        frame = pl.from_arrow(con.sql(sql).to_arrow_table())
     finally:
         con.close()
-    write_partition(home, "sessions", day, table)
-    return table.num_rows
+    write_partition(home, "sessions", day, _with_scope(frame))  # type: ignore[arg-type]
+    return frame.height
+
+
+def _with_scope(sessions: pl.DataFrame) -> pl.DataFrame:
+    """Add `project` and `branch` (pipeline/ingest/scope.py) from each session's context and first file."""
+    rows = zip(sessions["context"].to_list(), sessions["first_source_file"].to_list(), strict=True)
+    scopes = [(session_project(context, source), session_branch(context)) for context, source in rows]
+    return sessions.drop("first_source_file").with_columns(
+        pl.Series("project", [p for p, _ in scopes], dtype=pl.String),
+        pl.Series("branch", [b for _, b in scopes], dtype=pl.String),
+    )
 
 
 def build_rejects_partition(home: ReverieHome, day: date) -> int:

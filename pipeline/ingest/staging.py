@@ -22,7 +22,7 @@ import orjson
 import polars as pl
 import pyarrow as pa
 
-from pipeline.events import EVENTS_SCHEMA, REJECTS_SCHEMA
+from pipeline.events import EVENTS_DERIVED_COLUMNS, EVENTS_SCHEMA, REJECTS_SCHEMA
 from pipeline.home import ReverieHome
 from pipeline.ingest.base import RAW_PREVIEW_CHARS, EventRow, Reject
 from pipeline.ingest.registry import SNIFF_BYTES, sniff_head
@@ -30,7 +30,7 @@ from pipeline.lake import write_file_atomically
 from pipeline.redaction import Redactor
 
 STAGING_SCHEMA = pa.schema(
-    [f for f in EVENTS_SCHEMA if f.name != "date"]
+    [f for f in EVENTS_SCHEMA if f.name not in EVENTS_DERIVED_COLUMNS]
     + [pa.field("n_redactions", pa.int64()), pa.field("stage_key", pa.string())]
 )
 MANIFEST_FILE = "_manifest.parquet"
