@@ -1,6 +1,8 @@
 """Outcome scores: every session of a day gets a verdict per criterion."""
 
 
+from pathlib import Path
+
 import dagster as dg
 import polars as pl
 
@@ -14,6 +16,10 @@ from resources.lakehouse import LakehouseResource
 from resources.llm import LLMResource
 
 
+class ScoreConfig(dg.Config):
+    criteria: list[str] = []  # extra criteria files or folders (`reverie score --criteria PATH`)
+
+
 @dg.asset(
     deps=["sessions"],
     partitions_def=daily_partitions,
@@ -21,13 +27,16 @@ from resources.llm import LLMResource
     group_name="outcomes",
     kinds={"polars", "parquet"},
     check_specs=[dg.AssetCheckSpec("every_session_scored", asset="outcome_scores", blocking=True)],
-    description="Per-session verdicts for every criterion of outcomes/*.yaml (Great Expectations vocabulary "
-    "compiled to polars, plus Claude-graded rubrics when a key is configured; otherwise `not_graded`).",
-    code_version="1",
+    description="Per-session verdicts for every criterion of outcomes/*.yaml, REVERIE_HOME/outcomes/*.yaml and "
+    "any `--criteria` files (Great Expectations vocabulary compiled to polars, plus Claude-graded rubrics when a "
+    "key is configured; otherwise `not_graded`).",
+    code_version="2",
 )
-def outcome_scores(context: dg.AssetExecutionContext, lakehouse: LakehouseResource, llm: LLMResource):
+def outcome_scores(
+    context: dg.AssetExecutionContext, config: ScoreConfig, lakehouse: LakehouseResource, llm: LLMResource
+):
     home = lakehouse.reverie_home
-    suite = load_criteria()
+    suite = load_criteria(home_root=home.root, extra=[Path(p) for p in config.criteria])
     settings = llm.settings()
     grader = RubricGrader(settings, cache_dir=home.cache / "rubrics") if settings.available else None
     start, end = context.partition_key_range.start, context.partition_key_range.end

@@ -122,15 +122,29 @@ def formats() -> None:
     console.print(table)
 
 
-def score() -> None:
+def score(
+    criteria: list[Path] = typer.Option(
+        None, "--criteria", help="Extra criteria YAML file or folder (repeatable); REVERIE_HOME/outcomes/*.yaml is always read."
+    ),
+) -> None:
     """Score every ingested session partition against the criteria in outcomes/ (idempotent)."""
+    from pipeline.outcomes import CriteriaError, load_criteria
+
+    extra = [str(Path(p).expanduser().resolve()) for p in criteria or []]
+    try:  # a spec mistake is one line naming file and line, before any run starts
+        load_criteria(home_root=home().root, extra=[Path(p) for p in extra])
+    except CriteriaError as exc:
+        fail(str(exc))
     days = lake.partitions(home(), "sessions")
     if not days:
         fail("no sessions in the lake yet: run `reverie ingest PATH` first")
     stats: dict = {"sessions_scored": 0, "success_rate": 0.0, "pass_rate_by_criterion": {}}
     scored = successes = 0
     for first, last in date_clusters(days):
-        part = materialization_metadata(run("score_job", partition_range=(first, last)), "outcome_scores")
+        config = {"ops": {"outcome_scores": {"config": {"criteria": extra}}}}
+        part = materialization_metadata(
+            run("score_job", partition_range=(first, last), run_config=config), "outcome_scores"
+        )
         scored += part.get("sessions_scored", 0)
         successes += round(part.get("success_rate", 0.0) * part.get("sessions_scored", 0))
         stats["pass_rate_by_criterion"].update(part.get("pass_rate_by_criterion") or {})

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from pipeline import lake
 from pipeline.events import EVENTS_SCHEMA, SESSIONS_SCHEMA
@@ -35,7 +36,23 @@ class MetricError(ValueError):
     """A metric's SQL does not run, or does not return one `(session_id, value)` row per session."""
 
 
+def _with_derived_columns(events: pa.Table | str) -> pa.Table | str:
+    """Events as metrics expect them: a partition written before `events.action` existed (or a table built by
+    hand) gets its actions computed here, so a metric over `action` never fails on an older lake."""
+    names = pq.read_schema(events).names if isinstance(events, str) else events.column_names
+    if "action" in names:
+        return events
+    from pipeline.actions import add_actions
+
+    table = pq.read_table(events) if isinstance(events, str) else events
+    frame = pl.from_arrow(table)
+    if "input" not in frame.columns or "tool" not in frame.columns:
+        return table.append_column("action", pa.nulls(table.num_rows, pa.string()))
+    return add_actions(frame).to_arrow()  # type: ignore[arg-type]
+
+
 def _bind_tables(con: duckdb.DuckDBPyConnection, events: pa.Table | str, sessions: pa.Table) -> None:
+    events = _with_derived_columns(events)
     if isinstance(events, str):
         con.execute(f"CREATE OR REPLACE VIEW events AS SELECT * FROM read_parquet('{events}')")
     else:

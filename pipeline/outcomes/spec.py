@@ -24,6 +24,8 @@ from pipeline.outcomes.expectations import ColumnInfo, ExpectationError, validat
 from pipeline.outcomes.metrics import SESSION_COLUMNS, MetricError, infer_metric_dtype
 
 DEFAULT_CRITERIA_DIR = Path(__file__).resolve().parents[2] / "outcomes"
+USER_CRITERIA_FOLDER = "outcomes"
+"""`REVERIE_HOME/outcomes/*.yaml`: a user's own criteria, loaded after the shipped ones."""
 SCHEMA_PATH = Path(__file__).resolve().parent / "criteria.schema.json"
 
 KeyPath = tuple[str | int, ...]
@@ -169,13 +171,27 @@ class _SuiteBuilder:
         self.groups: list[CriteriaGroup] = []
         self.criterion_sources: dict[str, str] = {}
         self.pending: list[tuple[Criterion, int]] = []
+        self.group_files: dict[str, Path] = {}
+
+    def _replace_group(self, name: str) -> None:
+        """Forget a group an earlier file defined, so a later file's group of that name takes its place."""
+        dropped = {c.name for g in self.groups if g.name == name for c in g.criteria}
+        self.groups = [g for g in self.groups if g.name != name]
+        self.pending = [(c, line) for c, line in self.pending if c.name not in dropped]
+        for criterion in dropped:
+            self.criterion_sources.pop(criterion, None)
 
     def add_file(self, path: Path) -> None:
         document, lines = _read_document(path)
+        for group in document.get("groups") or []:
+            if self.group_files.get(group["name"], path) != path:
+                self._replace_group(group["name"])
         for name, body in (document.get("metrics") or {}).items():
             where = f"{path}:{_line_of(lines, ('metrics', name))}"
             if name in SESSION_COLUMNS:
                 raise CriteriaError(f"{where}: metric {name!r} shadows the sessions column of that name")
+            if name in self.metrics and not self.metrics[name].source.startswith(f"{path}:"):
+                del self.metrics[name]  # a later file redefines it, as with groups
             if name in self.metrics:
                 raise CriteriaError(
                     f"{where}: metric {name!r} already defined at {self.metrics[name].source}"
@@ -213,6 +229,7 @@ class _SuiteBuilder:
                 if not criterion.is_rubric:
                     self.pending.append((criterion, _line_of(lines, (*c_path, "expectation"))))
             tasks = group["task"]
+            self.group_files[group["name"]] = path
             self.groups.append(
                 CriteriaGroup(
                     name=group["name"],
@@ -255,12 +272,34 @@ def criteria_files(paths: Sequence[Path] | None = None) -> list[Path]:
     return files
 
 
-def load_criteria(paths: Sequence[Path] | None = None) -> CriteriaSuite:
-    """Load and fully check criteria specs (default: the shipped `outcomes/*.yaml`).
+def user_criteria_files(home_root: Path) -> list[Path]:
+    """The user's own criteria files: `REVERIE_HOME/outcomes/*.yaml` (none when the folder is absent)."""
+    folder = Path(home_root) / USER_CRITERIA_FOLDER
+    return criteria_files([folder]) if folder.is_dir() else []
 
-    Raises `CriteriaError("file:line: what is wrong")` on the first problem found.
+
+def load_criteria(
+    paths: Sequence[Path] | None = None,
+    *,
+    home_root: Path | None = None,
+    extra: Sequence[Path] = (),
+) -> CriteriaSuite:
+    """Load and fully check criteria specs: `paths` (default: the shipped `outcomes/*.yaml`), then the
+    user's `home_root/outcomes/*.yaml`, then `extra` files or folders (`reverie score --criteria PATH`).
+
+    Users bring criteria without editing the checkout: a later file adds groups and metrics, and a group or
+    metric with the name of an earlier one replaces it (so a user's `coding_defaults` group redefines coding
+    success). Raises `CriteriaError("file:line: what is wrong")` on the first problem found.
     """
     builder = _SuiteBuilder()
-    for path in criteria_files(paths):
+    files = criteria_files(paths)
+    if home_root is not None:
+        files += user_criteria_files(home_root)
+    if extra:
+        missing = [str(p) for p in extra if not Path(p).exists()]
+        if missing:
+            raise CriteriaError(f"{missing[0]}:0: no such criteria file or folder")
+        files += criteria_files(list(extra))
+    for path in files:
         builder.add_file(path)
     return builder.build()

@@ -92,7 +92,8 @@ def test_rubrics_without_llm_are_not_graded_and_never_count_as_passed(scored_hom
     assert rubric["passed"].null_count() == 3 and set(rubric["grader"]) == {"not_graded"}
     # the score covers graded criteria only; success does not depend on an optional rubric
     success, score = _session_outcomes(home)["code-recovered"]
-    assert success is True and score == pytest.approx(5 / 6)  # 1 of 6 graded weight failed: error rate 0.5
+    # 1 of 11 graded weight failed (error rate 0.5); the commit criterion is not judged (null) and passes
+    assert success is True and score == pytest.approx(10 / 11)
 
 
 def test_rescoring_is_idempotent(scored_home):
