@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import re
 
+import polars as pl
+
 from pipeline.redaction import Redactor
 
 SIGNATURE_CHARS = 120
@@ -173,3 +175,23 @@ def error_signature(text: str | None, redactor: Redactor | None = None) -> str:
         return ""
     redacted = (redactor or Redactor()).redact(text).text
     return mask_signature(best_error_line(redacted))
+
+
+def add_error_signatures(events: pl.DataFrame, redactor: Redactor | None = None) -> pl.DataFrame:
+    """`events` with `error_signature` filled for failed tool results and error events (null elsewhere).
+
+    Each distinct text is read once: the same failure repeated across a day costs one signature."""
+    failed = (pl.col("type") == "error") | (
+        (pl.col("type") == "tool_result") & pl.col("is_error").fill_null(False)
+    )
+    texts = events.filter(failed)["content"].unique().drop_nulls().to_list()
+    active = redactor or Redactor()
+    signature_of = {text: error_signature(text, active) or None for text in texts}
+    signatures = (
+        events["content"].replace_strict(signature_of, default=None, return_dtype=pl.String)
+        if signature_of
+        else pl.Series([None] * events.height, dtype=pl.String)
+    )
+    return events.drop("error_signature", strict=False).with_columns(
+        pl.when(failed).then(signatures).otherwise(None).alias("error_signature")
+    )

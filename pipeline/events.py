@@ -109,9 +109,12 @@ EVENTS_SCHEMA = pa.schema(
         # What a tool call did (pipeline/actions.py): `pytest <path>`, `git commit -m`, `Edit *.py`, the tool
         # name otherwise; tool results carry their call's. Derived when partitions are built, never staged.
         ("action", pa.string()),
+        # The line of a failed tool result or error event that names the error, redacted then masked
+        # (pipeline/error_signatures.py): `ModuleNotFoundError: No module named <name>`. Null elsewhere.
+        ("error_signature", pa.string()),
     ]
 )
-EVENTS_DERIVED_COLUMNS = ("date", "action")
+EVENTS_DERIVED_COLUMNS = ("date", "action", "error_signature")
 """`events` columns computed when a partition is built rather than read from staging."""
 
 SESSIONS_SCHEMA = pa.schema(

@@ -18,6 +18,7 @@ import duckdb
 import polars as pl
 
 from pipeline.actions import add_actions
+from pipeline.error_signatures import add_error_signatures
 from pipeline.events import EVENTS_DERIVED_COLUMNS, EVENTS_SCHEMA, REJECTS_SCHEMA, SESSIONS_SCHEMA
 from pipeline.home import ReverieHome
 from pipeline.ingest.scope import session_branch, session_project
@@ -114,7 +115,7 @@ def build_events_partition(home: ReverieHome, day: date) -> int:
         ).to_arrow_table()
     finally:
         con.close()
-    table = add_actions(pl.from_arrow(table)).to_arrow()  # type: ignore[union-attr]
+    table = add_error_signatures(add_actions(pl.from_arrow(table))).to_arrow()  # type: ignore[arg-type]
     write_partition(home, "events", day, table)
     return table.num_rows
 

@@ -156,6 +156,13 @@ def test_ingest_fills_actions_for_calls_and_results(ingested: ReverieHome) -> No
         on=["session_id", "parent_event_id"],
     )
     assert results.height > 0 and (results["action"] == results["call"]).all()
+    failed = events.filter(pl.col("type") == "tool_result", pl.col("is_error"))
+    assert failed["error_signature"].null_count() < failed.height
+    assert "nothing to commit, working tree clean" in set(failed["error_signature"].to_list())
+    assert (
+        events.filter(~pl.col("is_error"))["error_signature"].null_count()
+        == events.filter(~pl.col("is_error")).height
+    )
 
 
 def test_ingest_fills_project_and_branch(ingested: ReverieHome) -> None:

@@ -275,3 +275,45 @@ def test_reverie_score_criteria_option(reverie_home, tmp_path):
     assert scored.exit_code == 0, scored.output
     outcomes = lake.read_table(reverie_home, "outcomes")
     assert outcomes.filter(pl.col("criterion") == "in_a_project")["passed"].to_list() == [True]
+
+
+def test_metrics_compute_actions_for_events_written_before_the_action_column():
+    from pipeline.events import EVENTS_SCHEMA
+    from pipeline.outcomes.metrics import evaluate_metrics
+
+    suite = load_criteria()
+    rows = [
+        {"session_id": "old", "event_id": "c", "type": "tool_call", "tool": "Bash", "seq": 1,
+         "input": json.dumps({"command": "pytest -q"})},
+        {"session_id": "old", "event_id": "r", "parent_event_id": "c", "type": "tool_result", "tool": "Bash",
+         "seq": 2, "content": "1 failed, 2 passed", "is_error": True},
+        {"session_id": "old", "event_id": "s", "type": "tool_call", "tool": "Bash", "seq": 3,
+         "input": json.dumps({"command": "git status"})},
+        {"session_id": "old", "event_id": "t", "parent_event_id": "s", "type": "tool_result", "seq": 4,
+         "content": "clean", "is_error": False},
+    ]  # fmt: skip
+    old_schema = EVENTS_SCHEMA.remove(EVENTS_SCHEMA.get_field_index("action"))
+    events = (
+        pl.DataFrame(rows)
+        .to_arrow()
+        .select(
+            [
+                n
+                for n in (
+                    "session_id",
+                    "event_id",
+                    "parent_event_id",
+                    "seq",
+                    "type",
+                    "tool",
+                    "input",
+                    "content",
+                    "is_error",
+                )
+            ]
+        )
+    )
+    assert "action" not in old_schema.names and "action" not in events.column_names
+    sessions = pl.DataFrame({"session_id": ["old"], "task": ["fix"], "final_status": [None]})
+    frame = evaluate_metrics(sessions, events, {"ended_green": suite.metrics["ended_green"].sql})
+    assert frame["ended_green"].to_list() == [False]
