@@ -6,6 +6,7 @@ that the tests in tests/actions/ then cover.
 """
 
 SHELL_KEYS = ("command", "cmd")
+ARGUMENT_WRAPPERS = ("arguments", "args", "parameters")  # keys some formats nest a tool's arguments under
 FILE_TOOLS = {
     "Read", "Edit", "Write", "MultiEdit", "NotebookEdit", "NotebookRead",
     "read_file", "write_file", "edit_file", "create_file", "view_file", "delete_file",

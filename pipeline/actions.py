@@ -29,6 +29,7 @@ import orjson
 import polars as pl
 
 from pipeline.action_vocabulary import (
+    ARGUMENT_WRAPPERS,
     DROPPED_WHEN_NOT_ALONE,
     EDITOR_COMMANDS,
     FILE_TOOLS,
@@ -308,6 +309,11 @@ def action_of(tool: str | None, raw_input: Any) -> str | None:
     if not tool:
         return None
     value = _decode_input(raw_input)
+    if isinstance(value, dict) and not value.keys() & {*SHELL_KEYS, "file_path", "path", "notebook_path"}:
+        for key in ARGUMENT_WRAPPERS:  # OTel GenAI spans: {"call_id": ..., "arguments": {...}}
+            if key in value:
+                value = _decode_input(value[key])
+                break
     if isinstance(value, dict):
         path = value.get("file_path") or value.get("notebook_path") or value.get("path")
         editor_command = value.get("command")

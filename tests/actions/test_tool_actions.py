@@ -61,6 +61,18 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
         ("write_stdin", {"session_id": 3, "chars": "y\n"}, "write_stdin"),
         # OTel execute_tool and OpenAI Agents function calls whose arguments hold a command
         ("run_shell", {"command": "cargo test --release"}, "cargo test --release"),
+        ("execute_tool", {"call_id": "j5pz", "arguments": {"command": "npm test"}}, "npm test"),
+        ("bash", {"call_id": None, "arguments": json.dumps({"cmd": ["pytest", "-x"]})}, "pytest -x"),
+        (
+            "write_file",
+            {"call_id": None, "arguments": {"path": "notes/plan.md", "text": "2025"}},
+            "write_file *.md",
+        ),
+        (
+            "get_current_time",
+            {"call_id": None, "arguments": {"timezone": "America/New_York"}},
+            "get_current_time",
+        ),
         ("terminal", {"cmd": "sudo apt-get install -y ripgrep"}, "apt-get install -y"),
         ("read_file", {"path": "src/foo.py"}, "read_file *.py"),
         ("get_weather", {"location": "Paris"}, "get_weather"),
