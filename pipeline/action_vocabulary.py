@@ -42,9 +42,14 @@ WRAPPER_VALUE_FLAGS = {"sudo": {"-u", "-g", "-C", "-D"}, "nice": {"-n"}, "env": 
 # Programs whose first positional argument is a script or pattern, not a file: never shown.
 PATTERN_FIRST = {"sed", "awk", "gawk", "grep", "egrep", "fgrep", "rg", "ag", "jq", "yq", "perl", "printf"}
 # Global options taking a value before the subcommand (`git -C dir status`).
-GLOBAL_VALUE_FLAGS = {"git": {"-C", "-c", "--git-dir", "--work-tree"}, "docker": {"-H", "--context"}}
+GLOBAL_VALUE_FLAGS = {
+    "git": {"-C", "-c", "--git-dir", "--work-tree"}, "docker": {"-H", "--context"}, "make": {"-C", "-f", "--directory"},
+    "npm": {"--prefix", "-w", "--workspace"}, "pnpm": {"-C", "--dir", "--filter", "-F"}, "yarn": {"--cwd"},
+    "cargo": {"--manifest-path", "-p", "--package"}, "go": {"-C"}, "uv": {"--directory", "--project"},
+    "kubectl": {"-n", "--namespace", "--context"}, "gh": {"-R", "--repo"},
+}  # fmt: skip
 SHELLS = {"bash", "sh", "zsh", "dash", "ksh", "fish"}
-DROPPED_WHEN_NOT_ALONE = {"cd", "pushd", "popd", "export", "set", "source_env"}
+DROPPED_WHEN_NOT_ALONE = {"cd", "pushd", "popd", "export", "set"}
 KEYWORD_PREFIXES = {"if", "then", "else", "elif", "do", "while", "until", "!", "{", "}", "time"}
 KEYWORD_ALONE = {"fi", "done", "esac", "}", "then", "do", "else"}
 

@@ -119,6 +119,9 @@ def test_real_commands_become_the_action_a_lesson_would_name(command: str, expec
         ("docker compose up -d", "docker compose up -d"),
         ("gh pr create --title 'x' --body \"$(cat body.md)\"", "gh pr create --title --body"),
         ("git stash pop", "git stash pop"),
+        ("make -C backend test", "make test"),
+        ("npm --prefix web run build", "npm run build"),
+        ("kubectl -n prod get pods", "kubectl get"),
         ("python -m pip install -e .", "python -m pip install -e ."),
     ],
 )
