@@ -97,12 +97,13 @@ def _mask_argument(word: Word) -> str | None:
 
 
 def _mask_flag(text: str) -> str:
-    """`--status=done` -> `--status`, `-n5` -> `-n`, `-20` -> `-<n>`; letter clusters (`-la`) stay."""
+    """`--status=done` -> `--status`, `-n5` -> `-n`, `-20` -> `-<n>`; short letter clusters (`-la`, `-xvf`)
+    stay, longer ones keep their first letter: `-pS3cret` (a value glued to its flag) must not leak."""
     if text.startswith("--"):
         return text.split("=", 1)[0]
     if _NUMBER.match(text[1:]):
         return "-<n>"
-    if len(text) > 2 and not text[1:].isalpha():
+    if len(text) > 2 and not (text[1:].isalpha() and len(text) <= 5):
         return text[:2]
     return text
 
