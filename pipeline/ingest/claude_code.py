@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 import orjson
 
-from pipeline.ingest.base import EventRow, Reject
+from pipeline.ingest.base import EventRow, RecordTally, Reject
 from pipeline.ingest.claude_code_rows import (
     TASK_PREVIEW_CHARS,
     LineError,
@@ -37,6 +37,7 @@ from pipeline.ingest.claude_code_rows import (
     _SessionStart,
     _timestamp,
 )
+from pipeline.ingest.derived import as_int
 from pipeline.ingest.jsonl import iter_json_lines, raw_preview
 
 __all__ = ["ADAPTER", "TASK_PREVIEW_CHARS", "ClaudeCodeAdapter", "LineError"]
@@ -49,7 +50,43 @@ _LINE_TYPES = {
     "summary",
     "file-history-snapshot",
     "queue-operation",
+    "attachment",
+    "custom-title",
+    "ai-title",
+    "last-prompt",
+    "mode",
+    "permission-mode",
+    "agent-name",
 }
+_BOOKKEEPING = {
+    "file-history-snapshot",
+    "queue-operation",
+    "attachment",
+    "last-prompt",
+    "mode",
+    "agent-name",
+}
+"""Record types Claude Code writes for its own UI (undo snapshots, queued prompts, attached file bodies, the
+prompt to restore, the mode toggles): known, and deliberately not session events."""
+_CONTEXT_RECORDS = {
+    "custom-title": ("customTitle", "title"),
+    "ai-title": ("aiTitle", "ai_title"),
+    "permission-mode": ("permissionMode", "permission_mode"),
+}
+"""Record types that say something about the whole session: (field, context key) for `session_start`."""
+_KNOWN_PROGRESS = {"agent_progress", "hook_progress", "bash_progress", "waiting_for_task", "mcp_progress"}
+_KNOWN_SYSTEM = {
+    "compact_boundary",
+    "microcompact_boundary",
+    "api_error",
+    "away_summary",
+    "informational",
+    "local_command",
+    "stop_hook_summary",
+    "turn_duration",
+    "system",
+}
+META_SIDECAR_MAX_BYTES = 64 * 1024
 
 
 class ClaudeCodeAdapter:
@@ -65,16 +102,19 @@ class ClaudeCodeAdapter:
             except orjson.JSONDecodeError:
                 continue
             seen_lines += 1
-            if not isinstance(record, dict) or record.get("type") not in _LINE_TYPES:
-                continue
+            kind = record.get("type") if isinstance(record, dict) else None
+            if not isinstance(kind, str) or kind not in _LINE_TYPES:
+                continue  # a mistyped or unknown line must not hide the good lines after it
             if "sessionId" in record and ("uuid" in record or "parentUuid" in record):
                 return 0.95
             if record.get("type") in ("summary", "file-history-snapshot") and seen_lines == 1:
                 return 0.6  # a bookkeeping first line; the next lines usually confirm
         return 0.0
 
-    def parse(self, path: Path, data: bytes | None = None) -> Iterator[EventRow | Reject]:
-        state = _FileState()
+    def parse(
+        self, path: Path, data: bytes | None = None, tally: RecordTally | None = None
+    ) -> Iterator[EventRow | Reject]:
+        state = _FileState(tally=tally if tally is not None else RecordTally())
         for item in iter_json_lines(path, data):
             if isinstance(item, Reject):
                 yield item
@@ -85,9 +125,10 @@ class ClaudeCodeAdapter:
                 continue
             try:
                 self._line(state, record, line_number)
-            except (LineError, TypeError, AttributeError, KeyError) as error:
+            except (ValueError, TypeError, AttributeError, KeyError) as error:
                 reason = str(error) if isinstance(error, LineError) else f"unexpected shape: {error}"
                 yield Reject(line_number, reason, raw_preview(orjson.dumps(record)))
+        yield from self._subagent_meta(path, state)
         yield from self._finish(state)
 
     # --- one line ----------------------------------------------------------------------------------------
@@ -103,16 +144,30 @@ class ClaudeCodeAdapter:
             self._system(state, record, line_number)
         elif kind == "progress":
             progress = record.get("data")
-            if isinstance(progress, dict) and progress.get("type") == "agent_progress":
-                nested = progress.get("message")
-                if isinstance(nested, dict) and nested.get("type") in ("user", "assistant"):
-                    agent = str(progress.get("agentId") or "subagent")
-                    session_id = _required_str(record, "sessionId")
-                    self._message(state, nested, line_number, session_id=session_id, agent=agent, inline=True)
+            progress_kind = progress.get("type") if isinstance(progress, dict) else None
+            nested = progress.get("message") if isinstance(progress, dict) else None
+            if (
+                progress_kind == "agent_progress"
+                and isinstance(nested, dict)
+                and nested.get("type") in ("user", "assistant")
+            ):
+                agent = str(progress.get("agentId") or "subagent")
+                session_id = _required_str(record, "sessionId")
+                self._message(state, nested, line_number, session_id=session_id, agent=agent, inline=True)
+            else:
+                state.tally.skip(f"progress:{progress_kind}", known=progress_kind in _KNOWN_PROGRESS)
         elif kind == "summary" and isinstance(record.get("summary"), str):
             leaf = record.get("leafUuid")
             state.summaries.append((line_number, record["summary"], leaf if isinstance(leaf, str) else None))
-        # file-history-snapshot, queue-operation, hook progress and unknown kinds carry no session event.
+        elif kind in _CONTEXT_RECORDS:
+            source, feature = _CONTEXT_RECORDS[kind]
+            value, session_id = record.get(source), record.get("sessionId")
+            if isinstance(value, str) and value and isinstance(session_id, str):
+                state.session_notes.setdefault(session_id, {})[feature] = value[:200]
+            state.tally.skip(kind, known=True)
+        else:
+            # Snapshots, queued prompts, attachments, mode toggles: bookkeeping, not session events.
+            state.tally.skip(kind, known=isinstance(kind, str) and kind in _BOOKKEEPING)
 
     @staticmethod
     def _agent(record: dict[str, Any]) -> str:
@@ -136,12 +191,15 @@ class ClaudeCodeAdapter:
         if not isinstance(message, dict):
             raise LineError("missing message" if message is None else "wrong type for message")
         role = message.get("role") or record.get("type")
+        if not isinstance(role, str):
+            raise LineError(f"wrong type for message.role: {type(role).__name__}")
         content = message.get("content")
         parent = self._resolve(state, record.get("parentUuid"))
         state.ts_by_uuid[uuid] = ts
         if agent == "main" and not inline:
             self._note_start(state, session_id, record, message, ts, content)
         line = _Line(state, session_id, uuid, ts, agent, parent, role, line_number)
+        rows_before = len(state.rows)
         if record.get("isCompactSummary"):
             line.emit(0, "observation", tool="compact_summary", content=_block_text(content))
             return
@@ -154,7 +212,7 @@ class ClaudeCodeAdapter:
                     self._block(state, line, index, block, result_summary, result_failed)
         else:
             raise LineError(f"wrong type for message.content: {type(content).__name__}")
-        if role == "assistant":
+        if role == "assistant" and len(state.rows) > rows_before:
             self._count_tokens(state, message, record)
 
     @staticmethod
@@ -195,20 +253,33 @@ class ClaudeCodeAdapter:
 
     @staticmethod
     def _count_tokens(state: _FileState, message: dict[str, Any], record: dict[str, Any]) -> None:
-        """Attach one response's usage to its first event, taking the largest value seen across its lines."""
+        """Put one response's usage on its LAST event so far, the largest value seen across its lines.
+
+        One API response is split over several lines (one content block each) that repeat its usage. The
+        last line is the one every copy of the response has: a parent transcript's inline `agent_progress`
+        copy of a subagent response lacks the leading text line the subagent's own file has. Both copies
+        then carry the usage on the same event id, and the (session_id, event_id) dedup counts it once.
+        """
         usage = message.get("usage")
-        response_id = message.get("id") or record.get("requestId")
-        if not isinstance(usage, dict) or not state.rows:
+        if not isinstance(usage, dict):
             return
         tokens_in = sum(
-            int(usage.get(key) or 0)
+            as_int(usage.get(key)) or 0
             for key in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
         )
-        tokens_out = int(usage.get("output_tokens") or 0)
-        if response_id is None:
-            row = state.rows[-1]
-        else:
-            row = state.rows[state.response_rows.setdefault(str(response_id), len(state.rows) - 1)]
+        tokens_out = as_int(usage.get("output_tokens")) or 0
+        response_id = message.get("id") or record.get("requestId")
+        last = len(state.rows) - 1
+        if isinstance(response_id, str) and response_id:
+            key = f"{state.rows[last].session_id}\0{response_id}"
+            previous = state.response_rows.get(key)
+            if previous is not None and previous != last:
+                holder = state.rows[previous]
+                tokens_in = max(tokens_in, holder.tokens_in or 0)
+                tokens_out = max(tokens_out, holder.tokens_out or 0)
+                holder.tokens_in = holder.tokens_out = None
+            state.response_rows[key] = last
+        row = state.rows[last]
         row.tokens_in = max(row.tokens_in or 0, tokens_in)
         row.tokens_out = max(row.tokens_out or 0, tokens_out)
 
@@ -218,6 +289,8 @@ class ClaudeCodeAdapter:
             return
         ts = _timestamp(record)
         subtype = str(record.get("subtype") or "system")
+        if subtype not in _KNOWN_SYSTEM:
+            state.tally.skip(f"system:{subtype}", known=False)  # kept as an observation, but new: say so
         parent = record.get("parentUuid") or record.get("logicalParentUuid")
         failed = record.get("level") == "error" or "error" in subtype
         content = record.get("content")
@@ -276,10 +349,46 @@ class ClaudeCodeAdapter:
         if start.task is None and record.get("type") == "user":
             start.task = _is_prompt(record, content)
 
+    def _subagent_meta(self, path: Path, state: _FileState) -> Iterator[EventRow]:
+        """A subagent transcript's `agent-<id>.meta.json` sidecar (agent type, task, spawning tool call,
+        depth) as one event, linked to the tool call that spawned it so nested subagents form a tree."""
+        sidecar = path.with_name(f"{path.stem}.meta.json")
+        sidechain = [row for row in state.rows if row.agent != "main"]
+        if not sidechain or not path.name.startswith("agent-"):
+            return
+        try:
+            if not sidecar.is_file() or sidecar.stat().st_size > META_SIDECAR_MAX_BYTES:
+                return
+            meta = orjson.loads(sidecar.read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return
+        if not isinstance(meta, dict):
+            return
+        kept = {
+            key: meta[key]
+            for key in ("agentType", "description", "toolUseId", "spawnDepth", "parentAgentId")
+            if isinstance(meta.get(key), str | int) and not isinstance(meta.get(key), bool)
+        }
+        first = min(sidechain, key=lambda row: row.ts)
+        tool_use = kept.get("toolUseId")
+        yield EventRow(
+            session_id=first.session_id,
+            event_id=f"agent_meta:{first.agent}",
+            ts=first.ts,
+            type="observation",
+            agent=first.agent,
+            parent_event_id=tool_use if isinstance(tool_use, str) else None,
+            role="system",
+            tool="subagent",
+            input=kept,
+        )
+
     # --- end of file ---------------------------------------------------------------------------------------
 
     def _finish(self, state: _FileState) -> Iterator[EventRow]:
         for session_id, start in state.starts.items():
+            for feature, value in state.session_notes.get(session_id, {}).items():
+                start.context.setdefault(feature, value)
             yield EventRow(
                 session_id=session_id,
                 event_id="session_start",

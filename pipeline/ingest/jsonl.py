@@ -30,6 +30,15 @@ def raw_preview(line: bytes) -> str:
     return line[: RAW_WINDOW_CHARS * 4].decode("utf-8", errors="replace")[:RAW_WINDOW_CHARS]
 
 
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def strip_bom(data: bytes) -> bytes:
+    """Files saved by some Windows editors start with a UTF-8 byte order mark, which is not JSON: without
+    this the first line (or a whole single-document file) would be lost to it."""
+    return data[len(UTF8_BOM) :] if data.startswith(UTF8_BOM) else data
+
+
 def iter_json_lines(path: Path, data: bytes | None = None) -> Iterator[tuple[int, Any] | Reject]:
     """Yield `(line_number, parsed_value)` for each good line (1-based) and a `Reject` for each bad one.
 
@@ -38,6 +47,7 @@ def iter_json_lines(path: Path, data: bytes | None = None) -> Iterator[tuple[int
     """
     if data is None:
         data = path.read_bytes()
+    data = strip_bom(data)
     if not data.strip():
         yield Reject(None, "empty file")
         return

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 import orjson
 
-from pipeline.ingest.anthropic_messages import flatten_text
+from pipeline.ingest.content_blocks import flatten_text
 from pipeline.ingest.base import EventRow, Reject
 from pipeline.ingest.derived import EPOCH, as_int, parse_time, safe_preview
 from pipeline.ingest.jsonl import iter_json_lines
