@@ -20,8 +20,8 @@ from typing import Any, ClassVar
 
 import orjson
 
-from pipeline.ingest.content_blocks import BlockTranscript, flatten_text, usage_tokens
 from pipeline.ingest.base import EventRow, RecordTally, Reject
+from pipeline.ingest.content_blocks import BlockTranscript, flatten_text, usage_tokens
 from pipeline.ingest.derived import SyntheticClock, content_session_id, parse_time, safe_preview
 from pipeline.ingest.jsonl import iter_json_lines
 
