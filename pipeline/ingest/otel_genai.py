@@ -20,6 +20,7 @@ exporters (`gen_ai.tool.args`, `gen_ai.output`, `gen_ai.prompt`/`completion`, `i
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from collections.abc import Iterator
@@ -30,7 +31,7 @@ import orjson
 
 from pipeline.ingest.base import EventRow, RecordTally, Reject
 from pipeline.ingest.derived import SyntheticClock, as_int, content_session_id, safe_preview
-from pipeline.ingest.jsonl import iter_json_lines, strip_bom
+from pipeline.ingest.jsonl import strip_bom
 from pipeline.ingest.otel_genai_spans import Span, spans_of
 from pipeline.ingest.span_tree import SpanTreeSession, decoded_json
 
@@ -91,16 +92,24 @@ class OtelGenAiAdapter:
         data = strip_bom(path.read_bytes() if data is None else data)
         tally = tally if tally is not None else RecordTally()
         try:
-            documents: list[Any] = [orjson.loads(data)]
-        except orjson.JSONDecodeError:
+            # The standard library, not orjson: SDK dumps write 128-bit ids as decimal integers, which
+            # orjson reads as floats, merging distinct traces that differ past the 17th digit.
+            documents: list[Any] = [json.loads(data)]
+        except (ValueError, RecursionError):
             documents = []
-            for item in iter_json_lines(path, data):
-                if isinstance(item, Reject):
-                    yield item
-                elif isinstance(item[1], dict | list):
-                    documents.append(item[1])
+            for line_number, line in enumerate(data.split(b"\n"), start=1):
+                if not line.strip():
+                    continue
+                try:
+                    document = json.loads(line)
+                except (ValueError, RecursionError) as error:
+                    reason = "invalid JSON" if isinstance(error, ValueError) else "JSON nested too deeply"
+                    yield Reject(line_number, reason, safe_preview(line))
+                    continue
+                if isinstance(document, dict | list):
+                    documents.append(document)
                 else:
-                    yield Reject(item[0], "line is not a JSON object", safe_preview(orjson.dumps(item[1])))
+                    yield Reject(line_number, "line is not a JSON object", safe_preview(line))
         fallback = content_session_id(self.name, data)
         spans = list(spans_of(documents))
         if not spans:

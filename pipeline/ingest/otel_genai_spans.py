@@ -69,12 +69,13 @@ def _otlp_attributes(pairs: Any) -> dict[str, Any]:
     }
 
 
-def _id(value: Any) -> str | None:
-    """OTLP ids are hex; Python SDK dumps print them as (up to 128-bit) decimal integers: use hex for both."""
+def _id(value: Any, hex_digits: int = 16) -> str | None:
+    """OTLP ids are hex; Python SDK dumps print them as (up to 128-bit) decimal integers: use hex for both,
+    as wide as the spec's ids (32 digits for a trace, 16 for a span)."""
     if value in (None, "", 0) or isinstance(value, bool | dict | list):
         return None
     if isinstance(value, int):
-        return format(value, "032x" if value >= 2**64 else "016x") if value > 0 else str(value)
+        return format(value, f"0{hex_digits}x") if value > 0 else str(value)
     return str(value)
 
 
@@ -91,7 +92,7 @@ def _otlp_spans(document: dict[str, Any]) -> Iterator[Span]:
                 status = _dict(raw.get("status"))
                 failed = status.get("code") in (2, "STATUS_CODE_ERROR") or "error.type" in attributes
                 yield Span(
-                    _id(raw.get("traceId")),
+                    _id(raw.get("traceId"), 32),
                     _id(raw.get("spanId")),
                     _id(raw.get("parentSpanId")),
                     str(raw.get("name") or ""),
@@ -108,7 +109,7 @@ def _sdk_span(raw: dict[str, Any]) -> Span:
     status = _dict(raw.get("status"))
     failed = str(status.get("status_code", "")).lower() == "error" or "error.type" in attributes
     return Span(
-        _id(context.get("trace_id")),
+        _id(context.get("trace_id"), 32),
         _id(context.get("span_id")),
         _id(parent.get("span_id")),
         str(raw.get("name") or ""),
