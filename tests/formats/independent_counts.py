@@ -111,9 +111,9 @@ def claude_code(paths: list[Path]) -> dict[str, dict[str, Any]]:
                 messages.append(record)
             elif record.get("type") == "progress" and isinstance(record.get("data"), dict):
                 nested = record["data"].get("message")
-                if record["data"].get("type") == "agent_progress" and isinstance(nested, dict):
-                    if nested.get("type") in ("user", "assistant"):
-                        messages.append(nested)
+                is_copy = record["data"].get("type") == "agent_progress" and isinstance(nested, dict)
+                if is_copy and nested.get("type") in ("user", "assistant"):
+                    messages.append(nested)
             elif record.get("type") == "system" and isinstance(record.get("uuid"), str):
                 ts = _time(record.get("timestamp"))
                 if ts:
