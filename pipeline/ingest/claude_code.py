@@ -212,7 +212,9 @@ class ClaudeCodeAdapter:
                     self._block(state, line, index, block, result_summary, result_failed)
         else:
             raise LineError(f"wrong type for message.content: {type(content).__name__}")
-        if role == "assistant" and len(state.rows) > rows_before:
+        if len(state.rows) == rows_before:  # e.g. only redacted thinking, or an empty block list
+            state.tally.skip(f"{role}:no content", known=True)
+        elif role == "assistant":
             self._count_tokens(state, message, record)
 
     @staticmethod
@@ -286,6 +288,7 @@ class ClaudeCodeAdapter:
     def _system(self, state: _FileState, record: dict[str, Any], line_number: int) -> None:
         uuid = record.get("uuid")
         if not isinstance(uuid, str):
+            state.tally.skip(f"system:{record.get('subtype')} without uuid", known=False)
             return
         ts = _timestamp(record)
         subtype = str(record.get("subtype") or "system")
