@@ -77,10 +77,13 @@ def assemble_sse(body: str) -> dict[str, Any]:
     return message
 
 
-def _response_body(response: dict[str, Any]) -> Any:
-    body = response.get("body")
+def _response_body(response: Any) -> Any:
+    body = response.get("body") if isinstance(response, dict) else None
     if isinstance(body, str) and "data:" in body:
-        return assemble_sse(body)
+        try:
+            return assemble_sse(body)
+        except (TypeError, AttributeError, ValueError, KeyError, IndexError) as error:
+            return {"type": "error", "error": {"message": f"unreadable event stream: {error}"}}
     if isinstance(body, str):
         try:
             return orjson.loads(body)
@@ -89,20 +92,24 @@ def _response_body(response: dict[str, Any]) -> Any:
     return body or {}
 
 
-def _header_time(response: dict[str, Any]) -> datetime | None:
-    headers = {str(k).lower(): v for k, v in (response.get("headers") or {}).items()}
+def _header_time(response: Any) -> datetime | None:
+    headers = response.get("headers") if isinstance(response, dict) else None
+    if not isinstance(headers, dict):
+        return None
+    headers = {str(k).lower(): v for k, v in headers.items()}
     try:
         return parsedate_to_datetime(headers["date"]) if "date" in headers else None
     except (TypeError, ValueError):
         return None
 
 
+def _is_exchange(item: Any) -> bool:
+    return isinstance(item, dict) and "request" in item and "response" in item
+
+
 def _is_exchange_list(document: Any) -> bool:
-    return (
-        isinstance(document, list)
-        and bool(document)
-        and all(isinstance(item, dict) and "request" in item and "response" in item for item in document)
-    )
+    """A recording: exchanges, perhaps with a few broken entries (each rejected, the rest kept)."""
+    return isinstance(document, list) and sum(map(_is_exchange, document)) > len(document) / 2
 
 
 def _is_response_strings(document: Any) -> bool:
@@ -191,10 +198,14 @@ class AnthropicMessagesAdapter:
         self._end(transcript, response, None)
         yield from transcript.rows
 
-    def _parse_exchanges(
-        self, path: Path, data: bytes, exchanges: list[dict[str, Any]]
-    ) -> Iterator[EventRow | Reject]:
-        bodies = [_response_body(item.get("response") or {}) for item in exchanges]
+    def _parse_exchanges(self, path: Path, data: bytes, entries: list[Any]) -> Iterator[EventRow | Reject]:
+        exchanges = [item for item in entries if _is_exchange(item)]
+        for item in entries:
+            if not _is_exchange(item):
+                yield Reject(
+                    None, "recorded exchange without request and response", safe_preview(orjson.dumps(item))
+                )
+        bodies = [_response_body(item.get("response")) for item in exchanges]
         first_ok = next(
             (b for b in bodies if isinstance(b, dict) and b.get("type") == "message" and b.get("id")), None
         )

@@ -159,7 +159,7 @@ class ClaudeCodeAdapter:
         elif kind == "summary" and isinstance(record.get("summary"), str):
             leaf = record.get("leafUuid")
             state.summaries.append((line_number, record["summary"], leaf if isinstance(leaf, str) else None))
-        elif kind in _CONTEXT_RECORDS:
+        elif isinstance(kind, str) and kind in _CONTEXT_RECORDS:
             source, feature = _CONTEXT_RECORDS[kind]
             value, session_id = record.get(source), record.get("sessionId")
             if isinstance(value, str) and value and isinstance(session_id, str):

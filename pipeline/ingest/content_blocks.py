@@ -90,7 +90,13 @@ class BlockTranscript:
         parent_event_id: str | None = None,
     ) -> list[EventRow]:
         """Emit the message's text, thinking, tool calls and tool results as events, in block order."""
-        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else list(content or [])
+        if isinstance(content, list):
+            blocks = content
+        elif content is None:
+            blocks = []
+        else:  # a string, or a value of the wrong type kept visible as text rather than dropped
+            text = content if isinstance(content, str) else orjson.dumps(content).decode()
+            blocks = [{"type": "text", "text": text}]
         added: list[EventRow] = []
         texts: list[str] = []
 

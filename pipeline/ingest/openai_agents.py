@@ -123,10 +123,11 @@ class _TraceSession(SpanTreeSession[dict[str, Any]]):
         return "main"
 
     def _span_id(self, span: dict[str, Any]) -> Any:
-        return span.get("id")
+        return str(span.get("id"))
 
     def _parent_id(self, span: dict[str, Any]) -> Any:
-        return span.get("parent_id")
+        parent = span.get("parent_id")
+        return str(parent) if isinstance(parent, str | int) and not isinstance(parent, bool) else None
 
     def events(self) -> list[EventRow]:
         starts = [parse_time(s.get("started_at")) for s in self.spans]
