@@ -229,6 +229,8 @@ class _Rollout:
             if str(payload.get("message", "")).strip() not in history_texts:
                 role = "user" if ptype == "user_message" else "assistant"
                 self._emit(ts, line, type="message", role=role, content=str(payload.get("message", "")))
+            else:
+                self.tally.skip(f"event_msg:{ptype} (repeats the history)", known=True)
         elif ptype == "agent_reasoning":
             if str(payload.get("text", "")).strip() not in history_texts:
                 self._emit(
@@ -239,6 +241,8 @@ class _Rollout:
                     input={"block": "reasoning"},
                     content=str(payload.get("text", "")),
                 )
+            else:
+                self.tally.skip("event_msg:agent_reasoning (repeats the history)", known=True)
         elif ptype == "token_count":
             info = payload.get("info")
             if isinstance(info, dict):
@@ -278,6 +282,8 @@ class _Rollout:
                     input={"block": "reasoning"},
                     content=summary,
                 )
+            else:
+                self.tally.skip("response_item:reasoning without summary", known=True)  # encrypted only
         elif ptype == "agent_message":  # a message between agents of one Codex thread
             self._emit(
                 ts, line, type="message", role="assistant", content=_message_text(payload.get("content"))
