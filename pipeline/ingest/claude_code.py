@@ -3,14 +3,16 @@
 The real files (see tests/fixtures/claude-code and the shared NOTES.md) are messier than one message per
 line, and each quirk changes a number downstream if ignored:
 - one API response is split over several `assistant` lines (one content block each) that share
-  `message.id`/`requestId` and repeat the same `usage`: tokens are counted once per response;
+  `message.id`/`requestId` and repeat the same `usage`: tokens are counted once per response, on its last
+  event, which a parent's inline copy of a subagent response shares with the subagent's own file;
 - tool results are `user` lines holding `tool_result` blocks, paired to the call by `tool_use_id`; failure
   shows as `is_error` or as a plain-string `toolUseResult` ("Error: Exit code 1", "User rejected tool use");
 - subagents write `<sessionId>/subagents/agent-<id>.jsonl` (or older flat `agent-<id>.jsonl`) with
   `isSidechain: true` and the parent's `sessionId`, or appear inline as `agent_progress` lines: all three
   become the same session with the subagent's own `agent`, and shared line uuids deduplicate downstream;
 - `summary`, `compact_boundary` and `isCompactSummary` lines mark compaction; snapshots, queue operations
-  and hook progress are bookkeeping, not session events.
+  and hook progress are bookkeeping, not session events; every record that makes no event is counted (known
+  vs unknown type) in the parse's `RecordTally`, and the 2.1.x types are listed in `claude_code_records`.
 Event ids are the line `uuid` (plus `#<block>` for later blocks of a line) or the `tool_use` id, so
 re-ingesting a file that grew yields the same ids for the lines it already had.
 """
@@ -25,6 +27,14 @@ from typing import Any, ClassVar
 import orjson
 
 from pipeline.ingest.base import EventRow, RecordTally, Reject
+from pipeline.ingest.claude_code_records import (
+    _BOOKKEEPING,
+    _CONTEXT_RECORDS,
+    _KNOWN_PROGRESS,
+    _KNOWN_SYSTEM,
+    _LINE_TYPES,
+    subagent_meta,
+)
 from pipeline.ingest.claude_code_rows import (
     TASK_PREVIEW_CHARS,
     LineError,
@@ -41,52 +51,6 @@ from pipeline.ingest.derived import as_int
 from pipeline.ingest.jsonl import iter_json_lines, raw_preview
 
 __all__ = ["ADAPTER", "TASK_PREVIEW_CHARS", "ClaudeCodeAdapter", "LineError"]
-
-_LINE_TYPES = {
-    "user",
-    "assistant",
-    "system",
-    "progress",
-    "summary",
-    "file-history-snapshot",
-    "queue-operation",
-    "attachment",
-    "custom-title",
-    "ai-title",
-    "last-prompt",
-    "mode",
-    "permission-mode",
-    "agent-name",
-}
-_BOOKKEEPING = {
-    "file-history-snapshot",
-    "queue-operation",
-    "attachment",
-    "last-prompt",
-    "mode",
-    "agent-name",
-}
-"""Record types Claude Code writes for its own UI (undo snapshots, queued prompts, attached file bodies, the
-prompt to restore, the mode toggles): known, and deliberately not session events."""
-_CONTEXT_RECORDS = {
-    "custom-title": ("customTitle", "title"),
-    "ai-title": ("aiTitle", "ai_title"),
-    "permission-mode": ("permissionMode", "permission_mode"),
-}
-"""Record types that say something about the whole session: (field, context key) for `session_start`."""
-_KNOWN_PROGRESS = {"agent_progress", "hook_progress", "bash_progress", "waiting_for_task", "mcp_progress"}
-_KNOWN_SYSTEM = {
-    "compact_boundary",
-    "microcompact_boundary",
-    "api_error",
-    "away_summary",
-    "informational",
-    "local_command",
-    "stop_hook_summary",
-    "turn_duration",
-    "system",
-}
-META_SIDECAR_MAX_BYTES = 64 * 1024
 
 
 class ClaudeCodeAdapter:
@@ -128,7 +92,7 @@ class ClaudeCodeAdapter:
             except (ValueError, TypeError, AttributeError, KeyError) as error:
                 reason = str(error) if isinstance(error, LineError) else f"unexpected shape: {error}"
                 yield Reject(line_number, reason, raw_preview(orjson.dumps(record)))
-        yield from self._subagent_meta(path, state)
+        yield from subagent_meta(path, state.rows)
         yield from self._finish(state)
 
     # --- one line ----------------------------------------------------------------------------------------
@@ -352,40 +316,6 @@ class ClaudeCodeAdapter:
         if start.task is None and record.get("type") == "user":
             start.task = _is_prompt(record, content)
 
-    def _subagent_meta(self, path: Path, state: _FileState) -> Iterator[EventRow]:
-        """A subagent transcript's `agent-<id>.meta.json` sidecar (agent type, task, spawning tool call,
-        depth) as one event, linked to the tool call that spawned it so nested subagents form a tree."""
-        sidecar = path.with_name(f"{path.stem}.meta.json")
-        sidechain = [row for row in state.rows if row.agent != "main"]
-        if not sidechain or not path.name.startswith("agent-"):
-            return
-        try:
-            if not sidecar.is_file() or sidecar.stat().st_size > META_SIDECAR_MAX_BYTES:
-                return
-            meta = orjson.loads(sidecar.read_bytes())
-        except (OSError, orjson.JSONDecodeError):
-            return
-        if not isinstance(meta, dict):
-            return
-        kept = {
-            key: meta[key]
-            for key in ("agentType", "description", "toolUseId", "spawnDepth", "parentAgentId")
-            if isinstance(meta.get(key), str | int) and not isinstance(meta.get(key), bool)
-        }
-        first = min(sidechain, key=lambda row: row.ts)
-        tool_use = kept.get("toolUseId")
-        yield EventRow(
-            session_id=first.session_id,
-            event_id=f"agent_meta:{first.agent}",
-            ts=first.ts,
-            type="observation",
-            agent=first.agent,
-            parent_event_id=tool_use if isinstance(tool_use, str) else None,
-            role="system",
-            tool="subagent",
-            input=kept,
-        )
-
     # --- end of file ---------------------------------------------------------------------------------------
 
     def _finish(self, state: _FileState) -> Iterator[EventRow]:
@@ -401,6 +331,9 @@ class ClaudeCodeAdapter:
                 content=start.task,
             )
         session_ids = {row.session_id for row in state.rows}
+        if len(session_ids) != 1 and state.summaries:  # whose session a summary names is unknowable here
+            for _ in state.summaries:
+                state.tally.skip("summary (no single session)", known=True)
         if len(session_ids) == 1 and state.summaries:
             session_id = next(iter(session_ids))
             first_ts = min(row.ts for row in state.rows)
