@@ -18,12 +18,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
-import orjson
-
 from pipeline.ingest.base import EventRow, RecordTally, Reject
 from pipeline.ingest.content_blocks import BlockTranscript, flatten_text, usage_tokens
 from pipeline.ingest.derived import SyntheticClock, content_session_id, parse_time, safe_preview
-from pipeline.ingest.jsonl import iter_json_lines
+from pipeline.ingest.jsonl import iter_json_lines, json_bytes
 
 _KINDS = {
     "SystemMessage": "system",
@@ -137,12 +135,12 @@ class ClaudeAgentSdkAdapter:
                 record.get("messages") if isinstance(record, dict) and "messages" in record else [record]
             )
             if not isinstance(messages, list):
-                yield Reject(line_number, "messages is not a list", safe_preview(orjson.dumps(record)))
+                yield Reject(line_number, "messages is not a list", safe_preview(json_bytes(record)))
                 continue
             for message in messages:
                 if not isinstance(message, dict):
                     yield Reject(
-                        line_number, "message is not a JSON object", safe_preview(orjson.dumps(message))
+                        line_number, "message is not a JSON object", safe_preview(json_bytes(message))
                     )
                     continue
                 entries.append((line_number, message))
@@ -156,7 +154,7 @@ class ClaudeAgentSdkAdapter:
                     continue
                 if raw_kind != "rate_limit_event":
                     tally.skip(raw_kind, known=False)
-                    yield Reject(line_number, "not an Agent SDK message", safe_preview(orjson.dumps(message)))
+                    yield Reject(line_number, "not an Agent SDK message", safe_preview(json_bytes(message)))
                     continue
                 kind = "rate_limit"
             session_key = message.get("session_id") or fallback_id
@@ -164,7 +162,7 @@ class ClaudeAgentSdkAdapter:
                 yield Reject(
                     line_number,
                     f"wrong type for session_id: {type(session_key).__name__}",
-                    safe_preview(orjson.dumps(message)),
+                    safe_preview(json_bytes(message)),
                 )
                 continue
             session = sessions.get(session_key)
@@ -175,7 +173,7 @@ class ClaudeAgentSdkAdapter:
                 self._add(session, kind, message, ts, line_number)
             except (TypeError, ValueError, AttributeError, KeyError) as error:
                 reason = f"unexpected shape for an Agent SDK {kind} message: {error}"
-                yield Reject(line_number, reason[:300], safe_preview(orjson.dumps(message)))
+                yield Reject(line_number, reason[:300], safe_preview(json_bytes(message)))
         for session in sessions.values():
             yield from session.transcript.rows
 

@@ -32,7 +32,7 @@ from pipeline.ingest.content_blocks import (
     usage_tokens,
 )
 from pipeline.ingest.derived import SyntheticClock, content_session_id, safe_preview
-from pipeline.ingest.jsonl import strip_bom
+from pipeline.ingest.jsonl import json_bytes, strip_bom
 
 __all__ = ["ADAPTER", "BlockTranscript", "block_type", "flatten_text", "usage_tokens"]
 
@@ -140,7 +140,7 @@ def _comparable(value: Any) -> Any:
 def _message_key(role: Any, content: Any) -> Any:
     if isinstance(content, str):
         content = [{"type": "text", "text": content}]
-    return (role, orjson.dumps(_comparable(content), option=orjson.OPT_SORT_KEYS))
+    return (role, json_bytes(_comparable(content), sort_keys=True))
 
 
 class AnthropicMessagesAdapter:
@@ -203,7 +203,7 @@ class AnthropicMessagesAdapter:
         for item in entries:
             if not _is_exchange(item):
                 yield Reject(
-                    None, "recorded exchange without request and response", safe_preview(orjson.dumps(item))
+                    None, "recorded exchange without request and response", safe_preview(json_bytes(item))
                 )
         bodies = [_response_body(item.get("response")) for item in exchanges]
         first_ok = next(
@@ -260,7 +260,7 @@ class AnthropicMessagesAdapter:
         if messages is None:
             return
         if not isinstance(messages, list):
-            yield Reject(None, "messages is not a list", safe_preview(orjson.dumps(messages)))
+            yield Reject(None, "messages is not a list", safe_preview(json_bytes(messages)))
             return
         keys = []
         for message in messages:
@@ -272,7 +272,7 @@ class AnthropicMessagesAdapter:
             shared += 1
         for message, key in zip(messages[shared:], keys[shared:], strict=True):
             if key is None:
-                yield Reject(None, "message without a text role", safe_preview(orjson.dumps(message)))
+                yield Reject(None, "message without a text role", safe_preview(json_bytes(message)))
                 continue
             transcript.add_message(message["role"], message.get("content"))
         history[:] = ([("system", _message_key("system", system))] if system else []) + [

@@ -48,7 +48,7 @@ from pipeline.ingest.claude_code_rows import (
     _timestamp,
 )
 from pipeline.ingest.derived import as_int
-from pipeline.ingest.jsonl import iter_json_lines, raw_preview
+from pipeline.ingest.jsonl import iter_json_lines, json_bytes, raw_preview
 
 __all__ = ["ADAPTER", "TASK_PREVIEW_CHARS", "ClaudeCodeAdapter", "LineError"]
 
@@ -85,13 +85,13 @@ class ClaudeCodeAdapter:
                 continue
             line_number, record = item
             if not isinstance(record, dict):
-                yield Reject(line_number, "line is not a JSON object", raw_preview(orjson.dumps(record)))
+                yield Reject(line_number, "line is not a JSON object", raw_preview(json_bytes(record)))
                 continue
             try:
                 self._line(state, record, line_number)
             except (ValueError, TypeError, AttributeError, KeyError) as error:
                 reason = str(error) if isinstance(error, LineError) else f"unexpected shape: {error}"
-                yield Reject(line_number, reason, raw_preview(orjson.dumps(record)))
+                yield Reject(line_number, reason, raw_preview(json_bytes(record)))
         yield from subagent_meta(path, state.rows)
         yield from self._finish(state)
 

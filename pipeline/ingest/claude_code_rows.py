@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import orjson
-
 from pipeline.ingest.base import EventRow, RecordTally
+from pipeline.ingest.jsonl import json_bytes
 
 TASK_PREVIEW_CHARS = 500
 _NOT_A_PROMPT_PREFIXES = ("<command-", "<local-command", "Caveat:", "[Request interrupted")
@@ -144,7 +143,7 @@ def _block_text(content: Any) -> str | None:
             elif isinstance(block, str):
                 parts.append(block)
         return "\n".join(parts)
-    return orjson.dumps(content).decode()
+    return json_bytes(content).decode()
 
 
 def _result_summary(value: Any) -> tuple[dict[str, Any] | None, bool]:

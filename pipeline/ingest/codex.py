@@ -22,8 +22,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-import orjson
-
 from pipeline.ingest.base import EventRow, RecordTally, Reject
 from pipeline.ingest.codex_lines import (
     _EVENTS_IGNORED,
@@ -38,7 +36,7 @@ from pipeline.ingest.codex_lines import (
     _tool_output,
 )
 from pipeline.ingest.derived import SyntheticClock, as_int, content_session_id, parse_time, safe_preview
-from pipeline.ingest.jsonl import iter_json_lines
+from pipeline.ingest.jsonl import iter_json_lines, json_bytes
 
 
 class CodexRolloutAdapter:
@@ -76,7 +74,7 @@ class CodexRolloutAdapter:
                 yield Reject(
                     line,
                     "not a rollout line ({timestamp, type, payload})",
-                    safe_preview(orjson.dumps(record)),
+                    safe_preview(json_bytes(record)),
                 )
                 continue
             records.append((line, parse_time(record.get("timestamp")), record["type"], record["payload"]))
@@ -158,7 +156,7 @@ class _Rollout:
     def _reject(self, record: tuple[int, datetime | None, str, dict[str, Any]], error: Exception) -> None:
         line, _, kind, payload = record
         reason = f"unexpected shape for a {kind} line: {type(error).__name__}: {error}"
-        self.rejects.append(Reject(line, reason[:300], safe_preview(orjson.dumps(payload))))
+        self.rejects.append(Reject(line, reason[:300], safe_preview(json_bytes(payload))))
 
     @staticmethod
     def _remember(

@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from pipeline.ingest.derived import as_int
+from pipeline.ingest.jsonl import json_bytes
 
 _ROLES = {"developer": "system", "system": "system", "user": "user", "assistant": "assistant"}
 _EXIT_IN_TEXT = re.compile(r"^(?:Process exited with code|Exit code:?)\s*(-?\d+)\s*$", re.MULTILINE)
@@ -89,7 +90,7 @@ def _tool_output(output: Any) -> tuple[str, int | None]:
                 metadata, dict
             ) else None
     if isinstance(output, dict | list):
-        return orjson.dumps(output).decode(), None
+        return json_bytes(output).decode(), None
     text = "" if output is None else str(output)
     header = _EXIT_IN_TEXT.search(text[:1_000])
     return text, int(header[1]) if header else None

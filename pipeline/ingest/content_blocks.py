@@ -10,10 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import orjson
-
 from pipeline.ingest.base import EventRow
 from pipeline.ingest.derived import SyntheticClock, as_int
+from pipeline.ingest.jsonl import json_bytes
 
 _TOOL_CALL_BLOCKS = {"tool_use", "server_tool_use", "mcp_tool_use", "ToolUseBlock", "ServerToolUseBlock"}
 _TEXT_BLOCKS = {"text", "TextBlock"}
@@ -38,7 +37,7 @@ def flatten_text(content: Any) -> str:
                 return flatten_text(content[key])
         if block_type(content) == "web_search_result":
             return f"{content.get('title', '')} {content.get('url', '')}".strip()
-        return orjson.dumps(content).decode()
+        return json_bytes(content).decode()
     return str(content)
 
 
@@ -95,7 +94,7 @@ class BlockTranscript:
         elif content is None:
             blocks = []
         else:  # a string, or a value of the wrong type kept visible as text rather than dropped
-            text = content if isinstance(content, str) else orjson.dumps(content).decode()
+            text = content if isinstance(content, str) else json_bytes(content).decode()
             blocks = [{"type": "text", "text": text}]
         added: list[EventRow] = []
         texts: list[str] = []

@@ -25,6 +25,19 @@ RAW_WINDOW_CHARS = RAW_PREVIEW_CHARS * 4
 secret that starts before the stored cut is whole when the redactor sees it (keys are far shorter)."""
 
 
+def json_bytes(value: Any, *, sort_keys: bool = False) -> bytes:
+    """JSON text of a parsed value, for previews and text fields; never raises. orjson refuses values nested
+    deeper than 254 levels (and a reject's preview must not lose the rest of its file), so those fall back to
+    a bounded repr."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS if sort_keys else None)
+    except (orjson.JSONEncodeError, TypeError):
+        try:
+            return repr(value)[: RAW_WINDOW_CHARS * 4].encode("utf-8", errors="replace")
+        except RecursionError:
+            return b"<value nested too deeply to show>"
+
+
 def raw_preview(line: bytes) -> str:
     """A bounded, always-decodable window of a bad line (redact it, then cut it: `staging.stored_preview`)."""
     return line[: RAW_WINDOW_CHARS * 4].decode("utf-8", errors="replace")[:RAW_WINDOW_CHARS]

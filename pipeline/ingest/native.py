@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from pipeline.events import SCHEMA_ID, Event
 from pipeline.ingest.base import EventRow, RecordTally, Reject
-from pipeline.ingest.jsonl import iter_json_lines, raw_preview
+from pipeline.ingest.jsonl import iter_json_lines, json_bytes, raw_preview
 
 _REQUIRED_KEYS = ("session_id", "event_id", "ts", "type")
 
@@ -64,7 +64,7 @@ class NativeAdapter:
             try:
                 event = Event.model_validate(record)
             except ValidationError as error:
-                yield Reject(line_number, rejection_reason(error), raw_preview(orjson.dumps(record)))
+                yield Reject(line_number, rejection_reason(error), raw_preview(json_bytes(record)))
                 continue
             yield EventRow(
                 session_id=event.session_id,

@@ -24,7 +24,7 @@ import orjson
 from pipeline.ingest.base import EventRow, RecordTally, Reject
 from pipeline.ingest.content_blocks import flatten_text
 from pipeline.ingest.derived import EPOCH, as_int, parse_time, safe_preview
-from pipeline.ingest.jsonl import iter_json_lines, strip_bom
+from pipeline.ingest.jsonl import iter_json_lines, json_bytes, strip_bom
 from pipeline.ingest.span_tree import SpanTreeSession, decoded_json
 
 
@@ -46,7 +46,7 @@ def _flatten(document: Any, line: int | None = None) -> Iterator[dict[str, Any] 
         for item in document:
             yield from _flatten(item, line)
     elif not isinstance(document, dict):
-        yield Reject(line, "not a trace or trace.span object", safe_preview(orjson.dumps(document)))
+        yield Reject(line, "not a trace or trace.span object", safe_preview(json_bytes(document)))
     else:
         if isinstance(document.get("spans"), list) or isinstance(document.get("data"), list):
             if document.get("object") == "trace" or "workflow_name" in document:
@@ -94,7 +94,7 @@ class OpenAIAgentsAdapter:
                 spans[str(obj["trace_id"])].append(obj)
             else:
                 yield Reject(
-                    None, "not a trace or trace.span object with a trace_id", safe_preview(orjson.dumps(obj))
+                    None, "not a trace or trace.span object with a trace_id", safe_preview(json_bytes(obj))
                 )
         for trace_id, trace_spans in spans.items():
             session = _TraceSession(trace_id, traces.get(trace_id, {}), trace_spans)
@@ -150,7 +150,7 @@ class _TraceSession(SpanTreeSession[dict[str, Any]]):
                 failed += self._span(span, start or first, end or start or first)
             except (TypeError, ValueError, AttributeError, KeyError) as error:
                 reason = f"unexpected shape for a span: {type(error).__name__}: {error}"
-                self.rejects.append(Reject(None, reason[:300], safe_preview(orjson.dumps(span))))
+                self.rejects.append(Reject(None, reason[:300], safe_preview(json_bytes(span))))
         last = max((t for t in ends if t), default=first)
         root_error = any(s.get("error") for s in self.spans if self._is_root(s))
         status = "error" if root_error else "completed"

@@ -27,11 +27,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-import orjson
-
 from pipeline.ingest.base import EventRow, RecordTally, Reject
 from pipeline.ingest.derived import SyntheticClock, as_int, content_session_id, safe_preview
-from pipeline.ingest.jsonl import strip_bom
+from pipeline.ingest.jsonl import json_bytes, strip_bom
 from pipeline.ingest.otel_genai_spans import Span, spans_of
 from pipeline.ingest.span_tree import SpanTreeSession, decoded_json
 
@@ -67,9 +65,7 @@ def _parts_text(message: Any) -> str:
             return str(message.get("content") or message.get("text") or "")
     if isinstance(message, list):
         return "\n".join(t for t in (_parts_text(m) for m in message) if t)
-    return (
-        "" if message is None else (message if isinstance(message, str) else orjson.dumps(message).decode())
-    )
+    return "" if message is None else (message if isinstance(message, str) else json_bytes(message).decode())
 
 
 class OtelGenAiAdapter:
@@ -186,7 +182,7 @@ class _TraceTranscript(SpanTreeSession[Span]):
                 self._span(span)
             except (TypeError, ValueError, AttributeError, KeyError) as error:
                 reason = f"unexpected shape for span {span.name[:60]!r}: {type(error).__name__}: {error}"
-                self.rejects.append(Reject(None, reason[:300], safe_preview(orjson.dumps(span.attributes))))
+                self.rejects.append(Reject(None, reason[:300], safe_preview(json_bytes(span.attributes))))
         status = "error" if any(s.error for s in self.spans if self._is_root(s)) else "completed"
         self._session_end(last, status)
         return self.rows

@@ -22,7 +22,18 @@ from pipeline.ingest.jsonl import UTF8_BOM
 from pipeline.ingest.registry import SNIFF_BYTES, get, sniff_head
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-WRONG_VALUES: list[Any] = [None, 7, "text", ["x"], {"x": [1]}, True]
+
+
+def nested(depth: int) -> Any:
+    value: Any = "bottom"
+    for level in range(depth):
+        value = [value] if level % 2 else {"d": value}
+    return value
+
+
+WRONG_VALUES: list[Any] = [None, 7, "text", ["x"], {"x": [1]}, True, nested(300)]
+"""Every other JSON type, and a value nested deeper than orjson will serialize (a reject's preview of it
+must not lose the rest of the file)."""
 
 JSONL_SAMPLES = {
     "claude_code": FIXTURES / "claude-code" / "marot-spotter" / "short.jsonl",
