@@ -70,8 +70,9 @@ _INIT_CONTEXT = (
 class _Session:
     """Per-session state: the transcript, and which API responses already had their usage counted."""
 
-    def __init__(self, session_id: str, clock: SyntheticClock) -> None:
+    def __init__(self, session_id: str, clock: SyntheticClock, tally: RecordTally) -> None:
         self.transcript = BlockTranscript(session_id, clock)
+        self.tally = tally
         self.saw_usage = False
         self.started = False
         self.context: dict[str, Any] = {}
@@ -167,7 +168,7 @@ class ClaudeAgentSdkAdapter:
                 continue
             session = sessions.get(session_key)
             if session is None:
-                session = sessions[session_key] = _Session(session_key, clock)
+                session = sessions[session_key] = _Session(session_key, clock, tally)
                 session.context = self._init_context(entries, session_key)
             try:
                 self._add(session, kind, message, ts, line_number)
@@ -232,6 +233,8 @@ class ClaudeAgentSdkAdapter:
         elif kind == "assistant":
             added = transcript.add_message("assistant", inner.get("content"), ts=ts, source_line=line)
             self._count_usage(session, inner, added)
+            if not added:
+                session.tally.skip("assistant:no content", known=True)
         elif kind == "user":
             content = inner.get("content")
             tool_result = message.get("tool_use_result")
@@ -243,8 +246,8 @@ class ClaudeAgentSdkAdapter:
                 transcript.add_tool_result(
                     parent_call, flatten_text(tool_result), is_error=is_error, ts=ts, source_line=line
                 )
-            else:
-                transcript.add_message("user", content, ts=ts, source_line=line)
+            elif not transcript.add_message("user", content, ts=ts, source_line=line):
+                session.tally.skip("user:no content", known=True)
         elif kind == "result":
             self._end(session, message, ts, line)
 

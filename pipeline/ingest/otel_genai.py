@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -87,34 +87,38 @@ class OtelGenAiAdapter:
     ) -> Iterator[EventRow | Reject]:
         data = strip_bom(path.read_bytes() if data is None else data)
         tally = tally if tally is not None else RecordTally()
+        spans: list[Span] = []
         try:
             # The standard library, not orjson: SDK dumps write 128-bit ids as decimal integers, which
             # orjson reads as floats, merging distinct traces that differ past the 17th digit.
-            documents: list[Any] = [json.loads(data)]
+            spans = list(spans_of(json.loads(data)))
+            if not spans:
+                yield Reject(None, "no spans found", safe_preview(data))
         except (ValueError, RecursionError):
-            documents = []
             for line_number, line in enumerate(data.split(b"\n"), start=1):
-                if not line.strip():
-                    continue
-                try:
-                    document = json.loads(line)
-                except (ValueError, RecursionError) as error:
-                    reason = "invalid JSON" if isinstance(error, ValueError) else "JSON nested too deeply"
-                    yield Reject(line_number, reason, safe_preview(line))
-                    continue
-                if isinstance(document, dict | list):
-                    documents.append(document)
-                else:
-                    yield Reject(line_number, "line is not a JSON object", safe_preview(line))
+                if line.strip():
+                    found = yield from self._line(line_number, line)
+                    spans += found
         fallback = content_session_id(self.name, data)
-        spans = list(spans_of(documents))
-        if not spans:
-            yield Reject(None, "no spans found", safe_preview(data))
         clock = SyntheticClock(path)
         for session_id, session_spans in _sessions(spans, fallback).items():
             transcript = _TraceTranscript(session_id, session_spans, clock, tally)
             yield from transcript.events()
             yield from transcript.rejects
+
+    @staticmethod
+    def _line(line_number: int, line: bytes) -> Generator[Reject, None, list[Span]]:
+        """One line of a JSONL export: its spans, or a reject saying why it has none."""
+        try:
+            document = json.loads(line)
+            spans = list(spans_of(document)) if isinstance(document, dict | list) else []
+        except (ValueError, RecursionError) as error:
+            reason = "invalid JSON" if isinstance(error, ValueError) else "JSON nested too deeply"
+            yield Reject(line_number, reason, safe_preview(line))
+            return []
+        if not spans:
+            yield Reject(line_number, "no spans in this line", safe_preview(line))
+        return spans
 
 
 def _sessions(spans: list[Span], fallback: str) -> dict[str, list[Span]]:

@@ -173,3 +173,17 @@ def test_a_non_string_role_is_quarantined_and_the_run_goes_on(tmp_path: Path) ->
     assert report.events > 0 and report.rejects == 1
     rejects = lake.read_table(home, "rejects")
     assert rejects.filter(pl.col("reason").str.contains("message.role")).height == 1
+
+
+def test_a_jsonl_otel_export_line_without_spans_is_rejected_not_dropped(tmp_path: Path) -> None:
+    source = FIXTURES / "otel-genai" / "any-agent" / "AGNO_trace.json"
+    spans = json.loads(source.read_text())["spans"]
+    path = tmp_path / "traces.jsonl"
+    lines = [{"spans": spans[:2]}, {"resource": {"service.name": "x"}}, 5, {"spans": spans[2:]}]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    rows, rejects, _ = parse("otel-genai", path)
+    assert sorted((r.source_line, r.reason) for r in rejects) == [
+        (2, "no spans in this line"),
+        (3, "no spans in this line"),
+    ]
+    assert len(rows) == len(parse("otel-genai", source)[0])
