@@ -11,7 +11,8 @@ across traces; otherwise one trace is one session.
 
 Operations (`gen_ai.operation.name`, also read from the span name): invoke_agent/create_agent ->
 observation naming the agent for its subtree; chat/call_llm/text_completion/generate_content -> assistant
-message with usage (the first model call's input messages open the transcript; later inputs repeat history);
+message with usage (the first model call's system instructions and input messages open the transcript; later
+inputs repeat history; messages may be JSON text or structured values);
 execute_tool -> tool_call + tool_result; memory operations (search/create/update/upsert/delete_memory),
 retrieval, embeddings and workflows -> observations. Operations outside the conventions are kept as
 observations and counted as unknown in the ingest report. Both the spec's attribute names and the drifted ones seen in real
@@ -301,7 +302,14 @@ class _TraceTranscript(SpanTreeSession[Span]):
                     (attributes[k] for k in ("gen_ai.input.messages", "gen_ai.prompt") if k in attributes),
                     None,
                 )
-                for index, message in enumerate(decoded_json(prompt) or []):
+                instructions = _parts_text(decoded_json(attributes.get("gen_ai.system_instructions")))
+                if instructions:
+                    self._emit(
+                        span, span.start, ":system", type="message", role="system", content=instructions
+                    )
+                messages = decoded_json(prompt)
+                messages = [messages] if isinstance(messages, dict) else messages
+                for index, message in enumerate(messages if isinstance(messages, list) else []):
                     if isinstance(message, dict):
                         self._history_message(span, index, message)
             output = next(

@@ -182,3 +182,38 @@ def test_the_ingest_report_counts_unread_records_per_format(tmp_path: Path) -> N
     skipped = report.records_skipped["claude_code"]
     assert skipped["unknown"] == {"brand-new-record": 1}
     assert skipped["ignored"]["file-history-snapshot"] >= 1
+
+
+def test_otel_structured_messages_and_system_instructions_open_the_transcript(tmp_path: Path) -> None:
+    """Current conventions: `gen_ai.input.messages` as structured parts, `gen_ai.system_instructions` apart."""
+    span = {
+        "name": "chat claude-opus-4-6",
+        "context": {"trace_id": 1, "span_id": 2},
+        "start_time": 1767225600000000000,
+        "end_time": 1767225601000000000,
+        "attributes": {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.system_instructions": [{"type": "text", "content": "You review code."}],
+            "gen_ai.input.messages": [
+                {"role": "user", "parts": [{"type": "text", "content": "Is this safe?"}]},
+                {
+                    "role": "assistant",
+                    "parts": [{"type": "tool_call", "id": "c1", "name": "read", "arguments": {"p": "a"}}],
+                },
+                {"role": "tool", "parts": [{"type": "tool_call_response", "id": "c1", "response": "ok"}]},
+            ],
+            "gen_ai.output.messages": [{"role": "assistant", "parts": [{"type": "text", "content": "Yes."}]}],
+            "gen_ai.usage.input_tokens": 12,
+            "gen_ai.usage.output_tokens": 3,
+        },
+    }
+    path = tmp_path / "spans.json"
+    path.write_text(json.dumps({"spans": [span]}))
+    rows, rejects, _ = parse("otel-genai", path)
+    assert rejects == []
+    said = [(r.role, r.content) for r in rows if r.type == "message"]
+    assert said == [("system", "You review code."), ("user", "Is this safe?"), ("assistant", "Yes.")]
+    call = next(r for r in rows if r.type == "tool_call")
+    result = next(r for r in rows if r.type == "tool_result")
+    assert (call.tool, result.parent_event_id, result.content) == ("read", call.event_id, "ok")
+    assert rows[0].session_id == format(1, "032x")
