@@ -55,6 +55,9 @@ def staged_logs(context: dg.AssetExecutionContext, config: StageConfig, lakehous
             "rejects": report.rejects,
             "rejects_in_partitions": n_rejects,
             "by_format": dg.MetadataValue.json(dict(report.by_format)),
+            "records_skipped": dg.MetadataValue.json(report.records_skipped),
+            "paths_skipped": dg.MetadataValue.json(report.skipped_paths),
+            "failure_reason": report.failure_reason or "",
             "session_dates": dg.MetadataValue.json(sorted(d.isoformat() for d in report.session_dates)),
         }
     )

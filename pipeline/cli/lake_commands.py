@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from pipeline import lake
@@ -55,13 +56,17 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Log files or folders (s
             "session days": f"{days[0]} .. {days[-1]}" if days else "-",
         },
     )
+    for reason, skipped in (stats.get("paths_skipped") or {}).items():
+        examples = escape(", ".join(skipped.get("examples") or []))
+        console.print(f"[dim]skipped {skipped.get('count')} path(s): {escape(reason)} (e.g. {examples})[/]")
+    for source_format, tally in (stats.get("records_skipped") or {}).items():
+        if tally.get("unknown"):
+            unknown = escape(", ".join(f"{kind}={n}" for kind, n in tally["unknown"].items()))
+            console.print(f"[yellow]{source_format}: records of a type not recognised:[/] {unknown}")
     if stats.get("rejects"):
         console.print("[yellow]rejected lines are in the `rejects` table:[/] reverie sql \"select * from rejects\"")
-    if not stats.get("events") and not stats.get("files_unchanged"):
-        fail(
-            f"nothing could be ingested from {stats.get('files_seen', 0)} file(s): "
-            "no line was valid in any supported format (see `reverie formats`, and the `rejects` table)"
-        )
+    if stats.get("failure_reason"):
+        fail(f"nothing could be ingested: {stats['failure_reason']}")
 
 
 def sql(

@@ -4,11 +4,13 @@ Accepted shapes (one file = one session):
 - a JSON list of messages `[{role, content}]` (content a string or blocks);
 - a request body `{model, system, messages, ...}`, optionally with the final `response` beside it;
 - recorded HTTP exchanges `[{request: {url, headers, body}, response: {status_code, headers, body}}]`
-  (the SDK's own test recordings), where the conversation is the last request's messages plus the last
-  response; streamed responses are raw SSE text and are reassembled here.
+  (the SDK's own test recordings): every call's new messages and its response, in call order, so calls
+  before a compaction (whose history the next request replaces by a summary) keep their conversation and
+  tokens; streamed responses are raw SSE text and are reassembled here;
+- the older recording shape, a JSON list of response bodies as strings (no requests).
 
-`BlockTranscript` maps content blocks to events and is shared with the Claude Agent SDK adapter, whose
-messages carry the same blocks.
+`BlockTranscript` (in `pipeline.ingest.content_blocks`) maps content blocks to events and is shared with the
+Claude Agent SDK adapter, whose messages carry the same blocks.
 """
 
 from __future__ import annotations
@@ -22,200 +24,17 @@ from typing import Any, ClassVar
 
 import orjson
 
-from pipeline.ingest.base import EventRow, Reject
-from pipeline.ingest.derived import SyntheticClock, as_int, content_session_id, safe_preview
+from pipeline.ingest.base import EventRow, RecordTally, Reject
+from pipeline.ingest.content_blocks import (
+    BlockTranscript,
+    block_type,
+    flatten_text,
+    usage_tokens,
+)
+from pipeline.ingest.derived import SyntheticClock, content_session_id, safe_preview
+from pipeline.ingest.jsonl import json_bytes, strip_bom
 
-_TOOL_CALL_BLOCKS = {"tool_use", "server_tool_use", "mcp_tool_use", "ToolUseBlock", "ServerToolUseBlock"}
-_TEXT_BLOCKS = {"text", "TextBlock"}
-_THINKING_BLOCKS = {"thinking", "redacted_thinking", "ThinkingBlock"}
-
-
-def block_type(block: dict[str, Any]) -> str:
-    return str(block.get("type") or block.get("__type__") or "")
-
-
-def flatten_text(content: Any) -> str:
-    """Tool results and nested blocks hold text in several shapes; keep the words, drop the wrappers."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(part for part in (flatten_text(item) for item in content) if part)
-    if isinstance(content, dict):
-        for key in ("text", "content", "stdout", "output", "result"):
-            if key in content and content[key] is not None:
-                return flatten_text(content[key])
-        if block_type(content) == "web_search_result":
-            return f"{content.get('title', '')} {content.get('url', '')}".strip()
-        return orjson.dumps(content).decode()
-    return str(content)
-
-
-def usage_tokens(usage: dict[str, Any] | None) -> tuple[int | None, int | None]:
-    """Prompt tokens include cache reads and writes: that is what the model actually read."""
-    if not isinstance(usage, dict):
-        return None, None
-    parts = [
-        as_int(usage.get(k))
-        for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
-    ]
-    known = [p for p in parts if p is not None]
-    return (sum(known) if known else None), as_int(usage.get("output_tokens"))
-
-
-class BlockTranscript:
-    """Accumulates events for one session from role + content-block messages."""
-
-    def __init__(self, session_id: str, clock: SyntheticClock, *, agent: str = "main") -> None:
-        self.session_id = session_id
-        self.clock = clock
-        self.agent = agent
-        self.rows: list[EventRow] = []
-        self.call_event_ids: dict[str, str] = {}
-        self._ordinal = 0
-
-    def new_id(self, kind: str) -> str:
-        self._ordinal += 1
-        return f"{kind}-{self._ordinal:05d}"
-
-    def emit(self, ts: datetime | None = None, **fields: Any) -> EventRow:
-        row = EventRow(
-            session_id=self.session_id,
-            ts=ts or self.clock.next(),
-            agent=fields.pop("agent", self.agent),
-            **fields,
-        )
-        self.rows.append(row)
-        return row
-
-    def add_message(
-        self,
-        role: str,
-        content: Any,
-        *,
-        usage: dict[str, Any] | None = None,
-        ts: datetime | None = None,
-        source_line: int | None = None,
-        parent_event_id: str | None = None,
-    ) -> list[EventRow]:
-        """Emit the message's text, thinking, tool calls and tool results as events, in block order."""
-        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else list(content or [])
-        added: list[EventRow] = []
-        texts: list[str] = []
-
-        def flush_text() -> None:
-            if texts:
-                added.append(
-                    self.emit(
-                        ts,
-                        event_id=self.new_id("msg"),
-                        type="message",
-                        role=role,
-                        content="\n".join(texts),
-                        source_line=source_line,
-                        parent_event_id=parent_event_id,
-                    )
-                )
-                texts.clear()
-
-        for block in blocks:
-            if not isinstance(block, dict):
-                texts.append(str(block))
-                continue
-            kind = block_type(block)
-            if kind in _TEXT_BLOCKS:
-                texts.append(str(block.get("text") or ""))
-            elif kind in _THINKING_BLOCKS:
-                flush_text()
-                added.append(
-                    self.emit(
-                        ts,
-                        event_id=self.new_id("think"),
-                        type="observation",
-                        role=role,
-                        input={"block": "thinking"},
-                        content=str(block.get("thinking") or ""),
-                        source_line=source_line,
-                    )
-                )
-            elif kind in _TOOL_CALL_BLOCKS:
-                flush_text()
-                added.append(
-                    self.add_tool_call(
-                        block.get("id"),
-                        str(block.get("name") or "tool"),
-                        block.get("input"),
-                        ts=ts,
-                        source_line=source_line,
-                    )
-                )
-            elif kind.endswith("tool_result") or kind == "ToolResultBlock":
-                flush_text()
-                added.append(
-                    self.add_tool_result(
-                        block.get("tool_use_id"),
-                        flatten_text(block.get("content")),
-                        is_error=bool(block.get("is_error")),
-                        ts=ts,
-                        source_line=source_line,
-                    )
-                )
-            else:  # images, documents, unknown future blocks: keep a trace that they were there
-                texts.append(f"[{kind or 'block'}]")
-        flush_text()
-        tokens_in, tokens_out = usage_tokens(usage)
-        if added and (tokens_in is not None or tokens_out is not None):
-            added[0].tokens_in, added[0].tokens_out = tokens_in, tokens_out
-        return added
-
-    def add_tool_call(
-        self,
-        call_id: Any,
-        name: str,
-        arguments: Any,
-        *,
-        ts: datetime | None = None,
-        source_line: int | None = None,
-    ) -> EventRow:
-        event_id = (
-            str(call_id) if call_id and str(call_id) not in self.call_event_ids else self.new_id("call")
-        )
-        if call_id:
-            self.call_event_ids[str(call_id)] = event_id
-        return self.emit(
-            ts,
-            event_id=event_id,
-            type="tool_call",
-            role="assistant",
-            tool=name,
-            input=arguments,
-            source_line=source_line,
-        )
-
-    def add_tool_result(
-        self,
-        call_id: Any,
-        text: str,
-        *,
-        is_error: bool,
-        ts: datetime | None = None,
-        source_line: int | None = None,
-    ) -> EventRow:
-        parent = self.call_event_ids.get(str(call_id)) if call_id else None
-        tool = next((r.tool for r in reversed(self.rows) if r.event_id == parent), None) if parent else None
-        return self.emit(
-            ts,
-            event_id=self.new_id("result"),
-            type="tool_result",
-            role="tool",
-            tool=tool,
-            parent_event_id=parent,
-            content=text,
-            is_error=is_error,
-            source_line=source_line,
-        )
-
+__all__ = ["ADAPTER", "BlockTranscript", "block_type", "flatten_text", "usage_tokens"]
 
 # --- recorded exchanges ------------------------------------------------------------------------------------
 
@@ -258,10 +77,13 @@ def assemble_sse(body: str) -> dict[str, Any]:
     return message
 
 
-def _response_body(response: dict[str, Any]) -> Any:
-    body = response.get("body")
+def _response_body(response: Any) -> Any:
+    body = response.get("body") if isinstance(response, dict) else None
     if isinstance(body, str) and "data:" in body:
-        return assemble_sse(body)
+        try:
+            return assemble_sse(body)
+        except (TypeError, AttributeError, ValueError, KeyError, IndexError) as error:
+            return {"type": "error", "error": {"message": f"unreadable event stream: {error}"}}
     if isinstance(body, str):
         try:
             return orjson.loads(body)
@@ -270,20 +92,55 @@ def _response_body(response: dict[str, Any]) -> Any:
     return body or {}
 
 
-def _header_time(response: dict[str, Any]) -> datetime | None:
-    headers = {str(k).lower(): v for k, v in (response.get("headers") or {}).items()}
+def _header_time(response: Any) -> datetime | None:
+    headers = response.get("headers") if isinstance(response, dict) else None
+    if not isinstance(headers, dict):
+        return None
+    headers = {str(k).lower(): v for k, v in headers.items()}
     try:
         return parsedate_to_datetime(headers["date"]) if "date" in headers else None
     except (TypeError, ValueError):
         return None
 
 
+def _is_exchange(item: Any) -> bool:
+    return isinstance(item, dict) and "request" in item and "response" in item
+
+
 def _is_exchange_list(document: Any) -> bool:
-    return (
-        isinstance(document, list)
-        and bool(document)
-        and all(isinstance(item, dict) and "request" in item and "response" in item for item in document)
-    )
+    """A recording: exchanges, perhaps with a few broken entries (each rejected, the rest kept)."""
+    return isinstance(document, list) and sum(map(_is_exchange, document)) > len(document) / 2
+
+
+def _is_response_strings(document: Any) -> bool:
+    return isinstance(document, list) and bool(document) and all(isinstance(item, str) for item in document)
+
+
+def _request_body(exchange: dict[str, Any]) -> dict[str, Any]:
+    request = exchange.get("request")
+    body = request.get("body") if isinstance(request, dict) else None
+    if isinstance(body, str):
+        try:
+            body = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _comparable(value: Any) -> Any:
+    """A message as the API sees it, for matching a request's history to what was already emitted: string
+    content and a single text block are the same message, and keys left null are the same as absent."""
+    if isinstance(value, dict):
+        return {k: _comparable(v) for k, v in value.items() if v is not None and k != "citations"}
+    if isinstance(value, list):
+        return [_comparable(v) for v in value]
+    return value
+
+
+def _message_key(role: Any, content: Any) -> Any:
+    if isinstance(content, str):
+        content = [{"type": "text", "text": content}]
+    return (role, json_bytes(_comparable(content), sort_keys=True))
 
 
 class AnthropicMessagesAdapter:
@@ -303,10 +160,14 @@ class AnthropicMessagesAdapter:
             lines = [line for line in head.split(b"\n")[:3] if line.strip()]
             one_document = text[:1] == b"[" or len(lines) < 2 or not lines[1].lstrip().startswith(b'{"')
             return 0.7 if one_document else 0.2
+        if re.match(rb'\[\s*"\{\\?"(model|id|type)\\"', text) and b'\\"type\\": \\"message\\"' in head:
+            return 0.75  # a list of recorded response bodies as JSON strings
         return 0.0
 
-    def parse(self, path: Path, data: bytes | None = None) -> Iterator[EventRow | Reject]:
-        data = path.read_bytes() if data is None else data
+    def parse(
+        self, path: Path, data: bytes | None = None, tally: RecordTally | None = None
+    ) -> Iterator[EventRow | Reject]:
+        data = strip_bom(path.read_bytes() if data is None else data)
         try:
             document = orjson.loads(data)
         except orjson.JSONDecodeError as error:
@@ -314,6 +175,9 @@ class AnthropicMessagesAdapter:
             return
         if _is_exchange_list(document):
             yield from self._parse_exchanges(path, data, document)
+        elif _is_response_strings(document):
+            exchanges = [{"request": {}, "response": {"body": item}} for item in document]
+            yield from self._parse_exchanges(path, data, exchanges)
         elif isinstance(document, list) or (
             isinstance(document, dict) and isinstance(document.get("messages"), list)
         ):
@@ -324,37 +188,50 @@ class AnthropicMessagesAdapter:
     def _parse_conversation(self, path: Path, data: bytes, document: Any) -> Iterator[EventRow | Reject]:
         body = document if isinstance(document, dict) else {"messages": document}
         response = body.get("response") if isinstance(body.get("response"), dict) else None
-        session_id = str((response or {}).get("id") or content_session_id(self.name, data))
+        response_id = (response or {}).get("id")
+        session_id = response_id if isinstance(response_id, str) else content_session_id(self.name, data)
         transcript = BlockTranscript(session_id, SyntheticClock(path))
-        yield from self._transcript(transcript, body, [response] if response else [], status=None)
+        self._start(transcript, body, [response] if response else [])
+        history: list[Any] = []
+        yield from self._new_messages(transcript, body, history)
+        self._respond(transcript, response, None, history)
+        self._end(transcript, response, None)
+        yield from transcript.rows
 
-    def _parse_exchanges(
-        self, path: Path, data: bytes, exchanges: list[dict[str, Any]]
-    ) -> Iterator[EventRow | Reject]:
-        bodies = [_response_body(item.get("response") or {}) for item in exchanges]
+    def _parse_exchanges(self, path: Path, data: bytes, entries: list[Any]) -> Iterator[EventRow | Reject]:
+        exchanges = [item for item in entries if _is_exchange(item)]
+        for item in entries:
+            if not _is_exchange(item):
+                yield Reject(
+                    None, "recorded exchange without request and response", safe_preview(json_bytes(item))
+                )
+        bodies = [_response_body(item.get("response")) for item in exchanges]
         first_ok = next(
             (b for b in bodies if isinstance(b, dict) and b.get("type") == "message" and b.get("id")), None
         )
         session_id = str(first_ok["id"]) if first_ok else content_session_id(self.name, data)
-        header_time = next(
-            (t for t in map(lambda e: _header_time(e.get("response") or {}), exchanges) if t), None
-        )
+        header_time = next((t for t in (_header_time(e.get("response") or {}) for e in exchanges) if t), None)
         transcript = BlockTranscript(session_id, SyntheticClock(path, base=header_time))
-        request = (exchanges[-1].get("request") or {}).get("body") or {}
-        if isinstance(request, str):
-            request = orjson.loads(request) if request.strip().startswith("{") else {}
-        status_code = (exchanges[-1].get("response") or {}).get("status_code")
-        yield from self._transcript(transcript, request, bodies, status=status_code)
+        requests = [_request_body(item) for item in exchanges]
+        self._start(transcript, next((r for r in requests if r), {}), bodies)
+        history: list[Any] = []  # the conversation so far, as the next request would repeat it
+        status: Any = None
+        for exchange, request, body in zip(exchanges, requests, bodies, strict=True):
+            yield from self._new_messages(transcript, request, history)
+            response = exchange.get("response")
+            status = response.get("status_code") if isinstance(response, dict) else None
+            self._respond(transcript, body, status, history)
+        self._end(transcript, bodies[-1] if bodies else None, status)
+        yield from transcript.rows
 
-    def _transcript(
-        self, transcript: BlockTranscript, request: dict[str, Any], responses: list[Any], status: int | None
-    ) -> Iterator[EventRow | Reject]:
+    def _start(self, transcript: BlockTranscript, request: dict[str, Any], responses: list[Any]) -> None:
         model = request.get("model") or next(
             (r.get("model") for r in responses if isinstance(r, dict) and r.get("model")), None
         )
+        tools = request.get("tools")
         context = {
-            "model": model,
-            "n_tools": len(request.get("tools") or []),
+            "model": model if isinstance(model, str) else None,
+            "n_tools": len(tools) if isinstance(tools, list) else 0,
             "n_api_calls": len(responses) or None,
         }
         transcript.emit(
@@ -366,39 +243,79 @@ class AnthropicMessagesAdapter:
                 "playbook_version": None,
             },
         )
-        if request.get("system"):
-            transcript.add_message("system", request["system"])
-        ok_responses = [r for r in responses if isinstance(r, dict) and r.get("type") == "message"]
-        assistant_index = 0
-        for message in request.get("messages") or []:
-            if not isinstance(message, dict) or "role" not in message:
-                yield Reject(None, "message without a role", safe_preview(orjson.dumps(message)))
+
+    @staticmethod
+    def _new_messages(
+        transcript: BlockTranscript, request: dict[str, Any], history: list[Any]
+    ) -> Iterator[Reject]:
+        """Emit the request's messages that the conversation so far does not already hold.
+
+        A request repeats the history before its new turn; after a compaction it replaces that history by a
+        summary, and what differs from the point of divergence on is new.
+        """
+        system = request.get("system")
+        if system and ("system", _message_key("system", system)) not in history[:1]:
+            transcript.add_message("system", system)
+        messages = request.get("messages")
+        if messages is None:
+            return
+        if not isinstance(messages, list):
+            yield Reject(None, "messages is not a list", safe_preview(json_bytes(messages)))
+            return
+        keys = []
+        for message in messages:
+            role = message.get("role") if isinstance(message, dict) else None
+            keys.append(_message_key(role, message.get("content")) if isinstance(role, str) else None)
+        shared = 0
+        conversation = history[1:] if history[:1] and history[0][0] == "system" else history
+        while shared < min(len(keys), len(conversation)) and keys[shared] == conversation[shared]:
+            shared += 1
+        for message, key in zip(messages[shared:], keys[shared:], strict=True):
+            if key is None:
+                yield Reject(None, "message without a text role", safe_preview(json_bytes(message)))
                 continue
-            usage = None
-            if message["role"] == "assistant" and assistant_index < len(ok_responses):
-                usage = ok_responses[assistant_index].get("usage")
-                assistant_index += 1
-            transcript.add_message(str(message["role"]), message.get("content"), usage=usage)
-        final = responses[-1] if responses else None
-        end_status = "completed"
-        if isinstance(final, dict) and final.get("type") == "error" or (status is not None and status >= 400):
-            error = (final or {}).get("error") or {}
+            transcript.add_message(message["role"], message.get("content"))
+        history[:] = ([("system", _message_key("system", system))] if system else []) + [
+            k for k in keys if k is not None
+        ]
+
+    @staticmethod
+    def _respond(transcript: BlockTranscript, body: Any, status: Any, history: list[Any]) -> None:
+        """One call's response: the assistant's turn with that call's usage (every call's tokens count)."""
+        if isinstance(body, dict) and body.get("type") == "message":
+            content = body.get("content")
+            transcript.add_message("assistant", content, usage=body.get("usage"))
+            history.append(_message_key("assistant", content))
+        elif (
+            isinstance(body, dict)
+            and body.get("type") == "error"
+            or (isinstance(status, int) and status >= 400)
+        ):
+            error = (body or {}).get("error") if isinstance(body, dict) else None
+            error = error if isinstance(error, dict) else {"message": str(error or body)}
             transcript.emit(
-                event_id="error",
+                event_id=transcript.new_id("error"),
                 type="error",
                 is_error=True,
-                tool=error.get("type"),
+                tool=str(error.get("type") or "error"),
                 content=str(error.get("message") or error),
                 input={"status_code": status},
             )
+
+    @staticmethod
+    def _end(transcript: BlockTranscript, final: Any, status: Any) -> None:
+        end_status = "completed"
+        if (
+            isinstance(final, dict)
+            and final.get("type") == "error"
+            or (isinstance(status, int) and status >= 400)
+        ):
             end_status = "error"
         elif isinstance(final, dict) and final.get("type") == "message":
-            transcript.add_message("assistant", final.get("content"), usage=final.get("usage"))
             end_status = str(final.get("stop_reason") or end_status)
         transcript.emit(
             event_id="end", type="session_end", input={"status": end_status}, is_error=end_status == "error"
         )
-        yield from transcript.rows
 
 
 ADAPTER = AnthropicMessagesAdapter()

@@ -7,7 +7,7 @@ input: a malformed line becomes a `Reject` with the file, line and reason, and t
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -42,6 +42,32 @@ class Reject:
     raw: str | None = None
 
 
+@dataclass(slots=True)
+class RecordTally:
+    """Records an adapter read but turned into no event, by record type: the early warning of a format change.
+
+    `ignored` counts types the adapter knows and skips on purpose (bookkeeping such as snapshots or progress
+    ticks); `unknown` counts types it has never heard of. A new `unknown` type in a report is the day a tool
+    changed what it writes, seen before any number downstream quietly drifts.
+    """
+
+    ignored: dict[str, int] = field(default_factory=dict)
+    unknown: dict[str, int] = field(default_factory=dict)
+
+    def skip(self, kind: object, *, known: bool) -> None:
+        counts = self.ignored if known else self.unknown
+        key = str(kind)[:80] if kind is not None else "(no type)"
+        counts[key] = counts.get(key, 0) + 1
+
+    def merge(self, other: RecordTally) -> None:
+        for mine, theirs in ((self.ignored, other.ignored), (self.unknown, other.unknown)):
+            for key, count in theirs.items():
+                mine[key] = mine.get(key, 0) + count
+
+    def as_dict(self) -> dict[str, dict[str, int]]:
+        return {"ignored": dict(sorted(self.ignored.items())), "unknown": dict(sorted(self.unknown.items()))}
+
+
 class Adapter(Protocol):
     """A log format. `name` becomes `source_format` in the lake."""
 
@@ -53,6 +79,9 @@ class Adapter(Protocol):
         """Confidence 0..1 that `path` (whose first bytes are `head`) is in this format."""
         ...
 
-    def parse(self, path: Path) -> Iterator[EventRow | Reject]:
-        """Yield rows and rejects for one file; never raise on malformed content."""
+    def parse(
+        self, path: Path, data: bytes | None = None, tally: RecordTally | None = None
+    ) -> Iterator[EventRow | Reject]:
+        """Yield rows and rejects for one file; never raise on malformed content. Records read but turned
+        into no event are counted in `tally` (when given), known-but-ignored apart from unknown."""
         ...

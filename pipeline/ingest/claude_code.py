@@ -3,14 +3,16 @@
 The real files (see tests/fixtures/claude-code and the shared NOTES.md) are messier than one message per
 line, and each quirk changes a number downstream if ignored:
 - one API response is split over several `assistant` lines (one content block each) that share
-  `message.id`/`requestId` and repeat the same `usage`: tokens are counted once per response;
+  `message.id`/`requestId` and repeat the same `usage`: tokens are counted once per response, on its last
+  event, which a parent's inline copy of a subagent response shares with the subagent's own file;
 - tool results are `user` lines holding `tool_result` blocks, paired to the call by `tool_use_id`; failure
   shows as `is_error` or as a plain-string `toolUseResult` ("Error: Exit code 1", "User rejected tool use");
 - subagents write `<sessionId>/subagents/agent-<id>.jsonl` (or older flat `agent-<id>.jsonl`) with
   `isSidechain: true` and the parent's `sessionId`, or appear inline as `agent_progress` lines: all three
   become the same session with the subagent's own `agent`, and shared line uuids deduplicate downstream;
 - `summary`, `compact_boundary` and `isCompactSummary` lines mark compaction; snapshots, queue operations
-  and hook progress are bookkeeping, not session events.
+  and hook progress are bookkeeping, not session events; every record that makes no event is counted (known
+  vs unknown type) in the parse's `RecordTally`, and the 2.1.x types are listed in `claude_code_records`.
 Event ids are the line `uuid` (plus `#<block>` for later blocks of a line) or the `tool_use` id, so
 re-ingesting a file that grew yields the same ids for the lines it already had.
 """
@@ -24,7 +26,15 @@ from typing import Any, ClassVar
 
 import orjson
 
-from pipeline.ingest.base import EventRow, Reject
+from pipeline.ingest.base import EventRow, RecordTally, Reject
+from pipeline.ingest.claude_code_records import (
+    _BOOKKEEPING,
+    _CONTEXT_RECORDS,
+    _KNOWN_PROGRESS,
+    _KNOWN_SYSTEM,
+    _LINE_TYPES,
+    subagent_meta,
+)
 from pipeline.ingest.claude_code_rows import (
     TASK_PREVIEW_CHARS,
     LineError,
@@ -37,19 +47,10 @@ from pipeline.ingest.claude_code_rows import (
     _SessionStart,
     _timestamp,
 )
-from pipeline.ingest.jsonl import iter_json_lines, raw_preview
+from pipeline.ingest.derived import as_int
+from pipeline.ingest.jsonl import iter_json_lines, json_bytes, raw_preview
 
 __all__ = ["ADAPTER", "TASK_PREVIEW_CHARS", "ClaudeCodeAdapter", "LineError"]
-
-_LINE_TYPES = {
-    "user",
-    "assistant",
-    "system",
-    "progress",
-    "summary",
-    "file-history-snapshot",
-    "queue-operation",
-}
 
 
 class ClaudeCodeAdapter:
@@ -65,29 +66,33 @@ class ClaudeCodeAdapter:
             except orjson.JSONDecodeError:
                 continue
             seen_lines += 1
-            if not isinstance(record, dict) or record.get("type") not in _LINE_TYPES:
-                continue
+            kind = record.get("type") if isinstance(record, dict) else None
+            if not isinstance(kind, str) or kind not in _LINE_TYPES:
+                continue  # a mistyped or unknown line must not hide the good lines after it
             if "sessionId" in record and ("uuid" in record or "parentUuid" in record):
                 return 0.95
             if record.get("type") in ("summary", "file-history-snapshot") and seen_lines == 1:
                 return 0.6  # a bookkeeping first line; the next lines usually confirm
         return 0.0
 
-    def parse(self, path: Path, data: bytes | None = None) -> Iterator[EventRow | Reject]:
-        state = _FileState()
+    def parse(
+        self, path: Path, data: bytes | None = None, tally: RecordTally | None = None
+    ) -> Iterator[EventRow | Reject]:
+        state = _FileState(tally=tally if tally is not None else RecordTally())
         for item in iter_json_lines(path, data):
             if isinstance(item, Reject):
                 yield item
                 continue
             line_number, record = item
             if not isinstance(record, dict):
-                yield Reject(line_number, "line is not a JSON object", raw_preview(orjson.dumps(record)))
+                yield Reject(line_number, "line is not a JSON object", raw_preview(json_bytes(record)))
                 continue
             try:
                 self._line(state, record, line_number)
-            except (LineError, TypeError, AttributeError, KeyError) as error:
+            except (ValueError, TypeError, AttributeError, KeyError) as error:
                 reason = str(error) if isinstance(error, LineError) else f"unexpected shape: {error}"
-                yield Reject(line_number, reason, raw_preview(orjson.dumps(record)))
+                yield Reject(line_number, reason, raw_preview(json_bytes(record)))
+        yield from subagent_meta(path, state.rows)
         yield from self._finish(state)
 
     # --- one line ----------------------------------------------------------------------------------------
@@ -103,16 +108,30 @@ class ClaudeCodeAdapter:
             self._system(state, record, line_number)
         elif kind == "progress":
             progress = record.get("data")
-            if isinstance(progress, dict) and progress.get("type") == "agent_progress":
-                nested = progress.get("message")
-                if isinstance(nested, dict) and nested.get("type") in ("user", "assistant"):
-                    agent = str(progress.get("agentId") or "subagent")
-                    session_id = _required_str(record, "sessionId")
-                    self._message(state, nested, line_number, session_id=session_id, agent=agent, inline=True)
+            progress_kind = progress.get("type") if isinstance(progress, dict) else None
+            nested = progress.get("message") if isinstance(progress, dict) else None
+            if (
+                progress_kind == "agent_progress"
+                and isinstance(nested, dict)
+                and nested.get("type") in ("user", "assistant")
+            ):
+                agent = str(progress.get("agentId") or "subagent")
+                session_id = _required_str(record, "sessionId")
+                self._message(state, nested, line_number, session_id=session_id, agent=agent, inline=True)
+            else:
+                state.tally.skip(f"progress:{progress_kind}", known=progress_kind in _KNOWN_PROGRESS)
         elif kind == "summary" and isinstance(record.get("summary"), str):
             leaf = record.get("leafUuid")
             state.summaries.append((line_number, record["summary"], leaf if isinstance(leaf, str) else None))
-        # file-history-snapshot, queue-operation, hook progress and unknown kinds carry no session event.
+        elif isinstance(kind, str) and kind in _CONTEXT_RECORDS:
+            source, feature = _CONTEXT_RECORDS[kind]
+            value, session_id = record.get(source), record.get("sessionId")
+            if isinstance(value, str) and value and isinstance(session_id, str):
+                state.session_notes.setdefault(session_id, {})[feature] = value[:200]
+            state.tally.skip(kind, known=True)
+        else:
+            # Snapshots, queued prompts, attachments, mode toggles: bookkeeping, not session events.
+            state.tally.skip(kind, known=isinstance(kind, str) and kind in _BOOKKEEPING)
 
     @staticmethod
     def _agent(record: dict[str, Any]) -> str:
@@ -136,12 +155,15 @@ class ClaudeCodeAdapter:
         if not isinstance(message, dict):
             raise LineError("missing message" if message is None else "wrong type for message")
         role = message.get("role") or record.get("type")
+        if not isinstance(role, str):
+            raise LineError(f"wrong type for message.role: {type(role).__name__}")
         content = message.get("content")
         parent = self._resolve(state, record.get("parentUuid"))
         state.ts_by_uuid[uuid] = ts
         if agent == "main" and not inline:
             self._note_start(state, session_id, record, message, ts, content)
         line = _Line(state, session_id, uuid, ts, agent, parent, role, line_number)
+        rows_before = len(state.rows)
         if record.get("isCompactSummary"):
             line.emit(0, "observation", tool="compact_summary", content=_block_text(content))
             return
@@ -154,7 +176,9 @@ class ClaudeCodeAdapter:
                     self._block(state, line, index, block, result_summary, result_failed)
         else:
             raise LineError(f"wrong type for message.content: {type(content).__name__}")
-        if role == "assistant":
+        if len(state.rows) == rows_before:  # e.g. only redacted thinking, or an empty block list
+            state.tally.skip(f"{role}:no content", known=True)
+        elif role == "assistant":
             self._count_tokens(state, message, record)
 
     @staticmethod
@@ -195,29 +219,45 @@ class ClaudeCodeAdapter:
 
     @staticmethod
     def _count_tokens(state: _FileState, message: dict[str, Any], record: dict[str, Any]) -> None:
-        """Attach one response's usage to its first event, taking the largest value seen across its lines."""
+        """Put one response's usage on its LAST event so far, the largest value seen across its lines.
+
+        One API response is split over several lines (one content block each) that repeat its usage. The
+        last line is the one every copy of the response has: a parent transcript's inline `agent_progress`
+        copy of a subagent response lacks the leading text line the subagent's own file has. Both copies
+        then carry the usage on the same event id, and the (session_id, event_id) dedup counts it once.
+        """
         usage = message.get("usage")
-        response_id = message.get("id") or record.get("requestId")
-        if not isinstance(usage, dict) or not state.rows:
+        if not isinstance(usage, dict):
             return
         tokens_in = sum(
-            int(usage.get(key) or 0)
+            as_int(usage.get(key)) or 0
             for key in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
         )
-        tokens_out = int(usage.get("output_tokens") or 0)
-        if response_id is None:
-            row = state.rows[-1]
-        else:
-            row = state.rows[state.response_rows.setdefault(str(response_id), len(state.rows) - 1)]
+        tokens_out = as_int(usage.get("output_tokens")) or 0
+        response_id = message.get("id") or record.get("requestId")
+        last = len(state.rows) - 1
+        if isinstance(response_id, str) and response_id:
+            key = f"{state.rows[last].session_id}\0{response_id}"
+            previous = state.response_rows.get(key)
+            if previous is not None and previous != last:
+                holder = state.rows[previous]
+                tokens_in = max(tokens_in, holder.tokens_in or 0)
+                tokens_out = max(tokens_out, holder.tokens_out or 0)
+                holder.tokens_in = holder.tokens_out = None
+            state.response_rows[key] = last
+        row = state.rows[last]
         row.tokens_in = max(row.tokens_in or 0, tokens_in)
         row.tokens_out = max(row.tokens_out or 0, tokens_out)
 
     def _system(self, state: _FileState, record: dict[str, Any], line_number: int) -> None:
         uuid = record.get("uuid")
         if not isinstance(uuid, str):
+            state.tally.skip(f"system:{record.get('subtype')} without uuid", known=False)
             return
         ts = _timestamp(record)
         subtype = str(record.get("subtype") or "system")
+        if subtype not in _KNOWN_SYSTEM:
+            state.tally.skip(f"system:{subtype}", known=False)  # kept as an observation, but new: say so
         parent = record.get("parentUuid") or record.get("logicalParentUuid")
         failed = record.get("level") == "error" or "error" in subtype
         content = record.get("content")
@@ -280,6 +320,8 @@ class ClaudeCodeAdapter:
 
     def _finish(self, state: _FileState) -> Iterator[EventRow]:
         for session_id, start in state.starts.items():
+            for feature, value in state.session_notes.get(session_id, {}).items():
+                start.context.setdefault(feature, value)
             yield EventRow(
                 session_id=session_id,
                 event_id="session_start",
@@ -289,6 +331,9 @@ class ClaudeCodeAdapter:
                 content=start.task,
             )
         session_ids = {row.session_id for row in state.rows}
+        if len(session_ids) != 1 and state.summaries:  # whose session a summary names is unknowable here
+            for _ in state.summaries:
+                state.tally.skip("summary (no single session)", known=True)
         if len(session_ids) == 1 and state.summaries:
             session_id = next(iter(session_ids))
             first_ts = min(row.ts for row in state.rows)

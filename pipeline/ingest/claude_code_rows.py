@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import orjson
-
-from pipeline.ingest.base import EventRow
+from pipeline.ingest.base import EventRow, RecordTally
+from pipeline.ingest.jsonl import json_bytes
 
 TASK_PREVIEW_CHARS = 500
 _NOT_A_PROMPT_PREFIXES = ("<command-", "<local-command", "Caveat:", "[Request interrupted")
@@ -49,10 +48,12 @@ class _FileState:
     rows: list[EventRow] = field(default_factory=list)
     line_event: dict[str, str] = field(default_factory=dict)  # line uuid -> its first event id
     tool_names: dict[str, str] = field(default_factory=dict)  # tool_use id -> tool name
-    response_rows: dict[str, int] = field(default_factory=dict)  # message.id -> row holding its tokens
+    response_rows: dict[str, int] = field(default_factory=dict)  # session+message.id -> row with its tokens
     starts: dict[str, _SessionStart] = field(default_factory=dict)  # session_id -> main-agent start info
     summaries: list[tuple[int, str, str | None]] = field(default_factory=list)  # (line, text, leafUuid)
     ts_by_uuid: dict[str, datetime] = field(default_factory=dict)
+    session_notes: dict[str, dict[str, str]] = field(default_factory=dict)  # titles, modes per session
+    tally: RecordTally = field(default_factory=RecordTally)
 
 
 _UNSET: Any = object()
@@ -142,7 +143,7 @@ def _block_text(content: Any) -> str | None:
             elif isinstance(block, str):
                 parts.append(block)
         return "\n".join(parts)
-    return orjson.dumps(content).decode()
+    return json_bytes(content).decode()
 
 
 def _result_summary(value: Any) -> tuple[dict[str, Any] | None, bool]:

@@ -5,7 +5,13 @@ reasoning, function/custom/web-search calls and their outputs); `event_msg` line
 same turn and repeat each message, so they only contribute what the history lacks: messages missing from
 it (sub-agent threads log only `event_msg`), exit codes (`exec_command_end`, `patch_apply_end`), per-call
 token usage (`token_count`), errors and turn endings. The file is read whole so that an exit code logged
-after its output still marks that output as failed.
+after its output still marks that output as failed; Codex Desktop writes no exit code anywhere but in the
+output text ("Process exited with code 1"), which is read too.
+
+Other line types: `turn_context` (model, cwd per turn) feeds the session context; `compacted` (the summary
+that replaced the history) becomes an observation; `world_state` snapshots and inter-agent metadata are
+bookkeeping. Every type not read is counted (known vs unknown) so a format change shows in the ingest report.
+A line without a usable time takes its neighbours' time in file order.
 """
 
 from __future__ import annotations
@@ -16,47 +22,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-import orjson
-
-from pipeline.ingest.base import EventRow, Reject
+from pipeline.ingest.base import EventRow, RecordTally, Reject
+from pipeline.ingest.codex_lines import (
+    _EVENTS_IGNORED,
+    _EVENTS_USED,
+    _HISTORY_IGNORED,
+    _LINE_KINDS_IGNORED,
+    _META_CONTEXT,
+    _ROLES,
+    _arguments,
+    _message_text,
+    _neighbour_times,
+    _tool_output,
+)
 from pipeline.ingest.derived import SyntheticClock, as_int, content_session_id, parse_time, safe_preview
-from pipeline.ingest.jsonl import iter_json_lines
-
-_ROLES = {"developer": "system", "system": "system", "user": "user", "assistant": "assistant"}
-_META_CONTEXT = ("cwd", "originator", "cli_version", "model_provider", "forked_from_id", "parent_thread_id")
-
-
-def _message_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    parts = [str(p.get("text") or "") for p in content or [] if isinstance(p, dict) and "text" in p]
-    return "\n".join(parts)
-
-
-def _tool_output(output: Any) -> tuple[str, int | None]:
-    """Older shell outputs are JSON text `{output, metadata: {exit_code}}`; newer ones are plain text."""
-    if isinstance(output, str) and output.startswith("{") and '"metadata"' in output:
-        try:
-            decoded = orjson.loads(output)
-        except orjson.JSONDecodeError:
-            return output, None
-        if isinstance(decoded, dict):
-            metadata = decoded.get("metadata") or {}
-            return str(decoded.get("output", "")), as_int(metadata.get("exit_code")) if isinstance(
-                metadata, dict
-            ) else None
-    if isinstance(output, dict | list):
-        return orjson.dumps(output).decode(), None
-    return ("" if output is None else str(output)), None
-
-
-def _arguments(arguments: Any) -> Any:
-    if isinstance(arguments, str):
-        try:
-            return orjson.loads(arguments)
-        except orjson.JSONDecodeError:
-            return arguments
-    return arguments
+from pipeline.ingest.jsonl import iter_json_lines, json_bytes
 
 
 class CodexRolloutAdapter:
@@ -76,7 +56,9 @@ class CodexRolloutAdapter:
             return 0.8
         return 0.3 if path.name.startswith("rollout-") and path.suffix == ".jsonl" else 0.0
 
-    def parse(self, path: Path, data: bytes | None = None) -> Iterator[EventRow | Reject]:
+    def parse(
+        self, path: Path, data: bytes | None = None, tally: RecordTally | None = None
+    ) -> Iterator[EventRow | Reject]:
         data = path.read_bytes() if data is None else data
         records: list[tuple[int, datetime | None, str, dict[str, Any]]] = []
         for item in iter_json_lines(path, data):
@@ -87,26 +69,28 @@ class CodexRolloutAdapter:
             if (
                 not isinstance(record, dict)
                 or not isinstance(record.get("payload"), dict)
-                or "type" not in record
+                or not isinstance(record.get("type"), str)
             ):
                 yield Reject(
                     line,
                     "not a rollout line ({timestamp, type, payload})",
-                    safe_preview(orjson.dumps(record)),
+                    safe_preview(json_bytes(record)),
                 )
                 continue
-            records.append(
-                (line, parse_time(record.get("timestamp")), str(record["type"]), record["payload"])
-            )
+            records.append((line, parse_time(record.get("timestamp")), record["type"], record["payload"]))
         if records:
-            yield from _Rollout(path, data).build(records)
+            rollout = _Rollout(path, data, tally if tally is not None else RecordTally())
+            yield from rollout.build(_neighbour_times(records))
+            yield from rollout.rejects
 
 
 class _Rollout:
     """Two passes over one rollout: first collect what later lines say about earlier ones, then emit."""
 
-    def __init__(self, path: Path, data: bytes) -> None:
+    def __init__(self, path: Path, data: bytes, tally: RecordTally) -> None:
         self.clock = SyntheticClock(path)
+        self.tally = tally
+        self.rejects: list[Reject] = []
         self.fallback_id = content_session_id("codex", data)
         self.rows: list[EventRow] = []
         self.ordinal = 0
@@ -116,34 +100,32 @@ class _Rollout:
     def build(self, records: list[tuple[int, datetime | None, str, dict[str, Any]]]) -> list[EventRow]:
         history_texts: set[str] = set()
         exit_codes: dict[str, int] = {}
+        usable = []
+        for record in records:
+            try:
+                self._remember(record, history_texts, exit_codes)
+            except (TypeError, ValueError, AttributeError, KeyError) as error:
+                self._reject(record, error)
+            else:
+                usable.append(record)
+        records = usable
+        if not records:
+            return self.rows
         metas = [p for _, _, kind, p in records if kind == "session_meta"]
-        for _, _, kind, payload in records:
-            ptype = payload.get("type")
-            if kind == "response_item" and ptype == "message":
-                history_texts.add(_message_text(payload.get("content")).strip())
-            elif kind == "response_item" and ptype == "reasoning":
-                history_texts.update(
-                    str(s.get("text", "")).strip()
-                    for s in payload.get("summary") or []
-                    if isinstance(s, dict)
-                )
-            elif (
-                kind == "event_msg"
-                and ptype in ("exec_command_end", "patch_apply_end")
-                and payload.get("call_id")
-            ):
-                code = as_int(payload.get("exit_code"))
-                if ptype == "patch_apply_end":
-                    code = 0 if payload.get("success", True) else 1
-                if code is not None:
-                    exit_codes[str(payload["call_id"])] = code
         meta = metas[0] if metas else {}
-        self.session_id = str(meta.get("id") or self.fallback_id)
+        meta_id = meta.get("id")
+        self.session_id = meta_id if isinstance(meta_id, str) and meta_id else self.fallback_id
         context = {k: meta[k] for k in _META_CONTEXT if isinstance(meta.get(k), str | int | float | bool)}
-        if isinstance((meta.get("git") or {}).get("branch"), str):
-            context["git_branch"] = meta["git"]["branch"]
+        git = meta.get("git")
+        if isinstance(git, dict) and isinstance(git.get("branch"), str):
+            context["git_branch"] = git["branch"]
         model = next(
-            (p.get("model") for _, _, kind, p in records if kind == "turn_context" and p.get("model")), None
+            (
+                p.get("model")
+                for _, _, kind, p in records
+                if kind == "turn_context" and isinstance(p.get("model"), str)
+            ),
+            None,
         )
         if model:
             context["model"] = model
@@ -155,52 +137,129 @@ class _Rollout:
             type="session_start",
             input={"task": "codex", "context": context, "playbook_version": None},
         )
-
-        status, last_total = "unknown", None  # older rollouts have no turn markers
-        for line, ts, kind, payload in records:
-            ptype = payload.get("type")
-            if kind == "response_item":
-                self._history_item(line, ts, ptype, payload, exit_codes)
-            elif kind == "event_msg":
-                if (
-                    ptype in ("user_message", "agent_message")
-                    and str(payload.get("message", "")).strip() not in history_texts
-                ):
-                    role = "user" if ptype == "user_message" else "assistant"
-                    self._emit(ts, line, type="message", role=role, content=str(payload.get("message", "")))
-                elif ptype == "agent_reasoning" and str(payload.get("text", "")).strip() not in history_texts:
-                    self._emit(
-                        ts,
-                        line,
-                        type="observation",
-                        role="assistant",
-                        input={"block": "reasoning"},
-                        content=str(payload.get("text", "")),
-                    )
-                elif ptype == "token_count" and isinstance(payload.get("info"), dict):
-                    total = (payload["info"].get("total_token_usage") or {}).get("total_tokens")
-                    if (
-                        total is None or total != last_total
-                    ):  # the CLI repeats the same count after some calls
-                        self._attach_usage(payload["info"].get("last_token_usage") or {})
-                    last_total = total
-                elif ptype in ("error", "stream_error"):
-                    self._emit(ts, line, type="error", is_error=True, content=str(payload.get("message", "")))
-                elif ptype == "task_started":
-                    status = "unfinished"
-                elif ptype == "task_complete":
-                    status = "completed"
-                elif ptype == "turn_aborted":
-                    status = "aborted"
+        self.status, self.last_total = "unknown", None  # older rollouts have no turn markers
+        for record in records:
+            try:
+                self._record(record, history_texts, exit_codes)
+            except (TypeError, ValueError, AttributeError, KeyError) as error:
+                self._reject(record, error)
         self._emit(
             records[-1][1],
             records[-1][0],
             event_id="end",
             type="session_end",
-            input={"status": status},
-            is_error=status == "aborted",
+            input={"status": self.status},
+            is_error=self.status == "aborted",
         )
         return self.rows
+
+    def _reject(self, record: tuple[int, datetime | None, str, dict[str, Any]], error: Exception) -> None:
+        line, _, kind, payload = record
+        reason = f"unexpected shape for a {kind} line: {type(error).__name__}: {error}"
+        self.rejects.append(Reject(line, reason[:300], safe_preview(json_bytes(payload))))
+
+    @staticmethod
+    def _remember(
+        record: tuple[int, datetime | None, str, dict[str, Any]],
+        history_texts: set[str],
+        exit_codes: dict[str, int],
+    ) -> None:
+        """First pass: what later lines say about earlier ones (texts already in the history, exit codes)."""
+        _, _, kind, payload = record
+        ptype = payload.get("type")
+        if kind == "response_item" and ptype == "message":
+            history_texts.add(_message_text(payload.get("content")).strip())
+        elif kind == "response_item" and ptype == "reasoning":
+            history_texts.update(
+                str(s.get("text", "")).strip() for s in payload.get("summary") or [] if isinstance(s, dict)
+            )
+        elif (
+            kind == "event_msg"
+            and ptype in ("exec_command_end", "patch_apply_end")
+            and payload.get("call_id")
+        ):
+            code = as_int(payload.get("exit_code"))
+            if ptype == "patch_apply_end":
+                code = 0 if payload.get("success", True) else 1
+            if code is not None:
+                exit_codes[str(payload["call_id"])] = code
+
+    def _record(
+        self,
+        record: tuple[int, datetime | None, str, dict[str, Any]],
+        history_texts: set[str],
+        exit_codes: dict[str, int],
+    ) -> None:
+        line, ts, kind, payload = record
+        ptype = payload.get("type")
+        if kind == "response_item":
+            self._history_item(line, ts, ptype, payload, exit_codes)
+        elif kind == "event_msg":
+            self._event(line, ts, ptype, payload, history_texts)
+        elif kind == "compacted":
+            message = payload.get("message")
+            self._emit(
+                ts,
+                line,
+                type="observation",
+                role="system",
+                tool="compaction",
+                content=message if isinstance(message, str) else None,
+                input={"window_number": as_int(payload.get("window_number"))},
+            )
+        elif kind == "inter_agent_communication":
+            text = payload.get("content", payload.get("message"))
+            self._emit(
+                ts,
+                line,
+                type="message",
+                role="assistant",
+                content=_message_text(text) if isinstance(text, str | list) else None,
+                input={k: payload[k] for k in ("author", "recipient") if isinstance(payload.get(k), str)},
+            )
+        elif kind != "session_meta":
+            self.tally.skip(kind, known=kind in _LINE_KINDS_IGNORED)
+
+    def _event(
+        self, line: int, ts: datetime | None, ptype: Any, payload: dict[str, Any], history_texts: set[str]
+    ) -> None:
+        if ptype in ("user_message", "agent_message"):
+            if str(payload.get("message", "")).strip() not in history_texts:
+                role = "user" if ptype == "user_message" else "assistant"
+                self._emit(ts, line, type="message", role=role, content=str(payload.get("message", "")))
+            else:
+                self.tally.skip(f"event_msg:{ptype} (repeats the history)", known=True)
+        elif ptype == "agent_reasoning":
+            if str(payload.get("text", "")).strip() not in history_texts:
+                self._emit(
+                    ts,
+                    line,
+                    type="observation",
+                    role="assistant",
+                    input={"block": "reasoning"},
+                    content=str(payload.get("text", "")),
+                )
+            else:
+                self.tally.skip("event_msg:agent_reasoning (repeats the history)", known=True)
+        elif ptype == "token_count":
+            info = payload.get("info")
+            if isinstance(info, dict):
+                totals = info.get("total_token_usage")
+                total = totals.get("total_tokens") if isinstance(totals, dict) else None
+                if total is None or total != self.last_total:  # the CLI repeats a count after some calls
+                    last = info.get("last_token_usage")
+                    self._attach_usage(last if isinstance(last, dict) else {})
+                self.last_total = total
+        elif ptype in ("error", "stream_error"):
+            self._emit(ts, line, type="error", is_error=True, content=str(payload.get("message", "")))
+        elif ptype == "task_started":
+            self.status = "unfinished"
+        elif ptype == "task_complete":
+            self.status = "completed"
+        elif ptype == "turn_aborted":
+            self.status = "aborted"
+        elif ptype not in _EVENTS_USED:
+            self.tally.skip(f"event_msg:{ptype}", known=ptype in _EVENTS_IGNORED)
 
     def _history_item(
         self, line: int, ts: datetime | None, ptype: Any, payload: dict[str, Any], exit_codes: dict[str, int]
@@ -221,10 +280,16 @@ class _Rollout:
                     input={"block": "reasoning"},
                     content=summary,
                 )
-        elif ptype in ("function_call", "custom_tool_call", "local_shell_call"):
+            else:
+                self.tally.skip("response_item:reasoning without summary", known=True)  # encrypted only
+        elif ptype == "agent_message":  # a message between agents of one Codex thread
+            self._emit(
+                ts, line, type="message", role="assistant", content=_message_text(payload.get("content"))
+            )
+        elif ptype in ("function_call", "custom_tool_call", "local_shell_call", "tool_search_call"):
             arguments = (
                 _arguments(payload.get("arguments"))
-                if ptype == "function_call"
+                if ptype in ("function_call", "tool_search_call")
                 else payload.get("input", payload.get("action"))
             )
             call_id = str(payload.get("call_id") or payload.get("id") or "")
@@ -237,11 +302,18 @@ class _Rollout:
                 tool=str(payload.get("name") or ptype.removesuffix("_call")),
                 input=arguments,
             )
-        elif ptype == "web_search_call":
-            self._emit(
-                ts, line, type="tool_call", role="assistant", tool="web_search", input=payload.get("action")
+        elif ptype in ("web_search_call", "image_generation_call"):
+            tool = ptype.removesuffix("_call")
+            detail = (
+                payload.get("action") if ptype == "web_search_call" else {"status": payload.get("status")}
             )
-        elif ptype in ("function_call_output", "custom_tool_call_output", "local_shell_call_output"):
+            self._emit(ts, line, type="tool_call", role="assistant", tool=tool, input=detail)
+        elif ptype in (
+            "function_call_output",
+            "custom_tool_call_output",
+            "local_shell_call_output",
+            "tool_search_output",
+        ):
             call_id = str(payload.get("call_id") or "")
             text, exit_code = _tool_output(payload.get("output"))
             exit_code = exit_codes.get(call_id, exit_code)
@@ -259,6 +331,8 @@ class _Rollout:
                 is_error=exit_code not in (None, 0),
                 input={"exit_code": exit_code} if exit_code is not None else None,
             )
+        else:
+            self.tally.skip(f"response_item:{ptype}", known=ptype in _HISTORY_IGNORED)
 
     def _attach_usage(self, usage: dict[str, Any]) -> None:
         """`last_token_usage` is one model call: credit it to that call's latest output."""

@@ -23,6 +23,8 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.home import ReverieHome
+from pipeline.ingest.base import RecordTally
+from pipeline.ingest.discovery import LOG_SUFFIXES, discover, discover_files
 from pipeline.ingest.partitions import (
     TASK_CHARS,
     PartitionCounts,
@@ -54,6 +56,7 @@ __all__ = [
     "build_partitions",
     "build_rejects_partition",
     "build_sessions_partition",
+    "discover",
     "discover_files",
     "ingest",
     "reject_dates",
@@ -62,7 +65,6 @@ __all__ = [
     "staged_dates",
 ]
 
-LOG_SUFFIXES = {".jsonl", ".ndjson", ".json", ".log", ".jsonlines"}
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 """Below this, starting worker processes (each imports pyarrow and polars) costs more than it saves."""
 
@@ -82,6 +84,9 @@ class StageReport:
     session_dates: set[date] = field(default_factory=set)  # `events`/`sessions` partitions to rebuild
     reject_dates: set[date] = field(default_factory=set)  # `rejects` partitions to rebuild
     unknown_format: list[str] = field(default_factory=list)
+    skipped_paths: dict[str, dict[str, object]] = field(default_factory=dict)  # reason -> count, examples
+    records_skipped: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    """Per format, records read but made into no event: {"ignored": {type: n}, "unknown": {type: n}}."""
 
     @property
     def nothing_ingested(self) -> bool:
@@ -94,31 +99,13 @@ class StageReport:
         if not self.nothing_ingested:
             return None
         if self.files_seen == 0:
-            return "no log files found (looked for .jsonl/.json/.ndjson/.log files, hidden ones skipped)"
-        if len(self.unknown_format) == self.files_seen:
+            skipped = "; ".join(f"{v['count']} {reason}" for reason, v in self.skipped_paths.items())
+            return "no log files found (looked for .jsonl/.json/.ndjson/.log files" + (
+                f"; skipped: {skipped})" if skipped else ")"
+            )
+        if len(set(self.unknown_format)) == self.files_seen:
             return f"none of the {self.files_seen} files is in a known log format (see `reverie formats`)"
         return f"no valid event in {self.files_seen} files: {self.rejects} lines rejected (see the rejects table)"
-
-
-def discover_files(paths: Sequence[Path]) -> list[Path]:
-    """Log files under `paths`: named files as given, folders recursively (hidden entries and
-    sidecar `*.meta.json` skipped), resolved and sorted so runs are deterministic."""
-    found: set[Path] = set()
-    for given in paths:
-        given = Path(given).expanduser()
-        if given.is_file():
-            found.add(given.resolve())
-            continue
-        if not given.is_dir():
-            continue
-        for dirpath, dirnames, filenames in os.walk(given):
-            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-            for name in filenames:
-                if name.startswith(".") or name.endswith(".meta.json"):
-                    continue
-                if Path(name).suffix.lower() in LOG_SUFFIXES:
-                    found.add((Path(dirpath) / name).resolve())
-    return sorted(found)
 
 
 # --- staging ------------------------------------------------------------------------------------------------
@@ -210,12 +197,14 @@ def stage_files(
     """
     home.staging.mkdir(parents=True, exist_ok=True)
     ingest_date = ingest_date or datetime.now(UTC).date()
-    files = discover_files(paths)
+    found = discover(paths)
+    files = found.files
     manifest = read_manifest(home)
     known = frozenset(manifest["stage_key"].to_list())
-    report = StageReport(files_seen=len(files))
+    report = StageReport(files_seen=len(files), skipped_paths=found.skipped_summary())
     staged: list[StagedFile] = []
     formats: Counter[str] = Counter()
+    tallies: dict[str, RecordTally] = {}
     for done, result in enumerate(
         _stage_all(home, files, ingest_date, workers or os.cpu_count() or 1, redactor, known), start=1
     ):
@@ -228,6 +217,7 @@ def stage_files(
             report.rejects += result.n_rejects
             report.redactions += result.n_redactions
             formats[result.source_format] += 1
+            tallies.setdefault(result.source_format, RecordTally()).merge(result.records_skipped)
             if result.source_format == "unknown":
                 report.unknown_format.append(result.source_file)
             if result.n_rejects:
@@ -235,9 +225,13 @@ def stage_files(
         if progress is not None:
             progress(done, len(files))
     skipped_keys = [s.stage_key for s in staged if s.skipped]
-    report.events_already_staged = int(
-        manifest.filter(pl.col("stage_key").is_in(skipped_keys))["n_events"].sum()
-    )
+    unchanged = manifest.filter(pl.col("stage_key").is_in(skipped_keys))
+    report.events_already_staged = int(unchanged["n_events"].sum())
+    # An unchanged unknown-format file is as unknown as on its first run: same report, same exit status.
+    report.unknown_format += unchanged.filter(pl.col("source_format") == "unknown")["source_file"].to_list()
+    report.records_skipped = {
+        name: tally.as_dict() for name, tally in sorted(tallies.items()) if tally.ignored or tally.unknown
+    }
     report.by_format = dict(sorted(formats.items()))
     touched_sessions = record_staged(home, staged)
     starts = session_start_dates(home)

@@ -25,9 +25,31 @@ RAW_WINDOW_CHARS = RAW_PREVIEW_CHARS * 4
 secret that starts before the stored cut is whole when the redactor sees it (keys are far shorter)."""
 
 
+def json_bytes(value: Any, *, sort_keys: bool = False) -> bytes:
+    """JSON text of a parsed value, for previews and text fields; never raises. orjson refuses values nested
+    deeper than 254 levels (and a reject's preview must not lose the rest of its file), so those fall back to
+    a bounded repr."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS if sort_keys else None)
+    except (orjson.JSONEncodeError, TypeError):
+        try:
+            return repr(value)[: RAW_WINDOW_CHARS * 4].encode("utf-8", errors="replace")
+        except RecursionError:
+            return b"<value nested too deeply to show>"
+
+
 def raw_preview(line: bytes) -> str:
     """A bounded, always-decodable window of a bad line (redact it, then cut it: `staging.stored_preview`)."""
     return line[: RAW_WINDOW_CHARS * 4].decode("utf-8", errors="replace")[:RAW_WINDOW_CHARS]
+
+
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def strip_bom(data: bytes) -> bytes:
+    """Files saved by some Windows editors start with a UTF-8 byte order mark, which is not JSON: without
+    this the first line (or a whole single-document file) would be lost to it."""
+    return data[len(UTF8_BOM) :] if data.startswith(UTF8_BOM) else data
 
 
 def iter_json_lines(path: Path, data: bytes | None = None) -> Iterator[tuple[int, Any] | Reject]:
@@ -38,6 +60,7 @@ def iter_json_lines(path: Path, data: bytes | None = None) -> Iterator[tuple[int
     """
     if data is None:
         data = path.read_bytes()
+    data = strip_bom(data)
     if not data.strip():
         yield Reject(None, "empty file")
         return

@@ -14,8 +14,8 @@ import orjson
 from pydantic import ValidationError
 
 from pipeline.events import SCHEMA_ID, Event
-from pipeline.ingest.base import EventRow, Reject
-from pipeline.ingest.jsonl import iter_json_lines, raw_preview
+from pipeline.ingest.base import EventRow, RecordTally, Reject
+from pipeline.ingest.jsonl import iter_json_lines, json_bytes, raw_preview
 
 _REQUIRED_KEYS = ("session_id", "event_id", "ts", "type")
 
@@ -53,7 +53,9 @@ class NativeAdapter:
             return 0.8
         return 0.0
 
-    def parse(self, path: Path, data: bytes | None = None) -> Iterator[EventRow | Reject]:
+    def parse(
+        self, path: Path, data: bytes | None = None, tally: RecordTally | None = None
+    ) -> Iterator[EventRow | Reject]:
         for item in iter_json_lines(path, data):
             if isinstance(item, Reject):
                 yield item
@@ -62,7 +64,7 @@ class NativeAdapter:
             try:
                 event = Event.model_validate(record)
             except ValidationError as error:
-                yield Reject(line_number, rejection_reason(error), raw_preview(orjson.dumps(record)))
+                yield Reject(line_number, rejection_reason(error), raw_preview(json_bytes(record)))
                 continue
             yield EventRow(
                 session_id=event.session_id,

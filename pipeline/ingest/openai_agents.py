@@ -21,10 +21,10 @@ from typing import Any, ClassVar
 
 import orjson
 
-from pipeline.ingest.anthropic_messages import flatten_text
-from pipeline.ingest.base import EventRow, Reject
+from pipeline.ingest.base import EventRow, RecordTally, Reject
+from pipeline.ingest.content_blocks import flatten_text
 from pipeline.ingest.derived import EPOCH, as_int, parse_time, safe_preview
-from pipeline.ingest.jsonl import iter_json_lines
+from pipeline.ingest.jsonl import iter_json_lines, json_bytes, strip_bom
 from pipeline.ingest.span_tree import SpanTreeSession, decoded_json
 
 
@@ -36,16 +36,18 @@ def _objects(path: Path, data: bytes) -> Iterator[dict[str, Any] | Reject]:
             if isinstance(item, Reject):
                 yield item
             else:
-                yield from _flatten(item[1])
+                yield from _flatten(item[1], item[0])
         return
     yield from _flatten(document)
 
 
-def _flatten(document: Any) -> Iterator[dict[str, Any]]:
+def _flatten(document: Any, line: int | None = None) -> Iterator[dict[str, Any] | Reject]:
     if isinstance(document, list):
         for item in document:
-            yield from _flatten(item)
-    elif isinstance(document, dict):
+            yield from _flatten(item, line)
+    elif not isinstance(document, dict):
+        yield Reject(line, "not a trace or trace.span object", safe_preview(json_bytes(document)))
+    else:
         if isinstance(document.get("spans"), list) or isinstance(document.get("data"), list):
             if document.get("object") == "trace" or "workflow_name" in document:
                 yield {k: v for k, v in document.items() if k not in ("spans", "data")}
@@ -77,8 +79,10 @@ class OpenAIAgentsAdapter:
             return 0.8
         return 0.0
 
-    def parse(self, path: Path, data: bytes | None = None) -> Iterator[EventRow | Reject]:
-        data = path.read_bytes() if data is None else data
+    def parse(
+        self, path: Path, data: bytes | None = None, tally: RecordTally | None = None
+    ) -> Iterator[EventRow | Reject]:
+        data = strip_bom(path.read_bytes() if data is None else data)
         traces: dict[str, dict[str, Any]] = {}
         spans: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for obj in _objects(path, data):
@@ -86,14 +90,16 @@ class OpenAIAgentsAdapter:
                 yield obj
             elif obj.get("object") == "trace" or ("workflow_name" in obj and "span_data" not in obj):
                 traces[str(obj.get("id") or obj.get("trace_id"))] = obj
-            elif isinstance(obj.get("span_data"), dict) and obj.get("trace_id"):
+            elif isinstance(obj.get("span_data"), dict) and isinstance(obj.get("trace_id"), str | int):
                 spans[str(obj["trace_id"])].append(obj)
             else:
                 yield Reject(
-                    None, "not a trace or trace.span object with a trace_id", safe_preview(orjson.dumps(obj))
+                    None, "not a trace or trace.span object with a trace_id", safe_preview(json_bytes(obj))
                 )
         for trace_id, trace_spans in spans.items():
-            yield from _TraceSession(trace_id, traces.get(trace_id, {}), trace_spans).events()
+            session = _TraceSession(trace_id, traces.get(trace_id, {}), trace_spans)
+            yield from session.events()
+            yield from session.rejects
 
 
 class _TraceSession(SpanTreeSession[dict[str, Any]]):
@@ -103,6 +109,7 @@ class _TraceSession(SpanTreeSession[dict[str, Any]]):
         self.spans = sorted(spans, key=lambda s: (parse_time(s.get("started_at")) or EPOCH, str(s.get("id"))))
         self.by_id = {str(s.get("id")): s for s in self.spans}
         self.rows: list[EventRow] = []
+        self.rejects: list[Reject] = []
 
     def _agent_of(self, span: dict[str, Any]) -> str:
         seen: set[str] = set()
@@ -116,10 +123,11 @@ class _TraceSession(SpanTreeSession[dict[str, Any]]):
         return "main"
 
     def _span_id(self, span: dict[str, Any]) -> Any:
-        return span.get("id")
+        return str(span.get("id"))
 
     def _parent_id(self, span: dict[str, Any]) -> Any:
-        return span.get("parent_id")
+        parent = span.get("parent_id")
+        return str(parent) if isinstance(parent, str | int) and not isinstance(parent, bool) else None
 
     def events(self) -> list[EventRow]:
         starts = [parse_time(s.get("started_at")) for s in self.spans]
@@ -138,7 +146,11 @@ class _TraceSession(SpanTreeSession[dict[str, Any]]):
         self._session_start(first, str(self.trace.get("workflow_name") or "openai-agents"), context)
         failed = 0
         for span, start, end in zip(self.spans, starts, ends, strict=True):
-            failed += self._span(span, start or first, end or start or first)
+            try:
+                failed += self._span(span, start or first, end or start or first)
+            except (TypeError, ValueError, AttributeError, KeyError) as error:
+                reason = f"unexpected shape for a span: {type(error).__name__}: {error}"
+                self.rejects.append(Reject(None, reason[:300], safe_preview(json_bytes(span))))
         last = max((t for t in ends if t), default=first)
         root_error = any(s.get("error") for s in self.spans if self._is_root(s))
         status = "error" if root_error else "completed"

@@ -6,31 +6,51 @@ Accepted shapes, all normalized to one span record first:
 - Python SDK span dumps (`{"spans": [{name, context, parent, start_time, attributes}]}`, decimal ids);
 - a single flat attribute map (one span, no ids or times).
 
+Sessions: spans sharing `gen_ai.conversation.id` (the current conventions' session key) are one session even
+across traces; otherwise one trace is one session.
+
 Operations (`gen_ai.operation.name`, also read from the span name): invoke_agent/create_agent ->
 observation naming the agent for its subtree; chat/call_llm/text_completion/generate_content -> assistant
-message with usage (the first model call's input messages open the transcript; later inputs repeat history);
-execute_tool -> tool_call + tool_result. Both the spec's attribute names and the drifted ones seen in real
+message with usage (the first model call's system instructions and input messages open the transcript; later
+inputs repeat history; messages may be JSON text or structured values);
+execute_tool -> tool_call + tool_result; memory operations (search/create/update/upsert/delete_memory),
+retrieval, embeddings and workflows -> observations. Operations outside the conventions are kept as
+observations and counted as unknown in the ingest report. Both the spec's attribute names and the drifted ones seen in real
 exporters (`gen_ai.tool.args`, `gen_ai.output`, `gen_ai.prompt`/`completion`, `input`/`output`) are read.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-import orjson
-
-from pipeline.ingest.base import EventRow, Reject
+from pipeline.ingest.base import EventRow, RecordTally, Reject
 from pipeline.ingest.derived import SyntheticClock, as_int, content_session_id, safe_preview
-from pipeline.ingest.jsonl import iter_json_lines
+from pipeline.ingest.jsonl import json_bytes, strip_bom
 from pipeline.ingest.otel_genai_spans import Span, spans_of
 from pipeline.ingest.span_tree import SpanTreeSession, decoded_json
 
 _MODEL_CALLS = {"chat", "call_llm", "text_completion", "generate_content", "completion"}
 _AGENT_CALLS = {"invoke_agent", "create_agent"}
+_OTHER_KNOWN_OPERATIONS = {
+    "execute_tool",
+    "embeddings",
+    "retrieval",
+    "plan",
+    "invoke_workflow",
+    "fetch_response",
+    "create_memory",
+    "create_memory_store",
+    "search_memory",
+    "update_memory",
+    "upsert_memory",
+    "delete_memory",
+    "delete_memory_store",
+}
 
 
 def _parts_text(message: Any) -> str:
@@ -46,9 +66,7 @@ def _parts_text(message: Any) -> str:
             return str(message.get("content") or message.get("text") or "")
     if isinstance(message, list):
         return "\n".join(t for t in (_parts_text(m) for m in message) if t)
-    return (
-        "" if message is None else (message if isinstance(message, str) else orjson.dumps(message).decode())
-    )
+    return "" if message is None else (message if isinstance(message, str) else json_bytes(message).decode())
 
 
 class OtelGenAiAdapter:
@@ -65,32 +83,65 @@ class OtelGenAiAdapter:
             return 0.9 if re.search(rb'"(spans|attributes|gen_ai\.operation\.name)"', head) else 0.6
         return 0.0
 
-    def parse(self, path: Path, data: bytes | None = None) -> Iterator[EventRow | Reject]:
-        data = path.read_bytes() if data is None else data
+    def parse(
+        self, path: Path, data: bytes | None = None, tally: RecordTally | None = None
+    ) -> Iterator[EventRow | Reject]:
+        data = strip_bom(path.read_bytes() if data is None else data)
+        tally = tally if tally is not None else RecordTally()
+        spans: list[Span] = []
         try:
-            documents: list[Any] = [orjson.loads(data)]
-        except orjson.JSONDecodeError:
-            documents = []
-            for item in iter_json_lines(path, data):
-                if isinstance(item, Reject):
-                    yield item
-                else:
-                    documents.append(item[1])
-        traces: dict[str, list[Span]] = defaultdict(list)
+            # The standard library, not orjson: SDK dumps write 128-bit ids as decimal integers, which
+            # orjson reads as floats, merging distinct traces that differ past the 17th digit.
+            spans = list(spans_of(json.loads(data)))
+            if not spans:
+                yield Reject(None, "no spans found", safe_preview(data))
+        except (ValueError, RecursionError):
+            for line_number, line in enumerate(data.split(b"\n"), start=1):
+                if line.strip():
+                    found = yield from self._line(line_number, line)
+                    spans += found
         fallback = content_session_id(self.name, data)
-        for span in spans_of(documents):
-            traces[span.trace_id or fallback].append(span)
-        if not traces:
-            yield Reject(None, "no spans found", safe_preview(data))
         clock = SyntheticClock(path)
-        for trace_id, spans in traces.items():
-            yield from _TraceTranscript(trace_id, spans, clock).events()
+        for session_id, session_spans in _sessions(spans, fallback).items():
+            transcript = _TraceTranscript(session_id, session_spans, clock, tally)
+            yield from transcript.events()
+            yield from transcript.rejects
+
+    @staticmethod
+    def _line(line_number: int, line: bytes) -> Generator[Reject, None, list[Span]]:
+        """One line of a JSONL export: its spans, or a reject saying why it has none."""
+        try:
+            document = json.loads(line)
+            spans = list(spans_of(document)) if isinstance(document, dict | list) else []
+        except (ValueError, RecursionError) as error:
+            reason = "invalid JSON" if isinstance(error, ValueError) else "JSON nested too deeply"
+            yield Reject(line_number, reason, safe_preview(line))
+            return []
+        if not spans:
+            yield Reject(line_number, "no spans in this line", safe_preview(line))
+        return spans
+
+
+def _sessions(spans: list[Span], fallback: str) -> dict[str, list[Span]]:
+    """Spans grouped into sessions: by `gen_ai.conversation.id` where any span of a trace has one (a
+    conversation may span several traces), else by trace id."""
+    conversation_of_trace: dict[str, str] = {}
+    for span in spans:
+        if span.conversation_id and span.trace_id:
+            conversation_of_trace.setdefault(span.trace_id, span.conversation_id)
+    sessions: dict[str, list[Span]] = defaultdict(list)
+    for span in spans:
+        key = span.conversation_id or conversation_of_trace.get(span.trace_id or "") or span.trace_id
+        sessions[key or fallback].append(span)
+    return sessions
 
 
 class _TraceTranscript(SpanTreeSession[Span]):
-    def __init__(self, trace_id: str, spans: list[Span], clock: SyntheticClock) -> None:
+    def __init__(self, trace_id: str, spans: list[Span], clock: SyntheticClock, tally: RecordTally) -> None:
         self.trace_id = trace_id
         self.clock = clock
+        self.tally = tally
+        self.rejects: list[Reject] = []
         for index, span in enumerate(spans):
             span.span_id = span.span_id or f"span-{index:04d}"
             span.start = span.start or clock.next()
@@ -132,7 +183,11 @@ class _TraceTranscript(SpanTreeSession[Span]):
         context = {"model": models[0] if models else None, "provider": providers[0] if providers else None}
         self._session_start(first, self._task(), {k: v for k, v in context.items() if v})
         for span in self.spans:
-            self._span(span)
+            try:
+                self._span(span)
+            except (TypeError, ValueError, AttributeError, KeyError) as error:
+                reason = f"unexpected shape for span {span.name[:60]!r}: {type(error).__name__}: {error}"
+                self.rejects.append(Reject(None, reason[:300], safe_preview(json_bytes(span.attributes))))
         status = "error" if any(s.error for s in self.spans if self._is_root(s)) else "completed"
         self._session_end(last, status)
         return self.rows
@@ -247,7 +302,14 @@ class _TraceTranscript(SpanTreeSession[Span]):
                     (attributes[k] for k in ("gen_ai.input.messages", "gen_ai.prompt") if k in attributes),
                     None,
                 )
-                for index, message in enumerate(decoded_json(prompt) or []):
+                instructions = _parts_text(decoded_json(attributes.get("gen_ai.system_instructions")))
+                if instructions:
+                    self._emit(
+                        span, span.start, ":system", type="message", role="system", content=instructions
+                    )
+                messages = decoded_json(prompt)
+                messages = [messages] if isinstance(messages, dict) else messages
+                for index, message in enumerate(messages if isinstance(messages, list) else []):
                     if isinstance(message, dict):
                         self._history_message(span, index, message)
             output = next(
@@ -276,6 +338,8 @@ class _TraceTranscript(SpanTreeSession[Span]):
                 is_error=span.error is not None,
             )
         else:
+            if operation not in _OTHER_KNOWN_OPERATIONS:
+                self.tally.skip(f"operation:{operation}", known=False)  # kept, but outside the conventions
             self._emit(
                 span,
                 span.start,

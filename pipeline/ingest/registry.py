@@ -12,6 +12,7 @@ from functools import cache
 from pathlib import Path
 
 from pipeline.ingest.base import Adapter
+from pipeline.ingest.jsonl import strip_bom
 
 ADAPTER_MODULES = [
     "native",
@@ -63,6 +64,7 @@ def get(name: str) -> Adapter:
 
 def sniff_head(path: Path, head: bytes) -> Adapter | None:
     """The most confident adapter for a file whose first bytes are `head`, or None if none is sure enough."""
+    head = strip_bom(head)
     best: Adapter | None = None
     best_confidence = MIN_CONFIDENCE
     for adapter in adapters():

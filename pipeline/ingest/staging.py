@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from pipeline.events import EVENTS_DERIVED_COLUMNS, EVENTS_SCHEMA, REJECTS_SCHEMA
 from pipeline.home import ReverieHome
-from pipeline.ingest.base import RAW_PREVIEW_CHARS, EventRow, Reject
+from pipeline.ingest.base import RAW_PREVIEW_CHARS, EventRow, RecordTally, Reject
 from pipeline.ingest.registry import SNIFF_BYTES, sniff_head
 from pipeline.lake import write_file_atomically
 from pipeline.redaction import Redactor
@@ -71,6 +71,7 @@ class StagedFile:
     skipped: bool = False
     sessions: list[tuple[str, datetime, int]] = field(default_factory=list)  # (session_id, first ts, events)
     bundle: str = ""  # the staged Parquet (shared with the other files of its batch) that holds its rows
+    records_skipped: RecordTally = field(default_factory=RecordTally)  # read, but made no event
 
 
 def events_path(home: ReverieHome, bundle: str) -> Path:
@@ -143,13 +144,14 @@ def _stage_one(
     source_format = adapter.name if adapter is not None else UNKNOWN_FORMAT
     rows: list[EventRow] = []
     rejects: list[Reject] = []
+    tally = RecordTally()
     if is_empty:
         rejects.append(Reject(None, "empty file"))
     elif adapter is None:
         rejects.append(Reject(None, "unknown format: no adapter recognised this file"))
     else:
         try:
-            for item in adapter.parse(path):
+            for item in adapter.parse(path, tally=tally):
                 (rejects if isinstance(item, Reject) else rows).append(item)
         except Exception as error:  # an adapter bug loses the rest of this file, never the run
             rejects.append(Reject(None, f"{source_format} adapter failed: {type(error).__name__}: {error}"))
@@ -165,6 +167,7 @@ def _stage_one(
         size_bytes=size,
         ingest_date=ingest_date,
         sessions=_session_summary(rows),
+        records_skipped=tally,
     )
     rejects_frame = (
         _rejects_frame(rejects, source_format, source_file, key, ingest_date, redactor) if rejects else None

@@ -32,7 +32,9 @@ SAMPLES = {
 
 
 @pytest.mark.parametrize(
-    ("expected", "path"), [(name, p) for name, paths in SAMPLES.items() for p in paths], ids=lambda v: getattr(v, "name", v)
+    ("expected", "path"),
+    [(name, p) for name, paths in SAMPLES.items() for p in paths],
+    ids=lambda v: getattr(v, "name", v),
 )
 def test_every_sample_is_sniffed_as_its_format_and_forms_whole_sessions(expected: str, path: Path) -> None:
     adapter = sniff_head(path, path.read_bytes()[:SNIFF_BYTES])
@@ -57,7 +59,9 @@ def test_reingest_gives_identical_ids_and_timestamps(paths: list[Path]) -> None:
 
 
 def test_anthropic_exchange_recording_links_results_errors_and_usage() -> None:
-    rows = rows_of("anthropic-messages/anthropic-sdk-python/TestSyncRunTools/10e53c1d-51be-4c64-b5bf-99adb3fa4719.json")
+    rows = rows_of(
+        "anthropic-messages/anthropic-sdk-python/TestSyncRunTools/10e53c1d-51be-4c64-b5bf-99adb3fa4719.json"
+    )
     assert rows[0].session_id == "msg_01RMQBcKf2dxTq6qfi31BBTz"  # the first response's id: from the data
     call = next(r for r in rows if r.type == "tool_call")
     result = next(r for r in rows if r.type == "tool_result")
@@ -67,13 +71,17 @@ def test_anthropic_exchange_recording_links_results_errors_and_usage() -> None:
 
 
 def test_anthropic_streamed_response_is_reassembled() -> None:
-    rows = rows_of("anthropic-messages/anthropic-sdk-python/TestSyncRunTools/555fb399-a54c-455b-9ac5-2c9673f18e12.json")
+    rows = rows_of(
+        "anthropic-messages/anthropic-sdk-python/TestSyncRunTools/555fb399-a54c-455b-9ac5-2c9673f18e12.json"
+    )
     final = [r for r in rows if r.type == "message" and r.role == "assistant"][-1]
     assert "San Francisco" in (final.content or "") and final.tokens_out == 38
 
 
 def test_anthropic_http_error_becomes_error_event_and_status() -> None:
-    rows = rows_of("anthropic-messages/anthropic-sdk-python/TestSyncRunTools/f59a9391-643b-422c-96dc-1f28bc7ea4d7.json")
+    rows = rows_of(
+        "anthropic-messages/anthropic-sdk-python/TestSyncRunTools/f59a9391-643b-422c-96dc-1f28bc7ea4d7.json"
+    )
     error = next(r for r in rows if r.type == "error")
     assert error.is_error and error.tool == "invalid_request_error"
     assert rows[-1].input == {"status": "error"}
@@ -103,12 +111,19 @@ def test_codex_rollout_deduplicates_messages_and_takes_exit_codes_from_later_eve
 
 
 def test_codex_old_shell_output_exit_code_and_subagent_thread() -> None:
-    rows = rows_of("codex/codemie/sessions/2026/01/02/rollout-2026-01-02T19-00-00-019b7f95-0000-7000-0000-000000000001.jsonl")
+    rows = rows_of(
+        "codex/codemie/sessions/2026/01/02/rollout-2026-01-02T19-00-00-019b7f95-0000-7000-0000-000000000001.jsonl"
+    )
     assert [r.is_error for r in rows if r.type == "tool_result"].count(True) == 1
     sub = rows_of("codex/ccrider/subagent_v2.jsonl")
-    assert sub[0].session_id == "0199a001-0000-7000-8000-00000000c41d"  # the thread's own id, not its parent's
+    assert (
+        sub[0].session_id == "0199a001-0000-7000-8000-00000000c41d"
+    )  # the thread's own id, not its parent's
     assert sub[0].input["context"]["forked_from_id"] == "0199a000-0000-7000-8000-000000000002"
-    assert [r.content for r in sub if r.type == "message"] == ["Update the dependency pins", "Updated the pins and the lockfile."]
+    assert [r.content for r in sub if r.type == "message"] == [
+        "Update the dependency pins",
+        "Updated the pins and the lockfile.",
+    ]
 
 
 def test_openai_agents_spans_keep_tree_agents_and_errors() -> None:
@@ -134,7 +149,10 @@ def test_otel_any_agent_trace_is_one_session_with_span_tree_and_usage() -> None:
 
 
 def test_otel_flat_attribute_map_reads_current_and_deprecated_message_attributes() -> None:
-    for name in ("otel_genai_client_span_tool_calls.json", "otel_genai_deprecated_client_span_tool_calls.json"):
+    for name in (
+        "otel_genai_client_span_tool_calls.json",
+        "otel_genai_deprecated_client_span_tool_calls.json",
+    ):
         rows = rows_of(f"otel-genai/openinference-genai/{name}")
         result = next(r for r in rows if r.type == "tool_result")
         assert result.content == "rainy, 57°F" and result.tool == "get_weather"

@@ -25,6 +25,8 @@ def test_repeated_validation_reuses_one_asset():
     """The Dagster daemon validates every partition in one process; the GE context must not grow per call."""
     frame = pl.DataFrame({"x": [1, None]})
     for _ in range(4):
-        (outcome,) = quality.validate_frame(frame, [("expect_column_values_to_not_be_null", {"column": "x"})], name="reuse")
+        (outcome,) = quality.validate_frame(
+            frame, [("expect_column_values_to_not_be_null", {"column": "x"})], name="reuse"
+        )
         assert outcome.unexpected_count == 1
     assert len(quality._context().data_sources.get("reverie_reuse").assets) == 1
