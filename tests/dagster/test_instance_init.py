@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from pipeline.home import ReverieHome
 
 OPENER = """
@@ -31,6 +33,7 @@ def _alembic_heads(db: Path) -> list[str]:
         return [row[0] for row in con.execute("select version_num from alembic_version")]
 
 
+@pytest.mark.slow  # three processes each importing the code location
 def test_concurrent_first_opens_stamp_each_storage_once(tmp_path: Path) -> None:
     home = ReverieHome.at(tmp_path / "home")
     go = tmp_path / "go"

@@ -86,6 +86,7 @@ def test_sigkill_half_way_through_the_lake_then_a_rerun_equals_an_uninterrupted_
         assert got[table].equals(expected[table]), table
 
 
+@pytest.mark.slow  # three `reverie ingest` processes, each starting Dagster
 def test_sigkill_between_staging_and_the_lake_then_a_rerun_equals_an_uninterrupted_run(
     tmp_path: Path, uninterrupted: tuple[Path, dict[str, pl.DataFrame]]
 ) -> None:
