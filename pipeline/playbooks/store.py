@@ -157,7 +157,9 @@ class PlaybookStore:
             except ValueError:
                 record = None
             if not isinstance(record, dict) or not {"action", "version", "entries"} <= record.keys():
-                _log.warning("%s line %d is not a complete decision (torn write?); ignored", self._log(), number)
+                _log.warning(
+                    "%s line %d is not a complete decision (torn write?); ignored", self._log(), number
+                )
                 continue
             records.append(record)
         return records
