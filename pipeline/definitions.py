@@ -19,7 +19,7 @@ from assets.evaluation import playbook_evaluation
 from assets.ingest import landing_logs, session_events, sessions, staged_logs
 from assets.missions import mission_batch
 from assets.outcomes import outcome_scores
-from pipeline.home import ReverieHome, activate
+from pipeline.home import ReverieHome, activate, instance_lock
 from resources import LakehouseResource, LLMResource, MissionRuntimeResource
 
 
@@ -62,7 +62,15 @@ def run_job(
         run_tags.update({RANGE_START_TAG: partition_range[0], RANGE_END_TAG: partition_range[1]})
     config = {"loggers": {"console": {"config": {"log_level": os.environ.get("REVERIE_LOG_LEVEL", "CRITICAL")}}}}
     config.update(run_config or {})
-    with dg.DagsterInstance.get() as instance:
+    with open_instance(home) as instance:
         return job.execute_in_process(
             run_config=config, instance=instance, partition_key=partition_key, tags=run_tags
         )
+
+
+def open_instance(home: ReverieHome) -> dg.DagsterInstance:
+    """REVERIE_HOME's Dagster instance, opened under `instance_lock` so concurrent first uses of a fresh
+    home initialise its SQLite storage once (see `pipeline.home.instance_lock`)."""
+    activate(home)
+    with instance_lock(home):
+        return dg.DagsterInstance.get()

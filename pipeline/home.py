@@ -10,7 +10,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from filelock import FileLock
+
 DEFAULT_HOME = Path(".reverie")
+INSTANCE_LOCK = ".instance.lock"
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,20 @@ def activate(home: ReverieHome) -> ReverieHome:
     os.environ["REVERIE_HOME"] = str(home.root)
     os.environ["DAGSTER_HOME"] = str(home.dagster_home)
     config = home.dagster_home / "dagster.yaml"
-    if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
+    if not config.exists():  # temp name then rename: a concurrent first run never reads half a file
+        tmp = config.with_name(f".{config.name}.{os.getpid()}.tmp")
+        tmp.write_text("telemetry:\n  enabled: false\n")
+        os.replace(tmp, config)
     return home
+
+
+def instance_lock(home: ReverieHome) -> FileLock:
+    """The lock held while Dagster's instance under `home` is opened.
+
+    Opening the instance creates its SQLite storages and stamps their alembic revision the first time;
+    two processes doing that at once on a fresh home left two `alembic_version` heads and a home no
+    command could open again. Holding this lock around the open makes the first one create, the others
+    find the finished storage. It is held only while opening, never while a run executes.
+    """
+    home.dagster_home.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(home.dagster_home / INSTANCE_LOCK))

@@ -117,6 +117,12 @@ def dream(
 
 
 def _notes(window: DreamWindow, stats: DreamStats) -> list[str]:
+    # Nothing ingested or nothing scored: say so, rather than report 0 of 0 patterns as if it were a finding.
+    if window.n_sessions == 0:
+        return [
+            f"No scored session in {window.days[0]}..{window.days[-1]}: nothing new was learned and the "
+            "parent's entries carry on (ingest logs and run `reverie score` first)."
+        ]
     return [
         f"{stats.patterns_found} of {stats.patterns_tested} tested patterns passed support, FDR and effect "
         f"thresholds over {window.n_sessions} sessions ({window.days[0]}..{window.days[-1]})."

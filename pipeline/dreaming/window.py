@@ -96,8 +96,8 @@ def load_window(home: ReverieHome, day: date, days: int = 7, redactor: Redactor 
     heldout = (
         features["heldout"].fill_null(0.0) > 0
         if "heldout" in features.columns
-        else pl.Series("heldout", [False] * features.height)
-    )
+        else pl.Series("heldout", [False] * features.height, dtype=pl.Boolean)
+    )  # typed: an empty window (nothing scored yet) must still filter, not fail on a Null column
     sessions = raw_sessions.drop("context").with_columns(heldout.alias("heldout"))
     features = features.drop([c for c in ("heldout",) if c in features.columns])
 

@@ -22,7 +22,9 @@ from pathlib import Path
 
 import polars as pl
 
+from pipeline import lake
 from pipeline.home import ReverieHome
+from pipeline.ingest import pending
 from pipeline.ingest.base import RecordTally
 from pipeline.ingest.discovery import LOG_SUFFIXES, discover, discover_files
 from pipeline.ingest.partitions import (
@@ -59,6 +61,7 @@ __all__ = [
     "discover",
     "discover_files",
     "ingest",
+    "pending_days",
     "reject_dates",
     "session_start_dates",
     "stage_files",
@@ -193,7 +196,8 @@ def stage_files(
 
     Never raises on bad input: broken lines, empty files and unknown formats become rejects (dated
     `ingest_date`, default today UTC). `workers` defaults to the CPU count. `progress(done, total)` is
-    called after each file. The report's `session_dates`/`reject_dates` say which partitions to rebuild.
+    called after each file. The report's `session_dates`/`reject_dates` say which partitions to rebuild:
+    those this run changed and those an earlier, interrupted run left unbuilt.
     """
     home.staging.mkdir(parents=True, exist_ok=True)
     ingest_date = ingest_date or datetime.now(UTC).date()
@@ -220,8 +224,6 @@ def stage_files(
             tallies.setdefault(result.source_format, RecordTally()).merge(result.records_skipped)
             if result.source_format == "unknown":
                 report.unknown_format.append(result.source_file)
-            if result.n_rejects:
-                report.reject_dates.add(ingest_date)
         if progress is not None:
             progress(done, len(files))
     skipped_keys = [s.stage_key for s in staged if s.skipped]
@@ -233,10 +235,24 @@ def stage_files(
         name: tally.as_dict() for name, tally in sorted(tallies.items()) if tally.ignored or tally.unknown
     }
     report.by_format = dict(sorted(formats.items()))
-    touched_sessions = record_staged(home, staged)
-    starts = session_start_dates(home)
-    report.session_dates = {starts[s] for s in touched_sessions if s in starts}
+    record_staged(home, staged)
+    pending.checkpoint("staged")
+    report.session_dates, report.reject_dates = pending_days(home)
     return report
+
+
+def pending_days(home: ReverieHome) -> tuple[set[date], set[date]]:
+    """The `events`/`sessions` days and the `rejects` days that staging changed and no build has written
+    since, this run's and any interrupted run's (see `pipeline.ingest.pending`).
+
+    Days with neither staged sessions nor a partition to empty are dropped from the journal: there is
+    nothing to build for them (a session removed before its first build).
+    """
+    marked = set(pending.pending(home, "events")) | set(pending.pending(home, "sessions"))
+    live = set(staged_dates(home)) | {date.fromisoformat(d) for d in lake.partitions(home, "events")}
+    pending.forget(home, "events", marked - live)
+    pending.forget(home, "sessions", marked - live)
+    return marked & live, set(pending.pending(home, "rejects"))
 
 
 def ingest(home: ReverieHome, paths: Sequence[Path], **stage_options: object) -> StageReport:

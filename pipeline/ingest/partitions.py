@@ -16,26 +16,31 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from pipeline.actions import add_actions
 from pipeline.error_signatures import add_error_signatures
 from pipeline.events import EVENTS_DERIVED_COLUMNS, EVENTS_SCHEMA, REJECTS_SCHEMA, SESSIONS_SCHEMA
 from pipeline.home import ReverieHome
+from pipeline.ingest import pending
 from pipeline.ingest.scope import session_branch, session_project
-from pipeline.ingest.staging import events_path, read_manifest, read_session_index, rejects_path
+from pipeline.ingest.staging import (
+    events_path,
+    read_manifest,
+    read_session_index,
+    rejects_path,
+    session_starts_of,
+)
 from pipeline.lake import partition_files, write_partition
 
 TASK_CHARS = 500
+_EMPTY_EVENTS = EVENTS_SCHEMA.empty_table().append_column("n_redactions", pa.array([], pa.int64()))
 
 
 def _session_starts(home: ReverieHome) -> pl.DataFrame:
     """One row per session: its first timestamp across ALL staged files (the partition it belongs to)."""
-    return (
-        read_session_index(home)
-        .group_by("session_id")
-        .agg(pl.col("first_ts").min())
-        .with_columns(pl.col("first_ts").dt.convert_time_zone("UTC").dt.date().alias("date"))
-    )
+    return session_starts_of(read_session_index(home))
 
 
 def session_start_dates(home: ReverieHome) -> dict[str, date]:
@@ -72,37 +77,48 @@ def _sql_list(paths: Sequence[Path]) -> str:
 def build_events_partition(home: ReverieHome, day: date) -> int:
     """Write the `events` partition of sessions starting on `day`; return its row count.
 
-    Events are deduplicated on (session_id, event_id), keeping the earliest copy (by ts, file, line), and
-    numbered `seq` in transcript order (session_start first, session_end last at equal timestamps).
+    Events are deduplicated on (session_id, event_id), keeping the copy from the source first staged (the
+    manifest's `first_staged` run number, then file and line), never the copy with the earliest timestamp:
+    a later file that reuses a session's ids with earlier timestamps must not replace its events. Then
+    they are numbered `seq` in transcript order (session_start first, session_end last at equal ts).
+    The day's entry in the build journal is cleared once the partition is written (see `pending`).
     """
+    seen = pending.token(home, "events", day)
+    rows = _build_events(home, day)
+    pending.clear(home, "events", day, seen, then_mark="sessions")
+    pending.checkpoint("events_partition")
+    return rows
+
+
+def _build_events(home: ReverieHome, day: date) -> int:
     starts = _session_starts(home).filter(pl.col("date") == day).select("session_id")
     index = read_session_index(home).join(starts, on="session_id", how="semi")
     current = index.select("stage_key").unique().join(read_manifest(home), on="stage_key")
     files = [events_path(home, bundle) for bundle in sorted(current["bundle"].unique().to_list())]
     files = [f for f in files if f.exists()]
-    if not files:
-        write_partition(home, "events", day, EVENTS_SCHEMA.empty_table())
+    if not files:  # every session left the day: an empty partition, with the column staging adds
+        write_partition(home, "events", day, _EMPTY_EVENTS)
         return 0
     columns = ", ".join(name for name in EVENTS_SCHEMA.names if name not in EVENTS_DERIVED_COLUMNS)
     con = _connect()
     try:
         con.register("wanted_sessions", starts.to_arrow())
-        con.register("current_files", current.select("stage_key").to_arrow())
+        con.register("current_files", current.select("stage_key", "first_staged").to_arrow())
         table = con.sql(
             f"""
             WITH staged AS (
-                SELECT * FROM read_parquet({_sql_list(files)})
-                WHERE session_id IN (SELECT session_id FROM wanted_sessions)
-                  AND stage_key IN (SELECT stage_key FROM current_files)
+                SELECT s.*, c.first_staged FROM read_parquet({_sql_list(files)}) AS s
+                JOIN current_files AS c USING (stage_key)
+                WHERE s.session_id IN (SELECT session_id FROM wanted_sessions)
                 QUALIFY row_number() OVER (
-                    PARTITION BY session_id, event_id
-                    ORDER BY ts, source_file, source_line NULLS FIRST, type, content
+                    PARTITION BY s.session_id, s.event_id
+                    ORDER BY c.first_staged, s.source_file, s.source_line NULLS FIRST, s.ts, s.type, s.content
                 ) = 1
             )
             SELECT {columns}, DATE '{day.isoformat()}' AS date,
                    n_redactions
             FROM (
-                SELECT * EXCLUDE (seq, stage_key), row_number() OVER (
+                SELECT * EXCLUDE (seq, stage_key, first_staged), row_number() OVER (
                     PARTITION BY session_id
                     ORDER BY ts,
                              CASE type WHEN 'session_start' THEN 0 WHEN 'session_end' THEN 2 ELSE 1 END,
@@ -175,8 +191,15 @@ def build_sessions_partition(home: ReverieHome, day: date) -> int:
     last session_end; project and branch from the context (see `pipeline.ingest.scope`). Build `events`
     for the day first.
     """
+    seen = pending.token(home, "sessions", day)
+    rows = _build_sessions(home, day)
+    pending.clear(home, "sessions", day, seen)
+    return rows
+
+
+def _build_sessions(home: ReverieHome, day: date) -> int:
     files = partition_files(home, "events", [day])
-    if not files:
+    if not files or not pq.read_metadata(files[0]).num_rows:
         write_partition(home, "sessions", day, SESSIONS_SCHEMA.empty_table())
         return 0
     con = _connect()
@@ -205,6 +228,13 @@ def build_rejects_partition(home: ReverieHome, day: date) -> int:
     Rebuilt from staging each time, so a second ingest on the same day adds its rejects to the first
     one's, and re-running changes nothing.
     """
+    seen = pending.token(home, "rejects", day)
+    rows = _build_rejects(home, day)
+    pending.clear(home, "rejects", day, seen)
+    return rows
+
+
+def _build_rejects(home: ReverieHome, day: date) -> int:
     manifest = read_manifest(home).filter((pl.col("ingest_date") == day) & (pl.col("n_rejects") > 0))
     files = [rejects_path(home, bundle) for bundle in sorted(manifest["bundle"].unique().to_list())]
     files = [f for f in files if f.exists()]
@@ -241,7 +271,8 @@ def build_partitions(
 ) -> PartitionCounts:
     """Rebuild `events` then `sessions` for each of `session_days`, and `rejects` for each of `reject_days`.
 
-    Days are independent, so `workers` of them (default: the CPU count) are built side by side, each on a
+    A day that fails stays pending in the build journal and does not stop the others; the first failure
+    is raised once every day was tried. Days are independent, so `workers` of them (default: the CPU count) are built side by side, each on a
     one-thread DuckDB connection: one day's window functions and sort keep about one core busy, so two
     days at once finish the set in about half the time of two threads on one day.
     """
@@ -258,15 +289,22 @@ def build_partitions(
     jobs = [(one_day, day) for day in sorted(set(session_days))]
     jobs += [(rejects, day) for day in sorted(set(reject_days))]
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
+    failures: list[BaseException] = []
     if workers == 1:
         for job, day in jobs:
-            job(day)
-        return counts
-    _duckdb_threads = 1
-    try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for future in [pool.submit(job, day) for job, day in jobs]:
-                future.result()
-    finally:
-        _duckdb_threads = None
+            try:
+                job(day)
+            except Exception as error:  # the other days are still built; this one stays pending
+                failures.append(error)
+    else:
+        _duckdb_threads = 1
+        try:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                for future in [pool.submit(job, day) for job, day in jobs]:
+                    if future.exception() is not None:
+                        failures.append(future.exception())  # type: ignore[arg-type]
+        finally:
+            _duckdb_threads = None
+    if failures:
+        raise failures[0]
     return counts

@@ -18,14 +18,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import orjson
 import polars as pl
 import pyarrow as pa
 
 from pipeline.events import EVENTS_DERIVED_COLUMNS, EVENTS_SCHEMA, REJECTS_SCHEMA
 from pipeline.home import ReverieHome
+from pipeline.ingest import pending
 from pipeline.ingest.base import RAW_PREVIEW_CHARS, EventRow, RecordTally, Reject
 from pipeline.ingest.registry import SNIFF_BYTES, sniff_head
+from pipeline.ingest.row_checks import checked_rows
 from pipeline.lake import write_file_atomically
 from pipeline.redaction import Redactor
 
@@ -45,6 +46,7 @@ MANIFEST_COLUMNS = {
     "size_bytes": pl.Int64,
     "ingest_date": pl.Date,
     "bundle": pl.String,
+    "first_staged": pl.Int64,
 }
 SESSION_INDEX_COLUMNS = {
     "stage_key": pl.String,
@@ -103,7 +105,10 @@ def stage_files_together(
     frames: list[pl.DataFrame] = []
     reject_frames: list[pl.DataFrame] = []
     for path in paths:
-        staged, events, rejects = _stage_one(path, ingest_date, redactor, known_keys)
+        try:
+            staged, events, rejects = _stage_one(path, ingest_date, redactor, known_keys)
+        except Exception as error:  # a bug in one file's staging loses that file, never its batch-mates
+            staged, events, rejects = _failed_file(path, ingest_date, redactor, error)
         results.append(staged)
         if events is not None and events.height:
             frames.append(events)
@@ -155,7 +160,9 @@ def _stage_one(
                 (rejects if isinstance(item, Reject) else rows).append(item)
         except Exception as error:  # an adapter bug loses the rest of this file, never the run
             rejects.append(Reject(None, f"{source_format} adapter failed: {type(error).__name__}: {error}"))
-    events_frame, n_redactions = _events_frame(rows, source_format, source_file, key, redactor)
+    rows, inputs, unstorable = checked_rows(rows)
+    rejects.extend(unstorable)
+    events_frame, n_redactions = _events_frame(rows, inputs, source_format, source_file, key, redactor)
     result = StagedFile(
         source_file,
         content_hash,
@@ -173,6 +180,23 @@ def _stage_one(
         _rejects_frame(rejects, source_format, source_file, key, ingest_date, redactor) if rejects else None
     )
     return result, events_frame, rejects_frame
+
+
+def _failed_file(
+    path: Path, ingest_date: date, redactor: Redactor, error: Exception
+) -> tuple[StagedFile, None, pl.DataFrame]:
+    """A file whose staging raised: one reject naming the error, so the file shows in `rejects` and is
+    staged again by a later run once fixed (its content key is recorded, a changed file is new)."""
+    source_file = str(path)
+    try:
+        content_hash = hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
+    except OSError:
+        content_hash = ""
+    key = stage_key_for(source_file, content_hash)
+    reason = f"staging failed: {type(error).__name__}"
+    rejects = _rejects_frame([Reject(None, reason)], UNKNOWN_FORMAT, source_file, key, ingest_date, redactor)
+    staged = StagedFile(source_file, content_hash, key, UNKNOWN_FORMAT, n_rejects=1, ingest_date=ingest_date)
+    return staged, None, rejects
 
 
 STAGING_COMPRESSION = "lz4"
@@ -193,15 +217,6 @@ def _epoch_us(ts: datetime) -> int:
     return (ts - _EPOCH) // _MICROSECOND
 
 
-def _json_text(value: object) -> str | None:
-    if value is None:
-        return None
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return orjson.dumps(value, default=str).decode()
-
-
 def _redact_texts(redactor: Redactor, texts: list[str | None]) -> tuple[list[str | None], list[int]]:
     """`Redactor.redact_all`, or text by text for any other object with a `redact` method."""
     if isinstance(redactor, Redactor):
@@ -215,7 +230,12 @@ def _redact_texts(redactor: Redactor, texts: list[str | None]) -> tuple[list[str
 
 
 def _events_frame(
-    rows: list[EventRow], source_format: str, source_file: str, stage_key: str, redactor: Redactor
+    rows: list[EventRow],
+    inputs: list[str | None],
+    source_format: str,
+    source_file: str,
+    stage_key: str,
+    redactor: Redactor,
 ) -> tuple[pl.DataFrame, int]:
     """Columns straight from the rows, every text field redacted on the way.
 
@@ -224,7 +244,7 @@ def _events_frame(
     the calls. Texts with nothing to redact (nearly all) are kept as the very same object.
     """
     contents, content_found = _redact_texts(redactor, [row.content for row in rows])
-    inputs, input_found = _redact_texts(redactor, [_json_text(row.input) for row in rows])
+    inputs, input_found = _redact_texts(redactor, inputs)
     redaction_counts = [a + b for a, b in zip(content_found, input_found, strict=True)]
     n = len(rows)
     columns = {
@@ -315,13 +335,28 @@ def _session_summary(rows: list[EventRow]) -> list[tuple[str, datetime, int]]:
 
 def read_manifest(home: ReverieHome) -> pl.DataFrame:
     """One row per staged source file version (path, content hash, stage key, format, counts, ingest date,
-    and the bundle file holding its rows). A manifest from before bundles lists nothing, so its files are
-    staged again (staging is a cache of the logs, never the only copy)."""
+    the bundle file holding its rows, and `first_staged`: the number of the staging run that first saw
+    that path, which decides whose copy of a duplicated event id is kept). A manifest from before bundles
+    lists nothing, so its files are staged again (staging is a cache of the logs, never the only copy)."""
     path = home.staging / MANIFEST_FILE
     if not path.exists():
         return pl.DataFrame(schema=MANIFEST_COLUMNS)
     manifest = pl.read_parquet(path)
-    return manifest if "bundle" in manifest.columns else pl.DataFrame(schema=MANIFEST_COLUMNS)
+    if "bundle" not in manifest.columns:
+        return pl.DataFrame(schema=MANIFEST_COLUMNS)
+    if "first_staged" not in manifest.columns:
+        manifest = manifest.with_columns(pl.lit(0, pl.Int64).alias("first_staged"))
+    return manifest.select(list(MANIFEST_COLUMNS))
+
+
+def session_starts_of(index: pl.DataFrame) -> pl.DataFrame:
+    """One row per session of a session index: its first timestamp across all the index's files and that
+    timestamp's UTC date (the partition the session belongs to)."""
+    return (
+        index.group_by("session_id")
+        .agg(pl.col("first_ts").min())
+        .with_columns(pl.col("first_ts").dt.convert_time_zone("UTC").dt.date().alias("date"))
+    )
 
 
 def read_session_index(home: ReverieHome) -> pl.DataFrame:
@@ -333,7 +368,10 @@ def read_session_index(home: ReverieHome) -> pl.DataFrame:
 def record_staged(home: ReverieHome, staged: Iterable[StagedFile]) -> set[str]:
     """Add newly staged files to the manifest and index; drop superseded versions of the same paths.
 
-    Returns the session ids whose staged data changed (added or removed), so their partitions get rebuilt.
+    Returns the session ids whose staged data changed (added or removed). The partitions to rebuild, the
+    start dates of those sessions before *and* after the change (a late file can move a session to an
+    earlier day, and the old day must lose its rows), are written to the build journal first, so a crash
+    after the manifest commits still leaves them to the next run (`pipeline.ingest.pending`).
     """
     fresh = [s for s in staged if not s.skipped]
     manifest = read_manifest(home)
@@ -347,6 +385,9 @@ def record_staged(home: ReverieHome, staged: Iterable[StagedFile]) -> set[str]:
     )
     stale_keys = superseded["stage_key"].to_list()
     touched = set(index.filter(pl.col("stage_key").is_in(stale_keys))["session_id"].to_list())
+    # A path keeps the run number it was first staged in when it grows: its events stay first in line.
+    run_number = int(manifest["first_staged"].max() or 0) + 1 if manifest.height else 0
+    first_seen = dict(superseded.group_by("source_file").agg(pl.col("first_staged").min()).iter_rows())
     new_manifest = pl.DataFrame(
         [
             {
@@ -359,6 +400,7 @@ def record_staged(home: ReverieHome, staged: Iterable[StagedFile]) -> set[str]:
                 "size_bytes": s.size_bytes,
                 "ingest_date": s.ingest_date,
                 "bundle": s.bundle,
+                "first_staged": first_seen.get(s.source_file, run_number),
             }
             for s in fresh
         ],
@@ -375,7 +417,14 @@ def record_staged(home: ReverieHome, staged: Iterable[StagedFile]) -> set[str]:
     touched |= set(new_index["session_id"].to_list())
     keep = ~pl.col("stage_key").is_in(stale_keys + list(new_keys))
     manifest = pl.concat([manifest.filter(keep), new_manifest]).sort("source_file", "stage_key")
+    old_starts = session_starts_of(index)
     index = pl.concat([index.filter(keep), new_index]).sort("stage_key", "session_id")
+    new_starts = session_starts_of(index)
+    moved = pl.concat([old_starts, new_starts]).filter(pl.col("session_id").is_in(list(touched)))
+    pending.mark(home, "events", moved["date"].to_list())
+    reject_days = {s.ingest_date for s in fresh if s.n_rejects and s.ingest_date is not None}
+    reject_days |= set(superseded.filter(pl.col("n_rejects") > 0)["ingest_date"].to_list())
+    pending.mark(home, "rejects", reject_days)
     # Index first: a session listed without its file is harmless, a file without its sessions is invisible.
     write_file_atomically(home.staging / SESSION_INDEX_FILE, index.to_arrow())
     write_file_atomically(home.staging / MANIFEST_FILE, manifest.to_arrow())

@@ -9,6 +9,7 @@ and a backfill that rewrites identical versions is a no-op.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import uuid
@@ -17,6 +18,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
+from filelock import FileLock
 
 from pipeline.events import PLAYBOOK_ENTRIES_SCHEMA
 from pipeline.home import ReverieHome
@@ -29,6 +31,7 @@ PLAYBOOK_MD = "PLAYBOOK.md"
 DECISIONS_LOG = "decisions.jsonl"
 MIN_SUPPORT = 3
 VERSION_PREFIX = "pb-"
+_log = logging.getLogger(__name__)
 
 
 class PlaybookError(Exception):
@@ -138,11 +141,32 @@ class PlaybookStore:
         return self.root / DECISIONS_LOG
 
     def decisions(self) -> list[dict]:
+        """Every decision in the log, oldest first.
+
+        A line that does not parse is skipped with a warning rather than breaking every playbook command:
+        the usual cause is a last line torn by a power cut, which the next append repairs (`_append`).
+        """
         if not self._log().exists():
             return []
-        return [json.loads(line) for line in self._log().read_text().splitlines() if line.strip()]
+        records = []
+        for number, line in enumerate(self._log().read_bytes().split(b"\n"), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = None
+            if not isinstance(record, dict) or not {"action", "version", "entries"} <= record.keys():
+                _log.warning(
+                    "%s line %d is not a complete decision (torn write?); ignored", self._log(), number
+                )
+                continue
+            records.append(record)
+        return records
 
     def _append(self, action: str, version: str, entries: list[str], by: str, reason: str | None) -> None:
+        """Append one decision unless it would change nothing (see `_already_decided`), under a file lock
+        so two reviewers never interleave; a torn last line is moved aside first (`_repair_tail`)."""
         self.root.mkdir(parents=True, exist_ok=True)
         record = {
             "at": datetime.now(UTC).isoformat(),
@@ -152,10 +176,56 @@ class PlaybookStore:
             "entries": entries,
             "reason": reason,
         }
-        with self._log().open("a") as log:
-            log.write(json.dumps(record, sort_keys=True) + "\n")
-            log.flush()
-            os.fsync(log.fileno())
+        with FileLock(str(self._log()) + ".lock"):
+            self._repair_tail()
+            if self._already_decided(action, version, entries):
+                return
+            with self._log().open("a") as log:
+                log.write(json.dumps(record, sort_keys=True) + "\n")
+                log.flush()
+                os.fsync(log.fileno())
+
+    def _already_decided(self, action: str, version: str, entries: list[str]) -> bool:
+        """Re-running approve, reject or an evaluation that promotes must not add duplicate lines: a
+        decision whose effect is already the replayed state is not appended again (a rollback, when the
+        last decision is that very rollback). A real change of mind (approve, reject, approve) still is."""
+        if action == "rollback":
+            last = self.decisions()[-1:] or [{}]
+            return last[0].get("action") == "rollback" and last[0].get("version") == version
+        state = self.reviews().get(version, ReviewState())
+        if action == "approve":
+            return set(entries) <= state.approved
+        if action == "reject":
+            return set(entries) <= state.rejected
+        return False
+
+    def _repair_tail(self) -> None:
+        """A log not ending in a newline was cut mid-write: keep its last line if it is a whole decision
+        (only the newline was lost), otherwise move the torn bytes to `decisions.jsonl.torn` and cut them."""
+        log = self._log()
+        if not log.exists():
+            return
+        data = log.read_bytes()
+        if not data or data.endswith(b"\n"):
+            return
+        cut = data.rfind(b"\n") + 1
+        tail = data[cut:]
+        try:
+            whole = isinstance(json.loads(tail), dict)
+        except ValueError:
+            whole = False
+        with log.open("r+b") as handle:
+            if whole:
+                handle.seek(0, os.SEEK_END)
+                handle.write(b"\n")
+            else:
+                with log.with_name(log.name + ".torn").open("ab") as torn:
+                    torn.write(tail + b"\n")
+                handle.truncate(cut)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if not whole:
+            _log.warning("%s: a torn last line was moved to %s.torn", log, log.name)
 
     def reviews(self) -> dict[str, ReviewState]:
         """Replay the decision log into the current approved/rejected entry sets per version."""

@@ -81,8 +81,10 @@ def test_late_file_moves_a_session_to_its_true_start_date(home: ReverieHome, cop
     events["ts"] = "2026-03-02T22:00:00Z"
     late.write_text(json.dumps(events) + "\n")
     second = ingest(home, [late])
-    assert second.session_dates == {date(2026, 3, 2)}
+    # the new start day is built, and the old one rebuilt so it loses the session's rows
+    assert second.session_dates == {date(2026, 3, 2), date(2026, 3, 3)}
     assert session_start_dates(home)["mission-0008"] == date(2026, 3, 2)
+    assert lake.read_table(home, "events", ["2026-03-03"]).height == 0
 
 
 def test_a_grown_file_replaces_its_previous_staging(home: ReverieHome, copy_fixture) -> None:
