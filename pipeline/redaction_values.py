@@ -1,0 +1,139 @@
+"""When a candidate is a secret: the judgements `pipeline.redaction_detectors` applies to what its regexes find.
+
+A regex says where a secret *could* be (`password: ...`, `Basic ...`, `X_TOKEN=...`); these functions say
+whether the value there is one. They exist because session text is mostly code and prose, where the same
+shapes hold type names (`password: string`), references (`os.environ["DB_PASSWORD"]`), record ids
+(`idempotency_key` holding a UUID) and words ("Basic Authentication"): replacing those would destroy the
+transcript without protecting anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+from collections import Counter
+
+from detect_secrets.plugins.jwt import JwtTokenDetector
+
+_PLACEHOLDER = re.compile(
+    r"^(?:\$\{?[A-Za-z_]|\$\(|<|\{\{|%\(|%[A-Za-z_]+%|\*+$|x+$|\.+$|null$|nil$|none$|true$|false$|undefined$"
+    r"|changeme$|change-me$|example|your[_\-]|my[_\-]?(?:password|secret|token)|redacted|\[REDACTED|placeholder"
+    r"|dummy$|test$|secret$|password$)",
+    re.IGNORECASE,
+)
+# Values that name a type rather than hold a secret: `password: string` (TypeScript), `password: str` (Python),
+# `token: String` (GraphQL, Kotlin), `secret Bytes`.
+_TYPE_NAMES = frozenset(
+    "string str number int integer float bool boolean bytes bytearray any unknown object text varchar char"
+    " optional union none secretstr secretbytes option maybe nullable required literal list array".split()
+)
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_DOTTED_NAME = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)+$")
+_CODE_WORD = re.compile(r"(?i)^[a-z_][a-z0-9_]*(?:pass|pwd|secret|token|key|cred)[a-z0-9_]*$")
+_LOWER_THEN_UPPER = re.compile(r"[a-z][A-Z]")
+
+# Names whose `*_key` holds an identifier, not a credential: database and cache keys, idempotency keys,
+# public halves, and the like. Only consulted for names whose one secret-looking word is `key`.
+_ORDINARY_KEY_NAMES = frozenset(
+    "idempotency primary foreign sort partition cache public dedup dedupe lookup hash row unique composite map"
+    " dict object storage index group join range routing message shard natural surrogate order sequence"
+    " id item entity record node field column table bucket s3 file path cursor page next prev state react"
+    " pub public_ host ssh_host".split()
+)
+_STRONG_WORDS = ("secret", "token", "password", "passwd", "passphrase", "credential", "pwd")
+_STRONG_KEYS = re.compile(r"(?i)(?:api|access|private|secret|auth|signing|encryption|master|client|app|admin)[_\-.]?key")
+_PASSWORD_END = re.compile(r"(?i)(?:password|passwd|passphrase|pwd|pass)s?$")
+_JOINTS = re.compile(r"\r?\n|\\n")
+_NAME_TAIL = re.compile(r"[A-Za-z0-9_.\-]{0,64}$")
+
+
+def shannon_entropy(value: str) -> float:
+    """Bits per character: random keys score ~4-6, words and identifiers ~2-3.5."""
+    counts = Counter(value)
+    total = len(value)
+    return -sum(c / total * math.log2(c / total) for c in counts.values())
+
+
+def is_placeholder(value: str) -> bool:
+    return bool(_PLACEHOLDER.match(value))
+
+
+def looks_random(value: str, allow_uuid: bool = True) -> bool:
+    """A value assigned to a secret-looking name is redacted only if it looks generated, not written."""
+    if len(value) < 16 or is_placeholder(value) or _DOTTED_NAME.match(value):
+        return False
+    if not allow_uuid and _UUID.match(value):
+        return False
+    has_digit = any(ch.isdigit() for ch in value)
+    has_alpha = any(ch.isalpha() for ch in value)
+    return has_digit and has_alpha and shannon_entropy(value) >= 3.0
+
+
+def is_password(value: str, after: str = "") -> bool:
+    """Passwords are chosen by people, so low entropy is no evidence of harmlessness: only what reads as code
+    (a type name, a reference, a call) or a placeholder is let through. `after` is the text following the
+    value: `(` or `[` there means it was an expression (`getpass()`, `os.environ["X"]`)."""
+    if len(value) < 4 or value.isdigit() or is_placeholder(value):
+        return False
+    if value.lower().rstrip("?!;,") in _TYPE_NAMES or after[:1] in ("(", "[", "<"):
+        return False
+    return not (_DOTTED_NAME.match(value) or _CODE_WORD.match(value))
+
+
+def is_basic_credential(value: str) -> bool:
+    """`Basic <base64>` is a credential only when it decodes to `user:password` (so "Basic Authentication"
+    and "basic ReadOnlyAccessPolicy" are words, not secrets)."""
+    value = _without_joints(value)
+    try:
+        decoded = base64.b64decode(value + "=" * (-len(value) % 4), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return False
+    return ":" in decoded and decoded.isprintable()
+
+
+def _without_joints(value: str) -> str:
+    """A secret as it was before it was split over two content blocks (see `redaction_detectors._JOINT`)."""
+    return _JOINTS.sub("", value) if "\n" in value or "\\n" in value else value
+
+
+def is_jwt(token: str) -> bool:
+    header_and_payload = ".".join(_without_joints(token).split(".")[:2])
+    return JwtTokenDetector.is_formally_valid(header_and_payload)
+
+
+def assigned_name(text: str, start: int, end: int) -> str:
+    """The whole variable name around a secret word found at text[start:end] (`CLIENT_SECRET_VALUE`)."""
+    before = _NAME_TAIL.search(text, max(0, start - 64), start)
+    return (before.group() if before else "") + text[start:end]
+
+
+def name_strength(name: str) -> str | None:
+    """How strongly a variable name says its value is secret: "password" (the name ends in a password word:
+    any non-code value counts), "strong" (a secret word anywhere), "key" (a `*_key` of no ordinary kind), None."""
+    bare = name.strip("\"'\\ -_.")
+    lowered = bare.lower()
+    if _PASSWORD_END.search(bare) and not lowered.endswith(("bypass", "compass", "overpass")):
+        return "password"
+    if any(word in lowered for word in _STRONG_WORDS) or _STRONG_KEYS.search(bare):
+        return "strong"
+    key_at = max(lowered.rfind("key"), 0)
+    prefix = lowered[:key_at].rstrip("_-.")
+    if "key" in lowered and prefix and not lowered.endswith(("keyboard", "keyword", "keys_pressed")):
+        last_word = re.split(r"[_\-.]", prefix)[-1] if re.search(r"[_\-.]", prefix) else _camel_last(bare[:key_at])
+        if last_word.lower() not in _ORDINARY_KEY_NAMES:
+            return "key"
+    return None
+
+
+def _camel_last(name: str) -> str:
+    """`idempotencyKey` -> "idempotency"; `publicKey` -> "public"."""
+    parts = re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", name)
+    return parts[-1] if parts else name
+
+
+def is_key_like_tail(piece: str) -> bool:
+    """Whether text right after a line break continues a secret split across two content blocks, rather than
+    starting a new line of prose: generated keys have digits or mid-word capitals, words do not."""
+    return any(ch.isdigit() for ch in piece) or bool(_LOWER_THEN_UPPER.search(piece))
