@@ -263,7 +263,12 @@ class Redactor:
 
 def _failed(kind: str, error: Exception) -> Redacted:
     """Fail closed: the whole text becomes one marker, counted, and the failure logged (without the text)."""
-    log.error("redaction failed in %s (%s): the text was replaced by %s", kind, type(error).__name__, marker(FAILED_KIND))
+    log.error(
+        "redaction failed in %s (%s): the text was replaced by %s",
+        kind,
+        type(error).__name__,
+        marker(FAILED_KIND),
+    )
     return Redacted(marker(FAILED_KIND), {FAILED_KIND: 1})
 
 

@@ -94,10 +94,11 @@ _ASSIGN = r"(?:\\?[\"'])?\s*(?::=|=>|=|:)\s*(?:\\?[\"'])?"
 _VALUE_CHARS = r"^\s\"'`,;&<>{}\[\]()\\"
 _TAIL_CHARS = _VALUE_CHARS + ":="
 # A value split by a line break goes on when its first part ends in punctuation (`correct-horse-`) or the
-# next line starts with anything but a plain word: people choose passwords, so digits are not guaranteed.
+# next line starts with anything but a plain word (people choose passwords, so digits are not guaranteed),
+# unless that line is the next `name: value`.
 _VALUE = (
     rf"(?P<secret>[{_VALUE_CHARS}]+(?:(?:(?<=[\-_.+/~!@#$%^*]){_JOINT}"
-    rf"|{_JOINT}(?=(?-i:[{_TAIL_CHARS}]*?(?:[^A-Za-z{_TAIL_CHARS[1:]}]|[a-z][A-Z]))))[{_TAIL_CHARS}]+)?)"
+    rf"|{_JOINT}(?=(?-i:[{_TAIL_CHARS}]*?(?:[^A-Za-z{_TAIL_CHARS[1:]}]|[a-z][A-Z]))))[{_TAIL_CHARS}]++(?!\s*[:=]))?)"
 )
 _PASSWORD_WORD = r"(?:pass(?:word|wd|phrase)?|pwd)"
 _SECRET_WORD = r"(?:secret|token|credential|key|pass(?:word|wd|phrase)?|pwd)"
@@ -123,7 +124,9 @@ def _vet_assignment(match: re.Match[str]) -> bool:
 
 # The lines of a PEM body: base64 (or `Proc-Type:`-style headers) each filling its whole line.
 _PEM_BREAK = r"(?:\r?\n|\\r\\n|\\n)"
-_PEM_LINES = rf"(?:{_PEM_BREAK}(?:[A-Za-z0-9+/=]+|[A-Za-z][A-Za-z\-]*: [^\r\n\\]*)(?={_PEM_BREAK}|[\"'`]|\Z))*"
+_PEM_LINES = (
+    rf"(?:{_PEM_BREAK}(?:[A-Za-z0-9+/=]+|[A-Za-z][A-Za-z\-]*: [^\r\n\\]*)(?={_PEM_BREAK}|[\"'`]|\Z))*"
+)
 _PEM_LABEL = r"[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
 _PEM_MAX_CHARS = 16_000
 """A private key's body up to its END line is at most this long (an 8192-bit RSA key is ~6,500 characters);

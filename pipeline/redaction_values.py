@@ -24,27 +24,48 @@ _PLACEHOLDER = re.compile(
     re.IGNORECASE,
 )
 # Values that name a type rather than hold a secret: `password: string` (TypeScript), `password: str` (Python),
-# `token: String` (GraphQL, Kotlin), `secret Bytes`.
+# `token: String` (GraphQL, Kotlin), `secret: Bytes`.
 _TYPE_NAMES = frozenset(
-    "string str number int integer float bool boolean bytes bytearray any unknown object text varchar char"
-    " optional union none secretstr secretbytes option maybe nullable required literal list array".split()
+    re.findall(
+        r"\w+",
+        "string str number int integer float bool boolean bytes bytearray any unknown object text varchar char"
+        " optional union none secretstr secretbytes option maybe nullable required literal list array",
+    )
 )
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _DOTTED_NAME = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)+$")
 _CODE_WORD = re.compile(r"(?i)^[a-z_][a-z0-9_]*(?:pass|pwd|secret|token|key|cred)[a-z0-9_]*$")
-_LOWER_THEN_UPPER = re.compile(r"[a-z][A-Z]")
 
 # Names whose `*_key` holds an identifier, not a credential: database and cache keys, idempotency keys,
 # public halves, and the like. Only consulted for names whose one secret-looking word is `key`.
-_ORDINARY_KEY_NAMES = frozenset(
-    "idempotency primary foreign sort partition cache public dedup dedupe lookup hash row unique composite map"
-    " dict object storage index group join range routing message shard natural surrogate order sequence"
-    " id item entity record node field column table bucket s3 file path cursor page next prev state react"
-    " pub public_ host ssh_host".split()
+_ORDINARY_KEY_WORDS = frozenset(
+    re.findall(
+        r"\w+",
+        "idempotency primary foreign sort partition cache public pub dedup dedupe lookup hash row unique composite"
+        " map dict object storage index group join range routing message shard natural surrogate order sequence"
+        " id item entity record node field column table bucket s3 file path cursor page next prev state host",
+    )
 )
-_STRONG_WORDS = ("secret", "token", "password", "passwd", "passphrase", "credential", "pwd")
-_STRONG_KEYS = re.compile(r"(?i)(?:api|access|private|secret|auth|signing|encryption|master|client|app|admin)[_\-.]?key")
-_PASSWORD_END = re.compile(r"(?i)(?:password|passwd|passphrase|pwd|pass)s?$")
+_STRONG_WORDS = ("secret", "token", "passw", "passphrase", "credential", "pwd")
+_STRONG_KEY_WORDS = frozenset(
+    (
+        "api",
+        "access",
+        "private",
+        "secret",
+        "auth",
+        "signing",
+        "encryption",
+        "master",
+        "client",
+        "app",
+        "admin",
+    )
+)
+_PASSWORD_WORDS = frozenset(("password", "passwords", "passwd", "passphrase", "pwd", "pass"))
+_WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+# Letters that a (?i) regex equates with ASCII ones, so a name spelled with them matched a secret word.
+_LOOK_ALIKES = str.maketrans({"\u212a": "K", "\u017f": "s", "\u0131": "i", "\u0130": "I"})
 _JOINTS = re.compile(r"\r?\n|\\n")
 _NAME_TAIL = re.compile(r"[A-Za-z0-9_.\-]{0,64}$")
 
@@ -110,30 +131,22 @@ def assigned_name(text: str, start: int, end: int) -> str:
 
 
 def name_strength(name: str) -> str | None:
-    """How strongly a variable name says its value is secret: "password" (the name ends in a password word:
-    any non-code value counts), "strong" (a secret word anywhere), "key" (a `*_key` of no ordinary kind), None."""
-    bare = name.strip("\"'\\ -_.")
-    lowered = bare.lower()
-    if _PASSWORD_END.search(bare) and not lowered.endswith(("bypass", "compass", "overpass")):
+    """How strongly a variable name says its value is secret: "password" (its last word is a password word:
+    any value but code counts), "strong" (a secret word anywhere: `CLIENT_SECRET_VALUE`, `apiKey`), "key"
+    (`STRIPE_KEY`: a key of no ordinary kind), or None (`idempotency_key`, React's `key`, `monkey`)."""
+    words = [word.lower() for word in _WORD.findall(name.translate(_LOOK_ALIKES))]
+    if not words:
+        return None
+    if words[-1] in _PASSWORD_WORDS:
         return "password"
-    if any(word in lowered for word in _STRONG_WORDS) or _STRONG_KEYS.search(bare):
+    if any(strong in word for word in words for strong in _STRONG_WORDS):
         return "strong"
-    key_at = max(lowered.rfind("key"), 0)
-    prefix = lowered[:key_at].rstrip("_-.")
-    if "key" in lowered and prefix and not lowered.endswith(("keyboard", "keyword", "keys_pressed")):
-        last_word = re.split(r"[_\-.]", prefix)[-1] if re.search(r"[_\-.]", prefix) else _camel_last(bare[:key_at])
-        if last_word.lower() not in _ORDINARY_KEY_NAMES:
-            return "key"
+    for before, word in zip(words, words[1:], strict=False):
+        if word in ("key", "keys"):
+            if before in _STRONG_KEY_WORDS:
+                return "strong"
+            if before not in _ORDINARY_KEY_WORDS:
+                return "key"
+    if any(word.endswith("key") and word[:-3] in _STRONG_KEY_WORDS for word in words):  # APIKEY, apikey
+        return "strong"
     return None
-
-
-def _camel_last(name: str) -> str:
-    """`idempotencyKey` -> "idempotency"; `publicKey` -> "public"."""
-    parts = re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", name)
-    return parts[-1] if parts else name
-
-
-def is_key_like_tail(piece: str) -> bool:
-    """Whether text right after a line break continues a secret split across two content blocks, rather than
-    starting a new line of prose: generated keys have digits or mid-word capitals, words do not."""
-    return any(ch.isdigit() for ch in piece) or bool(_LOWER_THEN_UPPER.search(piece))

@@ -63,7 +63,10 @@ PLANTED: dict[str, tuple[str, str]] = {
         "sk_test_51MyscwigxFCL4LBcwIsi9Zduk54IVi5a5p63RjfE7xewqZ0ndTpQ07pHY6WCmKzNd1J5dhNi8IWZxIztj9Itqfxd7bkUagHTr3",
         "curl https://api.stripe.com/v1/charges -u {}:",
     ),
-    "google_api_key": ("AIzalQ2uLfomNZX8XItt5MadHJQCFV1u90Ht77y", "maps.googleapis.com/maps/api/js?key={} loaded"),
+    "google_api_key": (
+        "AIzalQ2uLfomNZX8XItt5MadHJQCFV1u90Ht77y",
+        "maps.googleapis.com/maps/api/js?key={} loaded",
+    ),
     "npm_token": ("npm_XyTE1mbK5cE0GligaLitf45FKHU1dnTV6PSB", "//registry.npmjs.org/:_authToken={}"),
     "huggingface_token": ("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", "huggingface-cli login --token {} done"),
     "sendgrid_key": (
