@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from pipeline.ingest.base import EventRow
+from pipeline.ingest.derived import quoted_value
 
 TASK_PREVIEW_CHARS = 500
 _NOT_A_PROMPT_PREFIXES = ("<command-", "<local-command", "Caveat:", "[Request interrupted")
@@ -117,7 +118,7 @@ def _timestamp(record: dict[str, Any]) -> datetime:
     try:
         return datetime.fromisoformat(value)
     except ValueError as error:
-        raise LineError(f"wrong type for timestamp: {value[:40]!r} is not ISO-8601") from error
+        raise LineError(f"wrong type for timestamp: {quoted_value(value)} is not ISO-8601") from error
 
 
 def _required_str(record: dict[str, Any], key: str) -> str:

@@ -1,0 +1,65 @@
+"""Redaction of the short fields around the text: file paths, session and event ids, agent and tool names.
+
+Those fields come from the same untrusted sessions (a tool called `deploy --token ghp_...`, a transcript
+saved as `.../sk-ant-api03-....jsonl`), and they end up in the lake, the staging manifest and the reject
+table. They are also keys: a session id groups events, a path decides which staged file a changed file
+supersedes. So a field that held a secret becomes its redacted text plus a short digest of the original
+(`/logs/[REDACTED:github_token].jsonl#9c1f...`): the secret is gone, the value stays deterministic across
+runs, and two fields that differed only in their secret stay two fields.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+from pipeline.redaction import Redactor
+
+IDENTIFIER_FIELDS = ("session_id", "event_id", "parent_event_id", "agent", "tool", "role", "type")
+"""The `EventRow` fields besides `content` and `input` that hold text taken from the session."""
+
+
+def redact_identifier(redactor: Redactor, value: str) -> str:
+    """One identifier with its secrets replaced (and a digest of the original appended when any was)."""
+    return redact_identifiers(redactor, [value])[0] or value
+
+
+def redact_identifiers(redactor: Redactor, values: Sequence[str | None]) -> list[str | None]:
+    """`redact_identifier` over a column: each distinct value is redacted once, in one batch."""
+    distinct = list(dict.fromkeys(value for value in values if value))
+    if not distinct:
+        return list(values)
+    redacted, found = _redact_all(redactor, distinct)
+    replaced = {
+        value: f"{text}#{_digest(value)}"
+        for value, text, n in zip(distinct, redacted, found, strict=True)
+        if n
+    }
+    if not replaced:
+        return list(values)
+    return [replaced.get(value, value) if value else value for value in values]
+
+
+def redact_row_identifiers(redactor: Redactor, rows: Sequence[Any]) -> None:
+    """Redact `IDENTIFIER_FIELDS` of event rows in place, column by column."""
+    if not rows:
+        return
+    for name in IDENTIFIER_FIELDS:
+        column = [getattr(row, name) for row in rows]
+        redacted = redact_identifiers(redactor, column)
+        for row, before, after in zip(rows, column, redacted, strict=True):
+            if after is not before:
+                setattr(row, name, after)
+
+
+def _digest(value: str) -> str:
+    return hashlib.blake2b(value.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+def _redact_all(redactor: Redactor, texts: list[str]) -> tuple[list[str | None], list[int]]:
+    """`Redactor.redact_all`, or text by text for any other object with a `redact` method."""
+    if isinstance(redactor, Redactor):
+        return redactor.redact_all(list(texts))
+    results = [redactor.redact(text) for text in texts]
+    return [r.text for r in results], [r.n for r in results]
