@@ -204,22 +204,33 @@ class Redactor:
         pieces: list[str] = []
         done = 0  # text[:done] is already in pieces
         found = 0
-        for match in _matches(detector, text):
-            secret = match.group(detector.group)
-            if secret is None or secret.startswith(MARKER_PREFIX):
-                continue
-            if detector.vet is not None and not detector.vet(match):
-                continue
-            if detector.accept is not None and not detector.accept(secret):
-                continue
+        for start, end in _accepted_spans(detector, text):
             found += 1
-            start, end = match.span(detector.group)
             pieces += (text[done:start], marker(detector.kind))
             done = end
         if not found:
             return text, 0
         pieces.append(text[done:])
         return "".join(pieces), found
+
+    def secret_across(self, text: str, boundary: int) -> tuple[int, int, str] | None:
+        """The span and kind of a secret in `text` that runs across position `boundary`, if there is one.
+
+        For two stored texts that were one (content blocks of a message): `text` is the end of the first,
+        a newline, and the start of the second, so a key split between them is found whole. Fails closed: a
+        detector error reports the whole of `text` as the secret.
+        """
+        try:
+            mask, _ = self._screen(text, self._plan)
+            for index, detector in enumerate(self.detectors):
+                if mask >> index & 1:
+                    for start, end in _accepted_spans(detector, text):
+                        if start < boundary < end - 1:
+                            return start, end, detector.kind
+        except Exception as error:
+            _failed(FAILED_KIND, error)
+            return 0, len(text), FAILED_KIND
+        return None
 
     def redact_json(self, value: Any) -> tuple[Any, dict[str, int]]:
         """Redact every string inside a JSON-able value; a string under a secret-looking key is judged by that key.
@@ -259,6 +270,19 @@ class Redactor:
             row.input, found = self.redact_json(row.input)
             counts.update(found)
         return dict(counts)
+
+
+def _accepted_spans(detector: Detector, text: str) -> Iterator[tuple[int, int]]:
+    """Where `detector` finds a secret in `text` that its checks accept (never an earlier marker)."""
+    for match in _matches(detector, text):
+        secret = match.group(detector.group)
+        if secret is None or secret.startswith(MARKER_PREFIX):
+            continue
+        if detector.vet is not None and not detector.vet(match):
+            continue
+        if detector.accept is not None and not detector.accept(secret):
+            continue
+        yield match.span(detector.group)
 
 
 def _failed(kind: str, error: Exception) -> Redacted:

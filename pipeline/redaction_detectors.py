@@ -73,14 +73,24 @@ def _body(chars: str, least: int, most: int | None = None) -> str:
     return rf"(?:[{chars}]|{_JOINT}{tail}[{chars}]){count}"
 
 
-def _token(kind: str, pattern: str, *anchors: str | re.Pattern[str]) -> Detector:
-    return Detector(kind, re.compile(_bounded(pattern)), anchors=anchors)
+def _token(
+    kind: str, pattern: str, *anchors: str | re.Pattern[str], cut: tuple[str, str] | None = None
+) -> Detector:
+    """A self-identifying token. `cut` (its prefix and body characters) also takes a token cut short at the
+    very end of a text, as a torn last line or the first of two content blocks stores it: 8 characters of
+    key material after a distinctive prefix are most of a secret, and the rest may be guessable."""
+    alternatives = [_bounded(pattern)]
+    if cut is not None:
+        prefix, chars = cut
+        alternatives.append(
+            rf"(?<![A-Za-z0-9]){prefix}(?=(?-i:[{chars}]*?(?:\d|[a-z][A-Z])))[{chars}]{{8,}}\Z"
+        )
+    return Detector(kind, re.compile("|".join(alternatives)), anchors=anchors)
 
 
 _ALNUM = "A-Za-z0-9"
 _URLSAFE = r"A-Za-z0-9_\-"
 _SLACK = r"A-Za-z0-9\-"
-_JWT_SIGNATURE = r"A-Za-z0-9_\-+/"
 _BEARER = r"A-Za-z0-9\-._~+/"
 _URL_PASSWORD = r"^:/?#\[\]@!$&'()*+,;=\s"
 
@@ -119,7 +129,9 @@ def _vet_assignment(match: re.Match[str]) -> bool:
         return is_password(value, match.string[match.end("secret") : match.end("secret") + 1])
     if strength is None:
         return False
-    return looks_random(value, allow_uuid=strength == "strong")
+    # A value cut short by the end of its text (a torn line, the first of two blocks) is shorter than a key.
+    cut_short = match.end("secret") == len(match.string)
+    return looks_random(value, allow_uuid=strength == "strong", least=8 if cut_short else 16)
 
 
 # The lines of a PEM body: base64 (or `Proc-Type:`-style headers) each filling its whole line.
@@ -138,10 +150,12 @@ DETECTORS: tuple[Detector, ...] = (
         re.compile(
             rf"-----BEGIN{_PEM_LABEL}(?:(?:(?!-----BEGIN)[\s\S]){{0,{_PEM_MAX_CHARS}}}?-----END{_PEM_LABEL}"
             rf"|{_PEM_LINES})"
+            # the second half of a key split over two texts: body lines up to END, from the text's start
+            rf"|(?:\A|(?<=[\n\"'])|(?<=\\n))(?:[A-Za-z0-9+/=]{{16,}}{_PEM_BREAK})+-----END{_PEM_LABEL}"
         ),
         anchors=("PRIVATE KEY",),
     ),
-    _token("anthropic_key", rf"sk-ant-{_body(_URLSAFE, 20)}", "sk-ant-"),
+    _token("anthropic_key", rf"sk-ant-{_body(_URLSAFE, 20)}", "sk-ant-", cut=("sk-ant-", _URLSAFE)),
     Detector(
         "openai_key",
         re.compile(
@@ -156,6 +170,7 @@ DETECTORS: tuple[Detector, ...] = (
         "aws_access_key",
         rf"(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA){_body('0-9A-Z', 16, 16)}",
         re.compile("A(?:3T|BIA|CCA|KIA|SIA)"),
+        cut=("(?:AKIA|ASIA)", "0-9A-Z"),
     ),
     Detector(
         "aws_secret_key",
@@ -172,16 +187,21 @@ DETECTORS: tuple[Detector, ...] = (
         rf"(?:gh[pousr]_{_body('A-Za-z0-9_', 36)}|github_pat_{_body('A-Za-z0-9_', 22)})",
         re.compile("gh[pousr]_"),
         "github_pat_",
+        cut=("(?:gh[pousr]_|github_pat_)", "A-Za-z0-9_"),
     ),
     Detector(
         "gitlab_token",
-        re.compile("|".join(f"(?:{p.pattern})" for p in GitLabTokenDetector.denylist)),
+        re.compile(
+            "|".join(f"(?:{p.pattern})" for p in GitLabTokenDetector.denylist)
+            + rf"|(?<![A-Za-z0-9])gl[a-z]{{2,5}}-(?=(?-i:[{_URLSAFE}]*?(?:\d|[a-z][A-Z])))[{_URLSAFE}]{{8,}}\Z"
+        ),
         anchors=(re.compile("gl[a-z]{2,5}-"), "GR1348941"),
     ),
     _token(
         "slack_token",
         rf"(?:xoxe\.xox[bp]|xox[abposre]|xapp)-\d+-{_body(_SLACK, 8)}",
         re.compile(r"x(?:ox[abposre][-.]|app-)"),
+        cut=(r"xox[abpe]-\d+-", _SLACK),
     ),
     Detector("slack_webhook", re.compile(SlackDetector.denylist[1].pattern), anchors=("hooks.slack.com",)),
     _token(
@@ -190,19 +210,27 @@ DETECTORS: tuple[Detector, ...] = (
         "k_live_",
         "k_test_",
         "whsec_",
+        cut=("(?:[sr]k_(?:live|test)_|whsec_)", _ALNUM),
     ),
-    _token("google_api_key", rf"AIza{_body(_URLSAFE, 35, 35)}", "AIza"),
-    _token("npm_token", rf"npm_{_body(_ALNUM, 36, 36)}", "npm_"),
-    _token("huggingface_token", rf"hf_{_body(_ALNUM, 30)}", "hf_"),
-    _token("sendgrid_key", rf"SG\.{_body(_URLSAFE, 16)}\.{_body(_URLSAFE, 30)}", "SG."),
+    _token("google_api_key", rf"AIza{_body(_URLSAFE, 35, 35)}", "AIza", cut=("AIza", _URLSAFE)),
+    _token("npm_token", rf"npm_{_body(_ALNUM, 36, 36)}", "npm_", cut=("npm_", _ALNUM)),
+    _token("huggingface_token", rf"hf_{_body(_ALNUM, 30)}", "hf_", cut=("hf_", _ALNUM)),
+    _token(
+        "sendgrid_key",
+        rf"SG\.{_body(_URLSAFE, 16)}\.{_body(_URLSAFE, 30)}",
+        "SG.",
+        cut=(r"SG\.", r"A-Za-z0-9_\-."),
+    ),
     _token("pypi_token", rf"pypi-AgE[IN]{_body(_URLSAFE, 50)}", "pypi-AgE"),
     Detector(
         "jwt",
         re.compile(
             _bounded(
                 rf"eyJ{_body(_URLSAFE, 8)}={{0,2}}\.(?:{_JOINT})?eyJ{_body(_URLSAFE, 8)}={{0,2}}\."
-                rf"(?:{_body(_JWT_SIGNATURE, 1)}=*)?"
+                rf"(?:{_body(_URLSAFE, 1)}=*)?"
             )
+            # cut short at the end of a text: the header and what there is of the claims
+            + rf"|(?<![A-Za-z0-9])eyJ[{_URLSAFE}]{{8,}}={{0,2}}\.eyJ[{_URLSAFE}]*\Z"
         ),
         anchors=("eyJ",),
         accept=is_jwt,

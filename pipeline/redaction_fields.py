@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from pipeline.redaction import Redactor
+from pipeline.redaction import Redactor, marker
 
 IDENTIFIER_FIELDS = ("session_id", "event_id", "parent_event_id", "agent", "tool", "role", "type")
 """The `EventRow` fields besides `content` and `input` that hold text taken from the session."""
@@ -51,6 +51,37 @@ def redact_row_identifiers(redactor: Redactor, rows: Sequence[Any]) -> None:
         for row, before, after in zip(rows, column, redacted, strict=True):
             if after is not before:
                 setattr(row, name, after)
+
+
+_BLOCK_WINDOW = 512
+"""How far into each of two adjacent texts a secret split between them is looked for (keys are far shorter)."""
+
+
+def redact_across_blocks(redactor: Redactor, rows: Sequence[Any]) -> int:
+    """Redact secrets split between the contents of adjacent rows of one message; returns how many.
+
+    Some adapters keep each content block of a message as its own event, so a key a client streamed as
+    two blocks is stored as two texts, neither of which holds enough of it to be recognised. Adjacent rows
+    from the same line of the same session are therefore also read as one (end of the first, a newline,
+    start of the second), and a secret across that seam is replaced on both sides. Runs before each text
+    is redacted on its own, which then finds the markers and leaves them be.
+    """
+    found = 0
+    for first, second in zip(rows, rows[1:], strict=False):
+        if not (first.content and second.content) or (first.session_id, first.source_line) != (
+            second.session_id,
+            second.source_line,
+        ):
+            continue
+        left, right = first.content[-_BLOCK_WINDOW:], second.content[:_BLOCK_WINDOW]
+        seam = redactor.secret_across(f"{left}\n{right}", len(left))
+        if seam is None:
+            continue
+        start, end, kind = seam
+        first.content = first.content[: len(first.content) - len(left) + start] + marker(kind)
+        second.content = marker(kind) + second.content[max(0, end - len(left) - 1) :]
+        found += 1
+    return found
 
 
 def _digest(value: str) -> str:

@@ -28,7 +28,7 @@ from pipeline.ingest.base import RAW_PREVIEW_CHARS, EventRow, Reject
 from pipeline.ingest.registry import SNIFF_BYTES, sniff_head
 from pipeline.lake import write_file_atomically
 from pipeline.redaction import Redactor
-from pipeline.redaction_fields import redact_identifier, redact_row_identifiers
+from pipeline.redaction_fields import redact_across_blocks, redact_identifier, redact_row_identifiers
 
 STAGING_SCHEMA = pa.schema(
     [f for f in EVENTS_SCHEMA if f.name != "date"]
@@ -155,6 +155,7 @@ def _stage_one(
         except Exception as error:  # an adapter bug loses the rest of this file, never the run
             rejects.append(Reject(None, f"{source_format} adapter failed: {type(error).__name__}: {error}"))
     redact_row_identifiers(redactor, rows)
+    redact_across_blocks(redactor, rows)
     events_frame, n_redactions = _events_frame(rows, source_format, source_file, key, redactor)
     result = StagedFile(
         source_file,

@@ -117,3 +117,19 @@ def test_many_texts_fail_closed_one_by_one() -> None:
     redacted, found = Redactor((*DETECTORS, BROKEN)).redact_all(texts)
     assert redacted == [marker(FAILED_KIND), "an ordinary line", None, marker(FAILED_KIND)]
     assert found == [1, 0, 0, 1]
+
+
+@pytest.mark.parametrize(
+    "label", ["github_token", "google_api_key", "stripe_key", "sendgrid_key", "jwt", "anthropic_key"]
+)
+def test_a_token_cut_short_at_the_end_of_a_text_is_still_redacted(label: str) -> None:
+    """A torn last line, or the first of two content blocks, stores only the start of a key."""
+    secret = PLANTED[label][0]
+    start = secret[: len(secret) // 2]
+    assert start not in Redactor().redact(f"the line was torn at {start}").text
+
+
+def test_a_split_private_key_loses_its_second_half_too() -> None:
+    second = "QyNTUxOQAAACDq8Jr2Xw5Lz9Nn3Vb7Mk1Pc6Hd4Fg0Js8Ay2Qe6Wu5RiAAAAJg3Tp7Yv2Ls1N"
+    text = f"{second}\n-----END OPENSSH PRIVATE KEY-----\n{AFTER}"
+    assert Redactor().redact(text).text == f"{marker('private_key')}\n{AFTER}"

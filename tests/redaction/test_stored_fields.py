@@ -96,3 +96,28 @@ def test_reingesting_paths_with_secrets_skips_them_as_unchanged(tmp_path: Path) 
     again = ingest(home, files, workers=1)
     assert again.files_skipped_unchanged == len(files)
     assert read_manifest(home).equals(before)
+
+
+def test_a_secret_split_between_two_stored_blocks_is_gone_from_both(tmp_path: Path) -> None:
+    """Claude Code keeps each text block of a prompt as its own event: the key is split across two rows."""
+    cut = len(SENDGRID) // 2
+    blocks = [
+        {"type": "text", "text": f"the mailer key is {SENDGRID[:cut]}"},
+        {"type": "text", "text": f"{SENDGRID[cut:]} and that is all"},
+    ]
+    line = {
+        "sessionId": "00000000-0000-4000-8000-000000000002",
+        "type": "user",
+        "uuid": "u1",
+        "parentUuid": None,
+        "timestamp": "2026-03-01T10:00:00.000Z",
+        "message": {"role": "user", "content": blocks},
+    }
+    path = tmp_path / "blocks.jsonl"
+    path.write_text(json.dumps(line) + "\n")
+    home = ReverieHome.at(tmp_path / "home").ensure()
+    ingest(home, [path], workers=1)
+    contents = read_table(home, "events")["content"].drop_nulls().to_list()
+    stored = "\n".join(contents)
+    assert SENDGRID[:cut] not in stored and SENDGRID[cut:] not in stored
+    assert "the mailer key is [REDACTED:sendgrid_key]" in stored and "and that is all" in stored
