@@ -272,17 +272,37 @@ class Redactor:
         return dict(counts)
 
 
+_EDGE_CHARS = 512
+"""A secret cut off by the end of a text is looked for in its last this many characters (keys are shorter)."""
+
+
 def _accepted_spans(detector: Detector, text: str) -> Iterator[tuple[int, int]]:
-    """Where `detector` finds a secret in `text` that its checks accept (never an earlier marker)."""
+    """Where `detector` finds a secret in `text` that its checks accept (never an earlier marker), in order."""
+    done = 0
     for match in _matches(detector, text):
-        secret = match.group(detector.group)
-        if secret is None or secret.startswith(MARKER_PREFIX):
-            continue
-        if detector.vet is not None and not detector.vet(match):
-            continue
-        if detector.accept is not None and not detector.accept(secret):
-            continue
-        yield match.span(detector.group)
+        if _accepted(detector, match, text):
+            done = match.end(detector.group)
+            yield match.span(detector.group)
+    for edge in detector.edges:
+        if edge.pattern.startswith("\\A"):
+            match = edge.match(text)
+        else:
+            match = edge.search(text, max(done, len(text) - _EDGE_CHARS))
+        if match is not None and match.start() >= done and _accepted(detector, match, text):
+            done = match.end()
+            yield match.span()
+
+
+def _accepted(detector: Detector, match: re.Match[str], text: str) -> bool:
+    secret = match.group(detector.group)
+    if secret is None or secret.startswith(MARKER_PREFIX):
+        return False
+    start = match.start()
+    if detector.bounded and start > 0 and text[start - 1].isascii() and text[start - 1].isalnum():
+        return False
+    if detector.vet is not None and not detector.vet(match):
+        return False
+    return detector.accept is None or detector.accept(secret)
 
 
 def _failed(kind: str, error: Exception) -> Redacted:
