@@ -102,7 +102,7 @@ _URL_PASSWORD = r"^:/?#\[\]@!$&'()*+,;=\s"
 # inside serialized strings). The regex starts at the secret word and only runs to the end of the name; the
 # part of the name before the word is read back by `assigned_name` (a pattern that spelled it out would be
 # retried at every position of every text: measured 30x slower).
-_NAME_REST = r"[A-Za-z0-9_\-]{0,40}"
+_NAME_REST = r"[A-Za-z0-9_\-]{0,40}+"  # possessive: the name ends where its characters do
 _ASSIGN = r"(?:\\?[\"'])?\s*(?::=|=>|=|:)\s*(?:\\?[\"'])?"
 _VALUE_CHARS = r"^\s\"'`,;&<>{}\[\]()\\"
 _TAIL_CHARS = _VALUE_CHARS + ":="

@@ -42,15 +42,18 @@ def redact_identifiers(redactor: Redactor, values: Sequence[str | None]) -> list
 
 
 def redact_row_identifiers(redactor: Redactor, rows: Sequence[Any]) -> None:
-    """Redact `IDENTIFIER_FIELDS` of event rows in place, column by column."""
+    """Redact `IDENTIFIER_FIELDS` of event rows in place: the distinct values of all fields in one batch."""
     if not rows:
         return
-    for name in IDENTIFIER_FIELDS:
-        column = [getattr(row, name) for row in rows]
-        redacted = redact_identifiers(redactor, column)
-        for row, before, after in zip(rows, column, redacted, strict=True):
-            if after is not before:
-                setattr(row, name, after)
+    columns = [[getattr(row, name) for row in rows] for name in IDENTIFIER_FIELDS]
+    distinct = list(dict.fromkeys(value for column in columns for value in column if value))
+    redacted = dict(zip(distinct, redact_identifiers(redactor, distinct), strict=True))
+    if all(redacted[value] is value for value in distinct):
+        return
+    for name, column in zip(IDENTIFIER_FIELDS, columns, strict=True):
+        for row, value in zip(rows, column, strict=True):
+            if value and redacted[value] is not value:
+                setattr(row, name, redacted[value])
 
 
 _BLOCK_WINDOW = 512
