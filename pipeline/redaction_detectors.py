@@ -128,9 +128,10 @@ def _vet_assignment(match: re.Match[str]) -> bool:
     name = assigned_name(match.string, match.start(), match.start("name_end"))
     strength = name_strength(name)
     value = match.group("secret")
+    after = match.string[match.end("secret") : match.end("secret") + 1]
     if strength == "password":
-        return is_password(value, match.string[match.end("secret") : match.end("secret") + 1])
-    if strength is None:
+        return is_password(value, after)
+    if strength is None or after in ("(", "["):  # `token = Base.url_encode64(...)` is code
         return False
     # A value cut short by the end of its text (a torn line, the first of two blocks) is shorter than a key.
     cut_short = match.end("secret") == len(match.string)

@@ -142,7 +142,9 @@ def name_strength(name: str) -> str | None:
     words = [word.lower() for word in _WORD.findall(name.translate(_LOOK_ALIKES))]
     if not words:
         return None
-    if words[-1] in _PASSWORD_WORDS:
+    if words[-1] in _PASSWORD_WORDS and (
+        words[-1] != "pass" or len(words) > 1
+    ):  # `DB_PASS`, not "tests pass:"
         return "password"
     if any(strong in word for word in words for strong in _STRONG_WORDS):
         return "strong"

@@ -66,6 +66,11 @@ ORDINARY = [
     "password_reset_url: https://example.com/reset",
     "Keep the API key in the vault, never in the repo.",
     "<usage>total_tokens: 56253\ntool_uses: 9\nduration_ms: 38799</usage>",
+    # shapes the previous patterns redacted in the real-world fixtures (/work/shared/fixtures)
+    'storePassword = System.getenv("KEYSTORE_PASSWORD")',
+    "token = Base.url_encode64(:crypto.strong_rand_bytes(24), padding: false)",
+    "* Proxy configuration\n  * Basic Authentication\n* Custom CA certificates",
+    "All gates pass: ruff, mypy and 412 tests (zero errors with 4 warnings)",
 ]
 
 
@@ -133,3 +138,8 @@ def test_a_split_private_key_loses_its_second_half_too() -> None:
     second = "QyNTUxOQAAACDq8Jr2Xw5Lz9Nn3Vb7Mk1Pc6Hd4Fg0Js8Ay2Qe6Wu5RiAAAAJg3Tp7Yv2Ls1N"
     text = f"{second}\n-----END OPENSSH PRIVATE KEY-----\n{AFTER}"
     assert Redactor().redact(text).text == f"{marker('private_key')}\n{AFTER}"
+
+
+def test_a_secret_word_anywhere_in_the_name_counts() -> None:
+    text = 'config :app, Endpoint, secret_key_base: "Qm9vdHN0cmFwOnNlY3JldDpiYXNlOjQ4Y2hhcnM7"'
+    assert Redactor().redact(text).counts == {"secret_assignment": 1}
