@@ -4,12 +4,16 @@ Interface (stable): `Redactor().redact(text) -> Redacted(text, counts)` where `c
 (e.g. "aws_access_key") to how many were replaced by `[REDACTED:<kind>]` markers. `redact_json` does the
 same for any JSON-able value, and `redact_row` for a whole normalized event row.
 
-Where the token shapes come from: detect-secrets (Yelp, maintained) ships the regexes for AWS, GitHub,
-GitLab, Slack, OpenAI and URL basic-auth; we compile its plugins' `denylist` patterns directly instead of
-running its line scanner, because the scanner analyses one line at a time through every plugin and was far
-too slow for a 1 GB ingest (see benchmarks/README.md). Kinds detect-secrets lacks or matches too loosely for
-in-place replacement (Anthropic keys, modern OpenAI project keys, whole private-key blocks, bearer tokens,
-JWTs with their signature, secrets assigned to *KEY/*TOKEN/*SECRET/PASSWORD names) are written here.
+Where the token shapes come from: detect-secrets (Yelp, maintained) is used for the patterns it keeps current
+(GitLab, OpenAI's legacy keys, Slack webhooks, JWT checks came from it), compiled directly instead of running
+its line scanner, which analyses one line at a time through every plugin and was far too slow for a 1 GB
+ingest and flagged thousands of ids and reasoning blobs (see benchmarks/README.md). Its other patterns lag
+the issuers (GitHub's fine-grained `github_pat_`, Stripe's ~100-character keys, no Google, npm, Hugging Face
+or SendGrid kind at all), so those, and the kinds that need context (whole private-key blocks, bearer tokens,
+JWTs with their signature, secrets assigned to names), are written in `redaction_detectors.py`.
+
+Failing closed: a detector that raises replaces the whole text by `[REDACTED:redaction_failed]` (counted,
+and logged without the text), so a bug can cost a transcript its text but never leak a secret.
 
 Speed: a 1 GB ingest holds ~400 MB of text and almost none of it is secret, so the common case must cost a
 few C-level substring scans per text and nothing else. Each detector declares what every one of its matches
