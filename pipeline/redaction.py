@@ -5,7 +5,7 @@ Interface (stable): `Redactor().redact(text) -> Redacted(text, counts)` where `c
 same for any JSON-able value, and `redact_row` for a whole normalized event row.
 
 Where the token shapes come from: detect-secrets (Yelp, maintained) is used for the patterns it keeps current
-(GitLab, OpenAI's legacy keys, Slack webhooks, JWT checks came from it), compiled directly instead of running
+(GitLab, OpenAI's legacy keys, Slack webhooks), compiled directly instead of running
 its line scanner, which analyses one line at a time through every plugin and was far too slow for a 1 GB
 ingest and flagged thousands of ids and reasoning blobs (see benchmarks/README.md). Its other patterns lag
 the issuers (GitHub's fine-grained `github_pat_`, Stripe's ~100-character keys, no Google, npm, Hugging Face
