@@ -4,12 +4,16 @@ Interface (stable): `Redactor().redact(text) -> Redacted(text, counts)` where `c
 (e.g. "aws_access_key") to how many were replaced by `[REDACTED:<kind>]` markers. `redact_json` does the
 same for any JSON-able value, and `redact_row` for a whole normalized event row.
 
-Where the token shapes come from: detect-secrets (Yelp, maintained) ships the regexes for AWS, GitHub,
-GitLab, Slack, OpenAI and URL basic-auth; we compile its plugins' `denylist` patterns directly instead of
-running its line scanner, because the scanner analyses one line at a time through every plugin and was far
-too slow for a 1 GB ingest (see benchmarks/README.md). Kinds detect-secrets lacks or matches too loosely for
-in-place replacement (Anthropic keys, modern OpenAI project keys, whole private-key blocks, bearer tokens,
-JWTs with their signature, secrets assigned to *KEY/*TOKEN/*SECRET/PASSWORD names) are written here.
+Where the token shapes come from: detect-secrets (Yelp, maintained) is used for the patterns it keeps current
+(GitLab, OpenAI's legacy keys, Slack webhooks), compiled directly instead of running
+its line scanner, which analyses one line at a time through every plugin and was far too slow for a 1 GB
+ingest and flagged thousands of ids and reasoning blobs (see benchmarks/README.md). Its other patterns lag
+the issuers (GitHub's fine-grained `github_pat_`, Stripe's ~100-character keys, no Google, npm, Hugging Face
+or SendGrid kind at all), so those, and the kinds that need context (whole private-key blocks, bearer tokens,
+JWTs with their signature, secrets assigned to names), are written in `redaction_detectors.py`.
+
+Failing closed: a detector that raises replaces the whole text by `[REDACTED:redaction_failed]` (counted,
+and logged without the text), so a bug can cost a transcript its text but never leak a secret.
 
 Speed: a 1 GB ingest holds ~400 MB of text and almost none of it is secret, so the common case must cost a
 few C-level substring scans per text and nothing else. Each detector declares what every one of its matches
@@ -24,6 +28,7 @@ measured 20x slower than the separate scans (benchmarks/README.md).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -31,15 +36,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.redaction_detectors import (
-    _SECRET_KEY,
     DETECTORS,
     MIN_SECRET_TEXT_CHARS,
     Detector,
-    shannon_entropy,
+    is_secret_name,
 )
+from pipeline.redaction_values import shannon_entropy
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "DETECTORS",
+    "FAILED_KIND",
     "MARKER_PREFIX",
     "MIN_SECRET_TEXT_CHARS",
     "Detector",
@@ -52,6 +60,8 @@ __all__ = [
 ]
 
 MARKER_PREFIX = "[REDACTED:"
+FAILED_KIND = "redaction_failed"
+"""The kind counted when a detector raised: the whole text is then replaced by this marker (fail closed)."""
 
 
 def marker(kind: str) -> str:
@@ -124,7 +134,10 @@ class Redactor:
     def redact(self, text: str) -> Redacted:
         if len(text) < MIN_SECRET_TEXT_CHARS:
             return Redacted(text)
-        mask, _ = self._screen(text, self._plan)
+        try:
+            mask, _ = self._screen(text, self._plan)
+        except Exception as error:
+            return _failed("screen", error)
         return self._redact_masked(text, mask) if mask else Redacted(text)
 
     def _redact_masked(self, text: str, mask: int) -> Redacted:
@@ -132,7 +145,10 @@ class Redactor:
         for index, detector in enumerate(self.detectors):
             if not mask >> index & 1:
                 continue
-            text, found = self._apply(detector, text)
+            try:
+                text, found = self._apply(detector, text)
+            except Exception as error:  # a broken detector must never let its text through unredacted
+                return _failed(detector.kind, error)
             if found:
                 counts[detector.kind] = counts.get(detector.kind, 0) + found
         return Redacted(text, counts)
@@ -168,12 +184,19 @@ class Redactor:
 
     def _redact_batch(self, texts: list[str | None], found: list[int], batch: list[int]) -> None:
         joined = _BATCH_SEPARATOR.join(texts[index] for index in batch)  # type: ignore[misc]
-        mask, hits = self._screen(joined, self._plan)
+        try:
+            mask, hits = self._screen(joined, self._plan)
+        except Exception:  # screen text by text instead: `redact` fails closed on each
+            mask, hits = -1, list(self._plan)
         if not mask:
             return
         for index in batch:
             text: str = texts[index]  # type: ignore[assignment]
-            text_mask, _ = self._screen(text, hits)
+            try:
+                text_mask, _ = self._screen(text, hits)
+            except Exception as error:
+                texts[index], found[index] = _failed("screen", error).text, 1
+                continue
             if text_mask:
                 result = self._redact_masked(text, text_mask)
                 if result.counts:
@@ -185,20 +208,33 @@ class Redactor:
         pieces: list[str] = []
         done = 0  # text[:done] is already in pieces
         found = 0
-        for match in _matches(detector, text):
-            secret = match.group(detector.group)
-            if secret is None or secret.startswith(MARKER_PREFIX):
-                continue
-            if detector.accept is not None and not detector.accept(secret):
-                continue
+        for start, end in _accepted_spans(detector, text):
             found += 1
-            start, end = match.span(detector.group)
             pieces += (text[done:start], marker(detector.kind))
             done = end
         if not found:
             return text, 0
         pieces.append(text[done:])
         return "".join(pieces), found
+
+    def secret_across(self, text: str, boundary: int) -> tuple[int, int, str] | None:
+        """The span and kind of a secret in `text` that runs across position `boundary`, if there is one.
+
+        For two stored texts that were one (content blocks of a message): `text` is the end of the first,
+        a newline, and the start of the second, so a key split between them is found whole. Fails closed: a
+        detector error reports the whole of `text` as the secret.
+        """
+        try:
+            mask, _ = self._screen(text, self._plan)
+            for index, detector in enumerate(self.detectors):
+                if mask >> index & 1:
+                    for start, end in _accepted_spans(detector, text):
+                        if start < boundary < end - 1:
+                            return start, end, detector.kind
+        except Exception as error:
+            _failed(FAILED_KIND, error)
+            return 0, len(text), FAILED_KIND
+        return None
 
     def redact_json(self, value: Any) -> tuple[Any, dict[str, int]]:
         """Redact every string inside a JSON-able value; a string under a secret-looking key is judged by that key.
@@ -212,7 +248,7 @@ class Redactor:
 
     def _redact_value(self, value: Any, key: str | None, counts: Counter[str]) -> Any:
         if isinstance(value, str):
-            if key is not None and _SECRET_KEY.fullmatch(key):
+            if key is not None and is_secret_name(key):
                 prefix = f"{key}="
                 result = self.redact(prefix + value)
                 if result.text.startswith(prefix):
@@ -238,6 +274,50 @@ class Redactor:
             row.input, found = self.redact_json(row.input)
             counts.update(found)
         return dict(counts)
+
+
+_EDGE_CHARS = 512
+"""A secret cut off by the end of a text is looked for in its last this many characters (keys are shorter)."""
+
+
+def _accepted_spans(detector: Detector, text: str) -> Iterator[tuple[int, int]]:
+    """Where `detector` finds a secret in `text` that its checks accept (never an earlier marker), in order."""
+    done = 0
+    for match in _matches(detector, text):
+        if _accepted(detector, match, text):
+            done = match.end(detector.group)
+            yield match.span(detector.group)
+    for edge in detector.edges:
+        if edge.pattern.startswith("\\A"):
+            match = edge.match(text)
+        else:
+            match = edge.search(text, max(done, len(text) - _EDGE_CHARS))
+        if match is not None and match.start() >= done and _accepted(detector, match, text):
+            done = match.end()
+            yield match.span()
+
+
+def _accepted(detector: Detector, match: re.Match[str], text: str) -> bool:
+    secret = match.group(detector.group)
+    if secret is None or secret.startswith(MARKER_PREFIX):
+        return False
+    start = match.start()
+    if detector.bounded and start > 0 and text[start - 1].isascii() and text[start - 1].isalnum():
+        return False
+    if detector.vet is not None and not detector.vet(match):
+        return False
+    return detector.accept is None or detector.accept(secret)
+
+
+def _failed(kind: str, error: Exception) -> Redacted:
+    """Fail closed: the whole text becomes one marker, counted, and the failure logged (without the text)."""
+    log.error(
+        "redaction failed in %s (%s): the text was replaced by %s",
+        kind,
+        type(error).__name__,
+        marker(FAILED_KIND),
+    )
+    return Redacted(marker(FAILED_KIND), {FAILED_KIND: 1})
 
 
 def _matches(detector: Detector, text: str) -> Iterator[re.Match[str]]:

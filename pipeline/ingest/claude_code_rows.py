@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from pipeline.ingest.base import EventRow, RecordTally
+from pipeline.ingest.derived import quoted_value
 from pipeline.ingest.jsonl import json_bytes
 
 TASK_PREVIEW_CHARS = 500
@@ -118,7 +119,7 @@ def _timestamp(record: dict[str, Any]) -> datetime:
     try:
         return datetime.fromisoformat(value)
     except ValueError as error:
-        raise LineError(f"wrong type for timestamp: {value[:40]!r} is not ISO-8601") from error
+        raise LineError(f"wrong type for timestamp: {quoted_value(value)} is not ISO-8601") from error
 
 
 def _required_str(record: dict[str, Any], key: str) -> str:

@@ -92,7 +92,16 @@ def as_int(value: Any) -> int | None:
     return number if number >= 0 else None
 
 
+_REDACTOR = Redactor()  # stateless: one for every reject, rather than a detector plan built per call
+
+
 def safe_preview(data: bytes) -> str:
     """A reject's raw excerpt, redacted *before* it is cut: cutting first could leave half a key unrecognisable."""
     window = data[: RAW_PREVIEW_CHARS * 8].decode("utf-8", errors="replace")
-    return raw_preview(Redactor().redact(window).text.encode())
+    return raw_preview(_REDACTOR.redact(window).text.encode())
+
+
+def quoted_value(value: str, limit: int = 40) -> str:
+    """A bad value as a reject reason quotes it (`'2026-13-99'`): redacted before it is cut to `limit`, for the
+    same reason as `safe_preview` (a reason is redacted again when stored, but by then a cut key is unknowable)."""
+    return repr(_REDACTOR.redact(value[: limit * 8]).text[:limit])

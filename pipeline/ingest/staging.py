@@ -29,6 +29,7 @@ from pipeline.ingest.registry import SNIFF_BYTES, sniff_head
 from pipeline.ingest.row_checks import checked_rows
 from pipeline.lake import write_file_atomically
 from pipeline.redaction import Redactor
+from pipeline.redaction_fields import redact_across_blocks, redact_identifier, redact_row_identifiers
 
 STAGING_SCHEMA = pa.schema(
     [f for f in EVENTS_SCHEMA if f.name not in EVENTS_DERIVED_COLUMNS]
@@ -139,8 +140,8 @@ def _stage_one(
 ) -> tuple[StagedFile, pl.DataFrame | None, pl.DataFrame | None]:
     data = path.read_bytes()
     content_hash = hashlib.blake2b(data, digest_size=16).hexdigest()
-    source_file = str(path)
-    key = stage_key_for(source_file, content_hash)
+    key = stage_key_for(str(path), content_hash)
+    source_file = redact_identifier(redactor, str(path))  # what is stored: paths can hold secrets too
     if key in known_keys:
         return StagedFile(source_file, content_hash, key, "", size_bytes=len(data), skipped=True), None, None
     adapter = sniff_head(path, data[:SNIFF_BYTES])
@@ -160,6 +161,8 @@ def _stage_one(
                 (rejects if isinstance(item, Reject) else rows).append(item)
         except Exception as error:  # an adapter bug loses the rest of this file, never the run
             rejects.append(Reject(None, f"{source_format} adapter failed: {type(error).__name__}: {error}"))
+    redact_row_identifiers(redactor, rows)
+    redact_across_blocks(redactor, rows)
     rows, inputs, unstorable = checked_rows(rows)
     rejects.extend(unstorable)
     events_frame, n_redactions = _events_frame(rows, inputs, source_format, source_file, key, redactor)
@@ -309,7 +312,7 @@ def _rejects_frame(
             "source_file": [source_file] * n,
             "source_line": [r.source_line for r in rejects],
             "source_format": [source_format] * n,
-            "reason": [r.reason for r in rejects],
+            "reason": [redactor.redact(r.reason).text for r in rejects],  # reasons quote the bad value
             "raw": [stored_preview(r.raw, redactor) for r in rejects],
             "date": [ingest_date] * n,
             "stage_key": [stage_key] * n,

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-# kind -> the sentence an agent might plausibly write or read, with the secret inside it.
+# label -> (secret, the sentence an agent might plausibly write or read with the secret inside it). A label is
+# the marker kind the secret is redacted as, unless `KINDS` says otherwise.
 PLANTED: dict[str, tuple[str, str]] = {
     "anthropic_key": (
         "sk-ant-api03-Zq8Xw2Lr5Tn9Vb3Mk7Pc1Hd6Fg4Js0Ay2Qe8Wu5Ri9To3Yp7-Ls1Nk4Bm6Cv",
@@ -46,6 +47,43 @@ PLANTED: dict[str, tuple[str, str]] = {
     "url_password": ("Tr0ub4dor-and-3", "DATABASE_URL=postgres://reverie:{}@db.internal:5432/lake"),
     "password": ("correct-horse-battery", "the admin password: {} (do not share)"),
     "secret_assignment": ("q7Wz3Lx9Vb2Nm5Kc8Pd1Hf4Gj6", "STRIPE_WEBHOOK_SECRET={}"),
+    "github_fine_grained": (
+        "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",
+        "GH_TOKEN={} gh pr list",
+    ),
+    "stripe_key": (
+        "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",
+        "stripe.api_key = '{}'",
+    ),
+    "stripe_restricted": (
+        "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",
+        "the restricted key {} can only read charges",
+    ),
+    "stripe_test": (
+        "sk_test_51MyscwigxFCL4LBcwIsi9Zduk54IVi5a5p63RjfE7xewqZ0ndTpQ07pHY6WCmKzNd1J5dhNi8IWZxIztj9Itqfxd7bkUagHTr3",
+        "curl https://api.stripe.com/v1/charges -u {}:",
+    ),
+    "google_api_key": (
+        "AIzalQ2uLfomNZX8XItt5MadHJQCFV1u90Ht77y",
+        "maps.googleapis.com/maps/api/js?key={} loaded",
+    ),
+    "npm_token": ("npm_XyTE1mbK5cE0GligaLitf45FKHU1dnTV6PSB", "//registry.npmjs.org/:_authToken={}"),
+    "huggingface_token": ("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", "huggingface-cli login --token {} done"),
+    "sendgrid_key": (
+        "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",
+        "the mailer reads {} from its settings",
+    ),
+    "client_secret_value": ("bkSlddoBK4lQXTASfZF2Gjhd", "export CLIENT_SECRET_VALUE={}"),
+    "basic_auth": ("YWRtaW46aHVudGVyMi1zM2NyZXQ=", "Authorization: Basic {}"),
+}
+KINDS: dict[str, str] = {
+    label: {
+        "github_fine_grained": "github_token",
+        "stripe_restricted": "stripe_key",
+        "stripe_test": "stripe_key",
+        "client_secret_value": "secret_assignment",
+    }.get(label, label)
+    for label in PLANTED
 }
 
 SENTENCES = {kind: template.format(secret) for kind, (secret, template) in PLANTED.items()}

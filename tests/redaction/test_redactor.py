@@ -5,20 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from planted import CANARY, PLANTED, SENTENCES
+from planted import CANARY, KINDS, PLANTED, SENTENCES
 
 from pipeline.redaction import Redactor, marker
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
-@pytest.mark.parametrize("kind", PLANTED)
-def test_each_kind_is_replaced_by_its_typed_marker_and_the_sentence_survives(kind: str) -> None:
-    secret, template = PLANTED[kind]
-    result = Redactor().redact(f"{CANARY}. {SENTENCES[kind]}")
+@pytest.mark.parametrize("label", PLANTED)
+def test_each_kind_is_replaced_by_its_typed_marker_and_the_sentence_survives(label: str) -> None:
+    secret, template = PLANTED[label]
+    result = Redactor().redact(f"{CANARY}. {SENTENCES[label]}")
     assert secret not in result.text
-    assert result.counts == {kind: 1}
-    assert result.text == f"{CANARY}. {template.format(marker(kind))}"
+    assert result.counts == {KINDS[label]: 1}
+    assert result.text == f"{CANARY}. {template.format(marker(KINDS[label]))}"
 
 
 def test_redaction_is_idempotent_so_markers_are_never_counted_twice() -> None:
