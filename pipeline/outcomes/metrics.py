@@ -37,7 +37,7 @@ class MetricError(ValueError):
 
 def _bind_tables(con: duckdb.DuckDBPyConnection, events: pa.Table | str, sessions: pa.Table) -> None:
     if isinstance(events, str):
-        con.execute(f"CREATE OR REPLACE VIEW events AS SELECT * FROM read_parquet('{events}')")
+        con.execute(f"CREATE OR REPLACE VIEW events AS SELECT * FROM read_parquet({lake.sql_string(events)})")
     else:
         con.register("events", events)
     con.register("sessions", sessions)
