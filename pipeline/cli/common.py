@@ -23,7 +23,13 @@ _state: dict[str, ReverieHome] = {}
 
 
 def set_home(path: Path | None) -> None:
-    _state["home"] = activate(ReverieHome.at(path) if path else ReverieHome.from_env())
+    chosen = ReverieHome.at(path) if path else ReverieHome.from_env()
+    try:
+        _state["home"] = activate(chosen)
+    except OSError as exc:  # a file in the way, a read-only disk, no permission
+        fail(
+            f"cannot use {chosen.root} as REVERIE_HOME: {exc.strerror or exc}; pass --home DIR or set REVERIE_HOME"
+        )
 
 
 def home() -> ReverieHome:
