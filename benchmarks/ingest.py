@@ -234,6 +234,8 @@ def _peak_rss_mb() -> dict[str, float]:
 def run_duckdb_copy(corpus: Path, out: Path) -> dict:
     import duckdb
 
+    from pipeline.lake import sql_string
+
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     files = _corpus_files(corpus)
@@ -242,11 +244,11 @@ def run_duckdb_copy(corpus: Path, out: Path) -> dict:
     rows = 0
     started = time.perf_counter()
     for index in range(0, len(files), DUCKDB_CHUNK_FILES):
-        chunk = "[" + ", ".join(f"'{p.as_posix()}'" for p in files[index : index + DUCKDB_CHUNK_FILES]) + "]"
+        chunk = "[" + ", ".join(sql_string(p) for p in files[index : index + DUCKDB_CHUNK_FILES]) + "]"
         target = out / f"chunk-{index // DUCKDB_CHUNK_FILES:05d}.parquet"
         result = con.execute(
             f"COPY (SELECT * FROM read_json({chunk}, format = 'newline_delimited', ignore_errors = true)) "
-            f"TO '{target.as_posix()}' (FORMAT parquet, COMPRESSION zstd)"
+            f"TO {sql_string(target)} (FORMAT parquet, COMPRESSION zstd)"
         ).fetchone()
         rows += int(result[0]) if result else 0
     seconds = time.perf_counter() - started

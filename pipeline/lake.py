@@ -116,15 +116,30 @@ def scan_table(home: ReverieHome, table: str, days: Iterable[date | str] | None 
 # --- DuckDB catalog ------------------------------------------------------------------------------------------
 
 
+def sql_string(value: str | Path) -> str:
+    """`value` as a SQL string literal, quotes doubled.
+
+    DDL such as CREATE VIEW takes no bound parameters, so a path must be spelled into the statement; a
+    REVERIE_HOME like `/home/o'neil` would otherwise end the literal early and break (or inject into) it.
+    """
+    text = value.as_posix() if isinstance(value, Path) else value
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _glob_escaped(path: Path) -> str:
+    """A literal path inside a DuckDB glob: `*`, `?` and `[` in the home's own name match only themselves."""
+    return re.sub(r"([*?\[\]])", r"[\1]", path.as_posix())
+
+
 def _table_view_sql(home: ReverieHome, table: str) -> str:
     if partitions(home, table):
-        glob = (home.table_dir(table) / "date=*" / PARTITION_FILE).as_posix()
-        return f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet('{glob}', union_by_name = true)"
+        glob = f"{_glob_escaped(home.table_dir(table))}/date=*/{PARTITION_FILE}"
+        return f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet({sql_string(glob)}, union_by_name = true)"
     # No data yet: an empty view with the contract's columns, so queries and clients still work.
     empty = home.root / "cache" / "empty" / f"{table}.parquet"
     if not empty.exists():
         write_file_atomically(empty, TABLE_SCHEMAS[table].empty_table())
-    return f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet('{empty.as_posix()}')"
+    return f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet({sql_string(empty)})"
 
 
 def install_views(con: duckdb.DuckDBPyConnection, home: ReverieHome) -> None:

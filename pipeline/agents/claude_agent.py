@@ -14,6 +14,7 @@ from typing import Any
 import anthropic
 
 from pipeline.agents.team import Message, ToolError, TurnContext
+from pipeline.llm.client import LLMUnavailableError
 
 SEND_MESSAGE_TOOL = "send_message"
 MAX_TOOL_ROUNDS = 8
@@ -36,6 +37,9 @@ class ClaudeAgent:
         self.playbook_text = playbook_text
         self.max_tokens = max_tokens
         self.max_tool_rounds = max_tool_rounds
+        # Set when the API could not be reached after the client's retries: the mission runner then aborts
+        # the mission instead of logging a crew that never answered as a failed flight.
+        self.unavailable: str | None = None
 
     def _system(self, ctx: TurnContext) -> list[dict[str, Any]]:
         blocks: list[dict[str, Any]] = [
@@ -96,7 +100,7 @@ class ClaudeAgent:
             }
             if tools:
                 request["tools"] = tools
-            reply = self.client.messages.create(**request)
+            reply = self._create(request)
             tokens_in, tokens_out = reply.usage.input_tokens, reply.usage.output_tokens
             uses = [block for block in reply.content if block.type == "tool_use"]
             if reply.stop_reason != "tool_use" or not uses:
@@ -112,6 +116,26 @@ class ClaudeAgent:
                 )
             conversation.append({"role": "user", "content": results})
         raise ToolError(f"{ctx.role.name} exceeded {self.max_tool_rounds} tool rounds in one turn")
+
+    def _create(self, request: dict[str, Any]) -> Any:
+        try:
+            return self.client.messages.create(**request)
+        except anthropic.APIError as exc:
+            if not _means_api_down(exc):
+                raise
+            first = (str(exc).splitlines() or [""])[0]
+            self.unavailable = f"{type(exc).__name__}: {first}".rstrip(": ")
+            raise LLMUnavailableError(f"the Claude API cannot be used: {self.unavailable}") from exc
+
+
+def _means_api_down(exc: anthropic.APIError) -> bool:
+    """Failures no prompt could fix (after the SDK's retries): no connection, 5xx/529, refused key, rate limit,
+    a reply that is not JSON. A 400 is a bug in the request and stays an ordinary turn failure."""
+    if isinstance(exc, anthropic.APIConnectionError | anthropic.APIResponseValidationError):
+        return True
+    return isinstance(exc, anthropic.APIStatusError) and (
+        exc.status_code >= 500 or exc.status_code in (401, 403, 429)
+    )
 
 
 def _echo(block: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from pipeline.home import ReverieHome, activate
@@ -22,7 +23,13 @@ _state: dict[str, ReverieHome] = {}
 
 
 def set_home(path: Path | None) -> None:
-    _state["home"] = activate(ReverieHome.at(path) if path else ReverieHome.from_env())
+    chosen = ReverieHome.at(path) if path else ReverieHome.from_env()
+    try:
+        _state["home"] = activate(chosen)
+    except OSError as exc:  # a file in the way, a read-only disk, no permission
+        fail(
+            f"cannot use {chosen.root} as REVERIE_HOME: {exc.strerror or exc}; pass --home DIR or set REVERIE_HOME"
+        )
 
 
 def home() -> ReverieHome:
@@ -31,9 +38,22 @@ def home() -> ReverieHome:
     return _state["home"]
 
 
+def one_line(text: str) -> str:
+    """The first non-empty line of `text`, whitespace collapsed: errors from deep inside stay one line."""
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return " ".join(lines[0].split()) if lines else ""
+
+
+def describe_error(exc: BaseException) -> str:
+    """`Type: first line of the message`, the form every unexpected failure is reported in."""
+    return f"{type(exc).__name__}: {one_line(str(exc))}".rstrip(": ")
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     """One line that says what went wrong and what to do; an exit code scripts can trust."""
-    err_console.print(f"[bold red]error:[/] {message}")
+    # soft_wrap: a long message stays on one line (rich would otherwise wrap it at 80 columns off a tty)
+    # escape: a message quoting a path or SQL may hold `[...]`, which is text here, not rich markup
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
     raise typer.Exit(code)
 
 
@@ -45,8 +65,7 @@ def run(name: str, **kwargs: Any) -> Any:
         result = run_job(name, home(), **kwargs)
     except Exception as exc:  # a failed step: say which and why in one line; the UI keeps the traceback
         cause = getattr(exc, "user_exception", None) or exc
-        first_line = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
-        fail(f"{name} failed: {type(cause).__name__}: {first_line}")
+        fail(f"{name} failed: {describe_error(cause)}")
     if not result.success:
         fail(f"{name} failed; see `reverie ui` for the run's logs")
     return result
@@ -86,8 +105,12 @@ def progress_bar(task: str, description: str) -> Iterator[None]:
         yield
         return
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err_console, transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
     ) as bar:
         handle = bar.add_task(description, total=None)
 

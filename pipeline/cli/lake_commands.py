@@ -18,6 +18,7 @@ from pipeline.cli.common import (
     fail,
     home,
     materialization_metadata,
+    one_line,
     print_kv,
     progress_bar,
     run,
@@ -32,7 +33,9 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
-def ingest(paths: list[Path] = typer.Argument(..., help="Log files or folders (searched recursively).")) -> None:
+def ingest(
+    paths: list[Path] = typer.Argument(..., help="Log files or folders (searched recursively)."),
+) -> None:
     """Ingest session logs of any supported format into the lake (idempotent: unchanged files are skipped)."""
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
@@ -63,6 +66,8 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Log files or folders (s
         if tally.get("unknown"):
             unknown = escape(", ".join(f"{kind}={n}" for kind, n in tally["unknown"].items()))
             console.print(f"[yellow]{source_format}: records of a type not recognised:[/] {unknown}")
+    if days:
+        report_ungraded_rubrics()
     if stats.get("rejects"):
         console.print("[yellow]rejected lines are in the `rejects` table:[/] reverie sql \"select * from rejects\"")
     if stats.get("failure_reason"):
@@ -77,11 +82,7 @@ def sql(
 ) -> None:
     """Query the lake with DuckDB SQL."""
     if name:
-        path = QUERIES_DIR / f"{name}.sql"
-        if not path.exists():
-            names = ", ".join(sorted(p.stem for p in QUERIES_DIR.glob("*.sql")))
-            fail(f"no named query {name!r}; available: {names}")
-        query = path.read_text()
+        query = named_query(name)
     if not query:
         fail("give a query, or --name NAME (see `reverie queries`)")
     import duckdb
@@ -90,13 +91,40 @@ def sql(
     try:
         frame = con.sql(query).pl()
     except duckdb.Error as exc:
-        fail(str(exc).splitlines()[0])
+        fail(one_line(str(exc)))
     if output is OutputFormat.csv:
-        typer.echo(frame.write_csv(), nl=False)
+        typer.echo(flat_for_csv(frame).write_csv(), nl=False)
     elif output is OutputFormat.json:
         typer.echo(json.dumps(frame.to_dicts(), default=str, indent=2))
     else:
         print_frame(frame, limit=limit)
+
+
+def named_query(name: str) -> str:
+    """The SQL of a shipped named query; anything else (a path, `..`, another file) is refused.
+
+    The name is looked up among the files of sql/queries, never joined into a path: `--name ../../x` or an
+    absolute path would otherwise run any `.sql` file on the machine, `COPY ... TO` included.
+    """
+    shipped = {path.stem: path for path in QUERIES_DIR.glob("*.sql")}
+    if name not in shipped:
+        fail(f"no named query {name!r}; available: {', '.join(sorted(shipped))}")
+    return shipped[name].read_text()
+
+
+def flat_for_csv(frame: pl.DataFrame) -> pl.DataFrame:
+    """List and struct columns as JSON text: CSV holds only flat values, and JSON reads back exactly."""
+    nested = [name for name, dtype in frame.schema.items() if dtype.is_nested()]
+    if not nested:
+        return frame
+    return frame.with_columns(
+        pl.Series(
+            name,
+            [None if v is None else json.dumps(v, default=str) for v in frame[name].to_list()],
+            dtype=pl.String,
+        )
+        for name in nested
+    )
 
 
 def queries() -> None:
@@ -143,20 +171,55 @@ def score(
     days = lake.partitions(home(), "sessions")
     if not days:
         fail("no sessions in the lake yet: run `reverie ingest PATH` first")
-    stats: dict = {"sessions_scored": 0, "success_rate": 0.0, "pass_rate_by_criterion": {}}
-    scored = successes = 0
     for first, last in date_clusters(days):
         config = {"ops": {"outcome_scores": {"config": {"criteria": extra}}}}
-        part = materialization_metadata(
-            run("score_job", partition_range=(first, last), run_config=config), "outcome_scores"
+        run("score_job", partition_range=(first, last), run_config=config)
+    # Read back what the lake now holds for every day, not the metadata of the last run: one run per date
+    # cluster means each run's metadata covers only its own days.
+    from pipeline.outcomes import show_outcomes
+
+    totals = (
+        lake.connect(home())
+        .execute("SELECT count(*), coalesce(avg(success::INT), 0) FROM session_outcomes")
+        .fetchone()
+    )
+    scored, success_rate = totals or (0, 0.0)
+    print_kv("outcomes", {"sessions scored": scored, "success rate": f"{success_rate:.1%}"})
+    rates = show_outcomes(home())
+    print_frame(
+        pl.DataFrame(
+            {
+                "criterion": rates["criterion"],
+                "pass_rate": [percent_or_not_graded(v) for v in rates["pass_rate"].to_list()],
+                "not_graded": rates["not_graded"],
+            }
+        ),
+        title="pass rate by criterion",
+    )
+    report_ungraded_rubrics()
+
+
+def percent_or_not_graded(rate: float | None) -> str:
+    """A pass rate as a percentage; a criterion nobody graded (no LLM configured, grading failed) says so."""
+    return "not graded" if rate is None else f"{rate:.1%}"
+
+
+def report_ungraded_rubrics() -> None:
+    """One line when rubric grading failed (API down, batch not created): those verdicts stay null, and a
+    re-run of `reverie score` grades only them, since graded verdicts are cached."""
+    failed = (
+        lake.connect(home())
+        .execute(
+            "SELECT count(*), any_value(detail) FROM outcomes WHERE grader = 'not_graded' AND detail LIKE 'grading failed%'"
         )
-        scored += part.get("sessions_scored", 0)
-        successes += round(part.get("success_rate", 0.0) * part.get("sessions_scored", 0))
-        stats["pass_rate_by_criterion"].update(part.get("pass_rate_by_criterion") or {})
-    stats.update(sessions_scored=scored, success_rate=successes / max(1, scored))
-    print_kv("outcomes", {"sessions scored": stats.get("sessions_scored"), "success rate": f"{stats.get('success_rate', 0):.1%}"})
-    rates = stats.get("pass_rate_by_criterion") or {}
-    print_frame(pl.DataFrame({"criterion": list(rates), "pass_rate": [f"{v:.1%}" for v in rates.values()]}), title="pass rate by criterion")
+        .fetchone()
+    )
+    if failed and failed[0]:
+        console.print(
+            f"[yellow]warning:[/] {failed[0]} rubric verdict(s) not graded: {escape(one_line(failed[1]))}; "
+            "run `reverie score` again to grade them",
+            soft_wrap=True,
+        )
 
 
 outcomes_app = typer.Typer(help="Inspect outcome verdicts.", no_args_is_help=True)

@@ -125,5 +125,10 @@ def export(
 ) -> None:
     """Export a version as a Claude memory directory, an Agent Skill folder, or a system-prompt snippet."""
     store = _store()
-    paths = store.export(_version(store, version), kind.value, to)
+    if to.exists() and not to.is_dir():
+        fail(f"--to must be a folder, and {to} is a file")
+    try:
+        paths = store.export(_version(store, version), kind.value, to)
+    except OSError as exc:
+        fail(f"cannot write the export under {to}: {exc.strerror or exc}")
     console.print(f"wrote {len(paths)} file(s) under {to}")

@@ -8,7 +8,6 @@ the window and, where the claim can be checked, shows what the operation claims.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +17,7 @@ from pipeline.dreaming.findings import Finding
 from pipeline.dreaming.settings import DreamSettings
 from pipeline.dreaming.verification import verify_operation
 from pipeline.dreaming.window import DreamWindow
-from pipeline.llm.client import LLMSettings, make_client, text_of, tool_uses
+from pipeline.llm.client import LLMSettings, make_client, text_of, tool_uses, wait_for_batch
 from pipeline.playbooks.model import Entry, EntryStatus, Playbook, Rule, Section
 
 MAX_BUNDLES = 8
@@ -83,9 +82,12 @@ def _reflect_params(bundle: EvidenceBundle, settings: LLMSettings) -> dict[str, 
             "messages": [{"role": "user", "content": prompt}]}
 
 
-def reflect(client: Any, bundles: list[EvidenceBundle], settings: LLMSettings, stats: ClaudeStats,
-            poll_seconds: float = 0.5, max_wait_s: float = 3600) -> dict[str, str]:
-    """One batch with a reflect request per bundle; returns bundle id -> reflection text."""
+def reflect(client: Any, bundles: list[EvidenceBundle], settings: LLMSettings, stats: ClaudeStats) -> dict[str, str]:
+    """One batch with a reflect request per bundle; returns bundle id -> reflection text.
+
+    The wait is bounded by `settings.batch_deadline_s` (REVERIE_LLM_BATCH_DEADLINE_S): past it the batch is
+    cancelled and the dream fails with that message, leaving the playbook in force untouched.
+    """
     if not bundles:
         return {}
     batch = client.messages.batches.create(
@@ -93,13 +95,7 @@ def reflect(client: Any, bundles: list[EvidenceBundle], settings: LLMSettings, s
     )
     stats.calls += 1
     stats.batch_requests += len(bundles)
-    waited = 0.0
-    while batch.processing_status != "ended":
-        if waited > max_wait_s:
-            raise TimeoutError(f"message batch {batch.id} did not end within {max_wait_s:.0f}s")
-        time.sleep(poll_seconds)
-        waited += poll_seconds
-        batch = client.messages.batches.retrieve(batch.id)
+    batch = wait_for_batch(client, batch, settings)
     reflections = {}
     for line in client.messages.batches.results(batch.id):
         if line.result.type == "succeeded":
@@ -130,7 +126,8 @@ def curate(client: Any, bundles: list[EvidenceBundle], reflections: dict[str, st
     operations: list[dict[str, Any]] = []
     for use in tool_uses(message):
         raw = use.input if isinstance(use.input, dict) else {}
-        operations += [op for op in raw.get("operations", []) if isinstance(op, dict)]
+        proposed = raw.get("operations")
+        operations += [op for op in proposed if isinstance(op, dict)] if isinstance(proposed, list) else []
     return operations
 
 
@@ -188,6 +185,26 @@ def _to_delta(raw: dict[str, Any], bundles: dict[str, EvidenceBundle], window: D
     return DeltaOp(op="add", entry_id=entry_id, entry=entry, reason="claude curation"), ""
 
 
+_STRING_FIELDS = ("op", "entry_id", "into", "bundle", "agent", "section", "text", "reason")
+
+
+def _malformed(raw: dict[str, Any]) -> str:
+    """Why a proposed operation's fields do not have the tool schema's types ("" when they do).
+
+    Tool input is model output: `evidence: 5` or a list as an entry id must drop that one operation with a
+    reason, never crash the dream (whose statistical part is already computed).
+    """
+    for name in _STRING_FIELDS:
+        if raw.get(name) is not None and not isinstance(raw[name], str):
+            return f"malformed operation: {name} must be a string, got {type(raw[name]).__name__}"
+    evidence = raw.get("evidence")
+    if evidence is not None and not (isinstance(evidence, list) and all(isinstance(s, str) for s in evidence)):
+        return "malformed operation: evidence must be a list of session ids"
+    if raw.get("rule") is not None and not isinstance(raw["rule"], dict):
+        return f"malformed operation: rule must be an object, got {type(raw['rule']).__name__}"
+    return ""
+
+
 def claude_ops(window: DreamWindow, findings: list[Finding], previous: Playbook | None, version: str,
                settings: DreamSettings, llm_settings: LLMSettings | None = None,
                max_bundles: int = MAX_BUNDLES) -> tuple[list[DeltaOp], ClaudeStats]:
@@ -204,7 +221,13 @@ def claude_ops(window: DreamWindow, findings: list[Finding], previous: Playbook 
     by_id = {b.bundle_id: b for b in bundles}
     ops = []
     for raw in proposed:
-        op, why = _to_delta(raw, by_id, window, previous, version, settings)
+        why = _malformed(raw)
+        op = None
+        if not why:
+            try:
+                op, why = _to_delta(raw, by_id, window, previous, version, settings)
+            except (TypeError, ValueError, KeyError) as error:  # a shape the checks above did not foresee
+                op, why = None, f"malformed operation: {type(error).__name__}: {(str(error).splitlines() or [''])[0][:200]}"
         if op is None:
             stats.dropped += 1
             stats.drop_reasons.append(why)

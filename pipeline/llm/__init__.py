@@ -1,5 +1,23 @@
 """Claude access for Reverie: settings and client construction (`client`), and a local API stub (`stub`)."""
 
-from pipeline.llm.client import LLMSettings, LLMUnavailableError, make_client, text_of, tool_uses
+from pipeline.llm.client import (
+    LLMBatchTimeoutError,
+    LLMError,
+    LLMSettings,
+    LLMUnavailableError,
+    make_client,
+    text_of,
+    tool_uses,
+    wait_for_batch,
+)
 
-__all__ = ["LLMSettings", "LLMUnavailableError", "make_client", "text_of", "tool_uses"]
+__all__ = [
+    "LLMBatchTimeoutError",
+    "LLMError",
+    "LLMSettings",
+    "LLMUnavailableError",
+    "make_client",
+    "text_of",
+    "tool_uses",
+    "wait_for_batch",
+]

@@ -12,6 +12,10 @@ Fidelity notes (deliberate simplifications):
 - a reply longer than the request's max_tokens is cut and reported with stop_reason "max_tokens";
 - a 529 carries `retry-after-ms: 10` so retry tests stay fast;
 - a batch is processed when it is created and reports `ended` from its first retrieval on.
+
+Fault modes, for code that must survive an unlucky day: `fail_first` (529 on messages), `fail_batch_creates`
+(500 on batch creation), `malformed_replies` (HTTP 200 whose body is not JSON) and `batches_never_end`. Each
+is a plain attribute, so a test can heal the API between two runs.
 """
 
 from __future__ import annotations
@@ -56,9 +60,20 @@ class MessagesStub:
     cached prompt prefixes are counted in `total_cache_creation_tokens` / `total_cache_read_tokens`.
     """
 
-    def __init__(self, responder: Responder | None = None, *, fail_first: int = 0) -> None:
+    def __init__(
+        self,
+        responder: Responder | None = None,
+        *,
+        fail_first: int = 0,
+        fail_batch_creates: int = 0,
+        malformed_replies: int = 0,
+        batches_never_end: bool = False,
+    ) -> None:
         self.responder: Responder = responder or default_responder
         self.fail_first = fail_first
+        self.fail_batch_creates = fail_batch_creates
+        self.malformed_replies = malformed_replies
+        self.batches_never_end = batches_never_end
         self.total_input_tokens = 0
         self.total_output_tokens = 0
         self.total_cache_creation_tokens = 0
@@ -124,6 +139,15 @@ class MessagesStub:
         with self._lock:
             if self._failures_left > 0:
                 self._failures_left -= 1
+                return True
+            return False
+
+    def take_fault(self, counter: str) -> bool:
+        """Use up one injected fault of kind `counter` (an attribute holding how many are left)."""
+        with self._lock:
+            left = getattr(self, counter)
+            if left > 0:
+                setattr(self, counter, left - 1)
                 return True
             return False
 
@@ -234,7 +258,7 @@ class MessagesStub:
             if stored is None:
                 raise StubAPIError("not_found_error", f"batch {batch_id} not found")
             batch = stored["batch"]
-            if batch["processing_status"] != "ended":
+            if batch["processing_status"] in ("in_progress", "canceling") and not self.batches_never_end:
                 kinds = [line["result"]["type"] for line in stored["results"]]
                 batch["processing_status"] = "ended"
                 batch["ended_at"] = datetime.now(UTC).isoformat()
@@ -242,6 +266,18 @@ class MessagesStub:
                 batch["request_counts"].update(
                     processing=0, succeeded=kinds.count("succeeded"), errored=kinds.count("errored")
                 )
+            return json.loads(json.dumps(batch))
+
+    def cancel_batch(self, batch_id: str) -> dict[str, Any]:
+        """Cancelling is asynchronous in the API: the batch reports `canceling` until its requests stop."""
+        with self._lock:
+            stored = self._batches.get(batch_id)
+            if stored is None:
+                raise StubAPIError("not_found_error", f"batch {batch_id} not found")
+            batch = stored["batch"]
+            if batch["processing_status"] == "in_progress":
+                batch["processing_status"] = "canceling"
+                batch["cancel_initiated_at"] = datetime.now(UTC).isoformat()
             return json.loads(json.dumps(batch))
 
     def list_batches(self) -> dict[str, Any]:
@@ -322,6 +358,9 @@ class _StubRequestHandler(BaseHTTPRequestHandler):
             if stub.take_injected_failure():
                 raise StubAPIError("overloaded_error", "Overloaded")
             validate_message_params(body)
+            if not body.get("stream") and stub.take_fault("malformed_replies"):
+                self._send_bytes(200, b'{"id": "msg_cut", "type": "mess', "application/json", request_id)
+                return
             message = stub.create_message(body)
             if body.get("stream"):
                 self._send_stream(message, request_id)
@@ -332,7 +371,16 @@ class _StubRequestHandler(BaseHTTPRequestHandler):
             usage = stub.prompt_usage(body, write_cache=False)
             self._send_json(200, {"input_tokens": sum(usage.values())}, request_id)
         elif method == "POST" and path == "/v1/messages/batches":
+            if stub.take_fault("fail_batch_creates"):
+                raise StubAPIError("api_error", "Internal server error")
             self._send_json(200, stub.create_batch(body), request_id)
+        elif (
+            method == "POST"
+            and len(parts) == 6
+            and parts[5] == "cancel"
+            and path.startswith("/v1/messages/batches/")
+        ):
+            self._send_json(200, stub.cancel_batch(parts[4]), request_id)
         elif method == "GET" and path == "/v1/messages/batches":
             self._send_json(200, stub.list_batches(), request_id)
         elif method == "GET" and len(parts) == 5 and path.startswith("/v1/messages/batches/"):

@@ -142,6 +142,21 @@ def _log_flight(recorder: SessionRecorder, flight: FlightResult) -> None:
         )
 
 
+def _abort_if_backend_down(agents: dict[str, Any], session_id: str) -> None:
+    """Stop the mission, before anything is landed, when a Claude agent could not reach the API.
+
+    A crew that never answered would otherwise be logged as an aborted flight, and dreaming would learn
+    from an outage as if it were a bad plan; raising also fails the batch, so `reverie fly` exits non-zero.
+    """
+    reason = next((a.unavailable for a in agents.values() if getattr(a, "unavailable", None)), None)
+    if reason:
+        from pipeline.llm.client import LLMUnavailableError
+
+        raise LLMUnavailableError(
+            f"mission {session_id} stopped and not landed: the Claude API cannot be used ({reason})"
+        )
+
+
 def run_mission(spec: MissionSpec) -> MissionRecord:
     """Fly one mission with its crew; writes `<landing_dir>/<session_id>.jsonl` when a landing dir is given."""
     conditions = draw_conditions(spec.seed)
@@ -151,8 +166,9 @@ def run_mission(spec: MissionSpec) -> MissionRecord:
     version = spec.playbook.version if spec.playbook else None
     recorder.start(TASK, conditions.context(), version, agent=DIRECTOR)
 
+    agents = _agents_for(spec, conditions)
     team = TeamSession(
-        build_roles(_agents_for(spec, conditions)),
+        build_roles(agents),
         LUNAR_TOOLS,
         recorder=recorder,
         max_turns=spec.max_turns,
@@ -168,6 +184,7 @@ def run_mission(spec: MissionSpec) -> MissionRecord:
         )
     )
 
+    _abort_if_backend_down(agents, session_id)
     plan: dict[str, float] = dict(team.state.get("plan", {}))
     missing = [p.name for p in PARAMETERS if p.name not in plan]
     team.deliver(
@@ -211,6 +228,7 @@ def run_mission(spec: MissionSpec) -> MissionRecord:
     )
     recorder.end(status, metrics, agent=DIRECTOR)
 
+    _abort_if_backend_down(agents, session_id)
     path = None
     if spec.landing_dir is not None:
         path = str(recorder.write(spec.landing_dir / f"{session_id}.jsonl"))

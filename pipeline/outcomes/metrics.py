@@ -54,7 +54,7 @@ def _with_derived_columns(events: pa.Table | str) -> pa.Table | str:
 def _bind_tables(con: duckdb.DuckDBPyConnection, events: pa.Table | str, sessions: pa.Table) -> None:
     events = _with_derived_columns(events)
     if isinstance(events, str):
-        con.execute(f"CREATE OR REPLACE VIEW events AS SELECT * FROM read_parquet('{events}')")
+        con.execute(f"CREATE OR REPLACE VIEW events AS SELECT * FROM read_parquet({lake.sql_string(events)})")
     else:
         con.register("events", events)
     con.register("sessions", sessions)

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import anthropic
 import polars as pl
 
 from pipeline import lake
 from pipeline.home import ReverieHome
-from pipeline.llm.client import LLMSettings, make_client, tool_uses
+from pipeline.llm.client import LLMError, LLMSettings, make_client, tool_uses, wait_for_batch
 from pipeline.outcomes.spec import Criterion
 
 Verdict = Literal["satisfied", "needs_revision", "failed"]
@@ -96,14 +96,18 @@ class RubricGrader:
         cache_dir: Path,
         *,
         batch_min_requests: int = 2,
-        poll_interval_s: float = 5.0,
-        max_wait_s: float = 24 * 3600,
+        poll_interval_s: float | None = None,
+        max_wait_s: float | None = None,
     ) -> None:
-        self.settings = settings
+        # Polling and its deadline come from the settings (REVERIE_LLM_BATCH_DEADLINE_S) unless given here.
+        self.settings = settings.model_copy(
+            update={
+                "batch_poll_s": poll_interval_s or settings.batch_poll_s,
+                "batch_deadline_s": max_wait_s or settings.batch_deadline_s,
+            }
+        )
         self.cache_dir = cache_dir / "rubric"
         self.batch_min_requests = batch_min_requests
-        self.poll_interval_s = poll_interval_s
-        self.max_wait_s = max_wait_s
 
     @property
     def model(self) -> str:
@@ -191,31 +195,55 @@ class RubricGrader:
             try:
                 results[key] = self._verdict_of(client.messages.create(**self.request_params(item)))
             except Exception as exc:  # noqa: BLE001 - any API failure means "not graded", never "passed"
-                results[key] = RubricVerdict(None, f"grading failed: {type(exc).__name__}: {exc}")
+                results[key] = RubricVerdict(None, f"grading failed: {_error_text(exc)}")
         return results
 
     def _send_batch(self, todo: dict[str, RubricItem]) -> dict[str, RubricVerdict]:
+        """Grade through one message batch; any failure leaves these verdicts not graded, never passed.
+
+        A failed create, a batch past its deadline or an unreadable results file must not cost the run its
+        deterministic criteria: the caller still writes them, and a re-run grades only what is missing
+        (failed verdicts are not cached).
+        """
         client = make_client(self.settings)
         # custom_id allows 64 chars of [A-Za-z0-9_-]: the hex cache key fits and maps results back.
         requests = [
             {"custom_id": key[:64], "params": self.request_params(item)} for key, item in todo.items()
         ]
-        batch = client.messages.batches.create(requests=requests)  # type: ignore[arg-type]
-        deadline = time.monotonic() + self.max_wait_s
-        while batch.processing_status != "ended":
-            if time.monotonic() > deadline:
-                return {key: RubricVerdict(None, f"batch {batch.id} did not end in time") for key in todo}
-            time.sleep(self.poll_interval_s)
-            batch = client.messages.batches.retrieve(batch.id)
-        results = {key: RubricVerdict(None, "no result returned for this request") for key in todo}
-        for entry in client.messages.batches.results(batch.id):
-            if entry.custom_id not in results:
-                continue
-            if entry.result.type == "succeeded":
-                results[entry.custom_id] = self._verdict_of(entry.result.message)
-            else:
-                results[entry.custom_id] = RubricVerdict(None, f"grading {entry.result.type}")
+        try:
+            batch = client.messages.batches.create(requests=requests)  # type: ignore[arg-type]
+        except (anthropic.APIError, LLMError) as exc:
+            return self._all_failed(todo, f"could not create the message batch: {_error_text(exc)}")
+        try:
+            batch = wait_for_batch(client, batch, self.settings)
+        except (anthropic.APIError, LLMError) as exc:
+            return self._all_failed(todo, _error_text(exc))
+        results = {
+            key: RubricVerdict(None, "grading failed: no result returned for this request") for key in todo
+        }
+        try:
+            for entry in client.messages.batches.results(batch.id):
+                if entry.custom_id not in results:
+                    continue
+                if entry.result.type == "succeeded":
+                    results[entry.custom_id] = self._verdict_of(entry.result.message)
+                else:
+                    results[entry.custom_id] = RubricVerdict(
+                        None, f"grading failed: request {entry.result.type}"
+                    )
+        except (anthropic.APIError, ValueError) as exc:  # ValueError: a results line that is not JSON
+            failed = self._all_failed(todo, f"could not read the batch results: {_error_text(exc)}")
+            return {key: v if v.verdict is not None else failed[key] for key, v in results.items()}
         return results
+
+    @staticmethod
+    def _all_failed(todo: dict[str, RubricItem], reason: str) -> dict[str, RubricVerdict]:
+        return {key: RubricVerdict(None, f"grading failed: {reason}") for key in todo}
+
+
+def _error_text(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": ")
 
 
 def grade_sessions(
