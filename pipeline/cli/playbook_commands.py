@@ -125,5 +125,8 @@ def export(
 ) -> None:
     """Export a version as a Claude memory directory, an Agent Skill folder, or a system-prompt snippet."""
     store = _store()
-    paths = store.export(_version(store, version), kind.value, to)
+    try:
+        paths = store.export(_version(store, version), kind.value, to)
+    except PlaybookError as exc:
+        fail(str(exc))
     console.print(f"wrote {len(paths)} file(s) under {to}")

@@ -70,8 +70,13 @@ class ClaudeStats:
     drop_reasons: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"calls": self.calls, "batch_requests": self.batch_requests, "proposed": self.proposed,
-                "dropped": self.dropped, "drop_reasons": self.drop_reasons}
+        return {
+            "calls": self.calls,
+            "batch_requests": self.batch_requests,
+            "proposed": self.proposed,
+            "dropped": self.dropped,
+            "drop_reasons": self.drop_reasons,
+        }
 
 
 def _reflect_params(bundle: EvidenceBundle, settings: LLMSettings) -> dict[str, Any]:
@@ -79,12 +84,22 @@ def _reflect_params(bundle: EvidenceBundle, settings: LLMSettings) -> dict[str, 
         "Reflect on this pattern: what does it teach the agent concerned, in which conditions, and is the "
         "evidence convincing? Answer in at most five sentences.\n\n" + bundle.render()
     )
-    return {"model": settings.model, "max_tokens": settings.max_tokens, "system": SYSTEM,
-            "messages": [{"role": "user", "content": prompt}]}
+    return {
+        "model": settings.model,
+        "max_tokens": settings.max_tokens,
+        "system": SYSTEM,
+        "messages": [{"role": "user", "content": prompt}],
+    }
 
 
-def reflect(client: Any, bundles: list[EvidenceBundle], settings: LLMSettings, stats: ClaudeStats,
-            poll_seconds: float = 0.5, max_wait_s: float = 3600) -> dict[str, str]:
+def reflect(
+    client: Any,
+    bundles: list[EvidenceBundle],
+    settings: LLMSettings,
+    stats: ClaudeStats,
+    poll_seconds: float = 0.5,
+    max_wait_s: float = 3600,
+) -> dict[str, str]:
     """One batch with a reflect request per bundle; returns bundle id -> reflection text."""
     if not bundles:
         return {}
@@ -107,17 +122,27 @@ def reflect(client: Any, bundles: list[EvidenceBundle], settings: LLMSettings, s
     return reflections
 
 
-def curate(client: Any, bundles: list[EvidenceBundle], reflections: dict[str, str], previous: Playbook | None,
-           settings: LLMSettings, stats: ClaudeStats) -> list[dict[str, Any]]:
+def curate(
+    client: Any,
+    bundles: list[EvidenceBundle],
+    reflections: dict[str, str],
+    previous: Playbook | None,
+    settings: LLMSettings,
+    stats: ClaudeStats,
+) -> list[dict[str, Any]]:
     """One call: the bundles, their reflections and the live entries in; proposed operations out (tool use)."""
     live = [e for e in (previous.entries if previous else []) if e.status != EntryStatus.RETIRED]
     current = "\n".join(f"- {e.id} [{e.agent}/{e.section}] {e.text}" for e in live) or "(empty)"
     parts = [f"Current playbook entries:\n{current}", "Evidence bundles and reflections:"]
     for bundle in bundles:
         parts.append(bundle.render())
-        parts.append(f"Reflection on {bundle.bundle_id} (model-written):\n{reflections.get(bundle.bundle_id, '(none)')}")
-    parts.append("Propose operations with the propose_operations tool. Prefer updating or merging existing "
-                 "entries over adding near-duplicates; retire entries the evidence contradicts, with a reason.")
+        parts.append(
+            f"Reflection on {bundle.bundle_id} (model-written):\n{reflections.get(bundle.bundle_id, '(none)')}"
+        )
+    parts.append(
+        "Propose operations with the propose_operations tool. Prefer updating or merging existing "
+        "entries over adding near-duplicates; retire entries the evidence contradicts, with a reason."
+    )
     message = client.messages.create(
         model=settings.model,
         max_tokens=max(settings.max_tokens, 2048),
@@ -134,8 +159,14 @@ def curate(client: Any, bundles: list[EvidenceBundle], reflections: dict[str, st
     return operations
 
 
-def _to_delta(raw: dict[str, Any], bundles: dict[str, EvidenceBundle], window: DreamWindow,
-              previous: Playbook | None, version: str, settings: DreamSettings) -> tuple[DeltaOp | None, str]:
+def _to_delta(
+    raw: dict[str, Any],
+    bundles: dict[str, EvidenceBundle],
+    window: DreamWindow,
+    previous: Playbook | None,
+    version: str,
+    settings: DreamSettings,
+) -> tuple[DeltaOp | None, str]:
     """Turn one proposed operation into a DeltaOp, or say why it is dropped."""
     live = {e.id: e for e in (previous.entries if previous else []) if e.status != EntryStatus.RETIRED}
     kind = raw.get("op")
@@ -143,7 +174,9 @@ def _to_delta(raw: dict[str, Any], bundles: dict[str, EvidenceBundle], window: D
         target = raw.get("entry_id")
         if target not in live or not raw.get("reason"):
             return None, f"retire of unknown entry or without reason: {target}"
-        return DeltaOp(op="retire", entry_id=target, reason=f"claude: {str(raw['reason'])[:MAX_TEXT_CHARS]}"), ""
+        return DeltaOp(
+            op="retire", entry_id=target, reason=f"claude: {str(raw['reason'])[:MAX_TEXT_CHARS]}"
+        ), ""
     if kind == "merge":
         source, into = raw.get("entry_id"), raw.get("into")
         if source not in live or into not in live or source == into:
@@ -171,26 +204,56 @@ def _to_delta(raw: dict[str, Any], bundles: dict[str, EvidenceBundle], window: D
         target = live.get(str(raw.get("entry_id")))
         if target is None:
             return None, f"update of unknown entry {raw.get('entry_id')}"
-        entry = target.model_copy(update={"text": text, "rule": rule or target.rule, "updated_in": version,
-                                          "evidence": sorted(set(target.evidence) | set(evidence)),
-                                          "source": "claude"})
+        entry = target.model_copy(
+            update={
+                "text": text,
+                "rule": rule or target.rule,
+                "updated_in": version,
+                "evidence": sorted(set(target.evidence) | set(evidence)),
+                "source": "claude",
+            }
+        )
         return DeltaOp(op="update", entry_id=target.id, entry=entry, reason="claude curation"), ""
     support = len(set(evidence)) if finding is None else max(finding.n_with, len(set(evidence)))
-    key = entry_key(Entry(id="x", agent=agent, section=section, text=text, rule=rule, support=0,
-                          created_in=version, updated_in=version))
+    key = entry_key(
+        Entry(
+            id="x",
+            agent=agent,
+            section=section,
+            text=text,
+            rule=rule,
+            support=0,
+            created_in=version,
+            updated_in=version,
+        )
+    )
     entry_id = entry_id_for("claude|" + key, rule.conditions if rule else [], version)
     entry = Entry(
-        id=entry_id, agent=agent, section=section, text=text, rule=rule, support=support,
-        effect=finding.effect() if finding else None, evidence=sorted(set(evidence)),
-        created_in=version, updated_in=version, source="claude",
+        id=entry_id,
+        agent=agent,
+        section=section,
+        text=text,
+        rule=rule,
+        support=support,
+        effect=finding.effect() if finding else None,
+        evidence=sorted(set(evidence)),
+        created_in=version,
+        updated_in=version,
+        source="claude",
         confidence=round(max(0.0, 1 - finding.q_value), 4) if finding else 0.0,
     )
     return DeltaOp(op="add", entry_id=entry_id, entry=entry, reason="claude curation"), ""
 
 
-def claude_ops(window: DreamWindow, findings: list[Finding], previous: Playbook | None, version: str,
-               settings: DreamSettings, llm_settings: LLMSettings | None = None,
-               max_bundles: int = MAX_BUNDLES) -> tuple[list[DeltaOp], ClaudeStats]:
+def claude_ops(
+    window: DreamWindow,
+    findings: list[Finding],
+    previous: Playbook | None,
+    version: str,
+    settings: DreamSettings,
+    llm_settings: LLMSettings | None = None,
+    max_bundles: int = MAX_BUNDLES,
+) -> tuple[list[DeltaOp], ClaudeStats]:
     """Reflect (batched) and curate over the top patterns; return only verified operations."""
     llm = llm_settings or LLMSettings.from_env()
     client = make_client(llm)

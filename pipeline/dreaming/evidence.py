@@ -43,7 +43,11 @@ class EvidenceBundle:
             "q_value": float(f"{f.q_value:.3g}"),
             "cited_sessions": f.evidence[:SESSIONS_PER_BUNDLE],
         }
-        lines = [f"## Bundle {self.bundle_id}", "Statistics (computed by Reverie):", json.dumps(stats, sort_keys=True)]
+        lines = [
+            f"## Bundle {self.bundle_id}",
+            "Statistics (computed by Reverie):",
+            json.dumps(stats, sort_keys=True),
+        ]
         lines.append(UNTRUSTED_OPEN)
         for session_id, excerpt in self.excerpts.items():
             lines.append(f"session {session_id}:")
@@ -62,8 +66,9 @@ def top_findings(findings: list[Finding], k: int) -> list[Finding]:
     return sorted(findings, key=lambda f: (f.q_value, -abs(f.diff), f.key, str(f.conditions)))[:k]
 
 
-def build_bundles(window: DreamWindow, findings: list[Finding], k: int = 8,
-                  redactor: Redactor | None = None) -> list[EvidenceBundle]:
+def build_bundles(
+    window: DreamWindow, findings: list[Finding], k: int = 8, redactor: Redactor | None = None
+) -> list[EvidenceBundle]:
     redactor = redactor or Redactor()
     bundles = []
     for index, finding in enumerate(top_findings(findings, k), start=1):
