@@ -4,8 +4,8 @@ Statistics cannot tell a good habit from a planted one: ten sessions that "recov
 a shell look exactly like ten that recovered by installing a package. So before a finding becomes an entry,
 and before a model-proposed lesson is accepted, what it recommends is matched against the table below; a
 match drops it with the hazard's name as the recorded reason, and a live entry that matches is retired.
-Entries that tell agents to *avoid* something (failing sequences, error signatures) are not screened by kind:
-warning against `rm -rf` is what we want. Model-written text is always screened, whatever its kind, since
+Entries that tell agents to *avoid* something (failing sequences, error signatures) are not screened for
+actions: warning against `rm -rf` is what we want; only text addressed to the reader drops them. Model-written text is always screened, whatever its kind, since
 its prose may recommend what its rule says to avoid.
 
 Values reach the screen already cleaned (`safe_text.clean_value`: `|` reads `/`, `<` `>` read `‹` `›`), so
@@ -100,13 +100,13 @@ HAZARDS: tuple[Hazard, ...] = (
 _UNCLEAN = str.maketrans({"\u2039": "<", "\u203a": ">", "`": " "})
 
 
-def hazard_of(*texts: str | None) -> Hazard | None:
-    """The first hazard any of `texts` shows, or None."""
+def hazard_of(*texts: str | None, hazards: tuple[Hazard, ...] = HAZARDS) -> Hazard | None:
+    """The first of `hazards` any of `texts` shows, or None."""
     for text in texts:
         if not text:
             continue
         plain = " ".join(text.translate(_UNCLEAN).split())
-        for hazard in HAZARDS:
+        for hazard in hazards:
             if hazard.pattern.search(plain):
                 return hazard
     return None
@@ -120,20 +120,26 @@ def describe(hazard: Hazard) -> str:
 RECOMMENDING_KINDS = {"parameter", "recovery", "context_risk"}
 
 
+def _addressing(*texts: str | None) -> Hazard | None:
+    """Text that talks to the agent reading the playbook is never a tool name or an error worth quoting."""
+    return hazard_of(*texts, hazards=tuple(h for h in HAZARDS if h.name == "instruction_override"))
+
+
 def finding_hazard(finding: Finding) -> Hazard | None:
-    """What a recommending finding would have agents do, screened; warnings pass (see module doc)."""
-    if finding.kind not in RECOMMENDING_KINDS:
-        return None
+    """What a recommending finding would have agents do, screened; warnings pass (see module doc) unless
+    what they quote addresses the reader."""
     rule = finding.rule.model_dump_json(exclude_none=True) if finding.rule else None
+    if finding.kind not in RECOMMENDING_KINDS:
+        return _addressing(finding.text, rule)
     return hazard_of(finding.text, rule)
 
 
 def entry_hazard(entry: Entry) -> Hazard | None:
     """A live entry screened the same way; model-written entries always, whatever their rule says."""
     kind = entry.rule.kind if entry.rule else None
-    if entry.source == "statistical" and kind == "avoid_sequence":
-        return None
     rule = entry.rule.model_dump_json(exclude_none=True) if entry.rule else None
+    if entry.source == "statistical" and kind == "avoid_sequence":
+        return _addressing(entry.text, rule)
     return hazard_of(entry.text, rule)
 
 

@@ -23,8 +23,9 @@ _SPACES = re.compile(r"\s+")
 # Characters that open markup (code spans, HTML, links) or that our own keys use as separators.
 _MARKUP = str.maketrans({"`": "'", "<": "\u2039", ">": "\u203a", "[": "(", "]": ")", "|": "/", "\\": "/"})
 _URL = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]{1,15}://|www\.)\S+")
-# Markdown punctuation escaped outside code spans (CommonMark: any ASCII punctuation may be backslash-escaped).
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~&])")
+# Markdown punctuation escaped outside code spans: what opens HTML, links and images (`<`, `[`), emphasis and
+# strike-through that could dress a line as another status (`*`, `~`), tables, entities and headings.
+_MD_SPECIAL = re.compile(r"([\\`*\[\]<>#|~&])")
 _redactor: Redactor | None = None
 
 
