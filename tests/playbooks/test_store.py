@@ -32,8 +32,7 @@ SPREAD = [
 
 
 def _entry(entry_id: str, support: int = 5, low: float = 0.4, high: float = 0.6, **extra) -> Entry:
-    extra.setdefault("provenance", SPREAD)
-    return Entry(
+    fields = dict(
         id=entry_id,
         agent="guidance",
         section=Section.RULES,
@@ -50,8 +49,9 @@ def _entry(entry_id: str, support: int = 5, low: float = 0.4, high: float = 0.6,
         ),
         created_in="pb-2026-11-01",
         updated_in="pb-2026-11-01",
-        **extra,
+        provenance=SPREAD,
     )
+    return Entry(**{**fields, **extra})
 
 
 def _playbook(day: date, entries: list[Entry], parent: str | None = None) -> Playbook:
