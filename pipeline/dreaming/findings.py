@@ -6,7 +6,10 @@ benchmarks all read the same numbers, and entry texts can be built from template
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from pipeline.dreaming.statistics import difference_interval
 from pipeline.playbooks.model import Condition, Effect, Rule, Section
@@ -37,7 +40,8 @@ class Finding:
     tags: dict[str, str] = field(default_factory=dict)
     # Every session behind `n_with` (evidence cites only the first few): where they come from decides
     # whether the entry may be approved (`provenance.source_spread`).
-    members: list[str] = field(default_factory=list)
+    # (a numpy array of ids for parameter cells: at a million sessions a list per cell would cost gigabytes)
+    members: Sequence[str] | np.ndarray = field(default_factory=list)
 
     @property
     def rate_with(self) -> float:

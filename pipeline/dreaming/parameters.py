@@ -259,7 +259,7 @@ def _finding(
         n_without=n_out,
         p_value=p_value,
         evidence=[str(s) for s in cited],
-        members=[str(s) for s in sessions[inside]],
+        members=sessions[inside],
         key=f"parameter|{agent}|{parameter}|{features}",
         gate_diff=plan_diff,
     )
@@ -316,7 +316,7 @@ def strategy_finding(
         n_without=n_out,
         p_value=p_value,
         evidence=[str(s) for s in np.sort(sessions[inside & success])[: settings.evidence_limit]],
-        members=[str(s) for s in sessions[inside]],
+        members=sessions[inside],
         key=f"parameter|{agent}|{parameter}|",
         tags={"strategy": "unproven"},
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import polars as pl
 
 from pipeline.home import ReverieHome
@@ -31,9 +32,10 @@ def _first_key(keys: tuple[str, ...]) -> pl.Expr:
 
 def load_origins(home: ReverieHome, days: list[str], sessions: pl.DataFrame) -> pl.DataFrame:
     """session_id, days, source_files, projects, users for `sessions` (session_id, date, context);
-    unknown values are null. A session spread over several files counts its first one."""
+    unknown values are null. A session's source file is the one its `session_start` came from."""
     files = (
         scan_table(home, "events", days)
+        .filter(pl.col("type") == "session_start")  # one small row per session, not the whole transcript
         .select("session_id", "source_file")
         .group_by("session_id")
         .agg(pl.col("source_file").drop_nulls().min())
@@ -54,7 +56,10 @@ def source_spread(origins: pl.DataFrame | None, sessions: Iterable[str]) -> list
     """Distinct known origins of `sessions` per axis, next to the window's; None without origins."""
     if origins is None:
         return None
-    members = origins.filter(pl.col("session_id").is_in(list(sessions)))
+    ids = pl.Series(
+        "session_id", list(sessions) if not isinstance(sessions, np.ndarray) else sessions, pl.String
+    )
+    members = origins.filter(pl.col("session_id").is_in(ids))
     return [
         SourceSpread(
             axis=axis,
