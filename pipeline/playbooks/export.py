@@ -147,7 +147,10 @@ def _write_manifest(path: Path, playbook: Playbook, kind: ExportKind, files: dic
 def export_playbook(playbook: Playbook, kind: ExportKind, to: Path) -> list[Path]:
     """Write the export under `to` and return the files written; raises ExportError (having written
     nothing) when a target lies outside `to` or belongs to someone else."""
-    Path(to).expanduser().mkdir(parents=True, exist_ok=True)
+    try:
+        Path(to).expanduser().mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ExportError(f"cannot use {to} as the export folder: {error.strerror or error}") from error
     root = Path(to).expanduser().resolve()
     planned = _plan(playbook, kind)
     targets = {relative: _inside(root, relative) for relative in planned}

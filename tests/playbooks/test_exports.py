@@ -120,3 +120,11 @@ def test_exports_only_carry_live_approved_entries(store, tmp_path):  # noqa: F81
     _approved(store, _entry("a"), retired)
     text = store.export(VERSION, "prompt", tmp_path / "out")[0].read_text()
     assert "[a]" in text and "[r]" not in text
+
+
+def test_an_export_folder_that_is_a_file_gets_a_clear_error(store, tmp_path):  # noqa: F811
+    _approved(store, _entry("a"))
+    (tmp_path / "taken").write_text("a file")
+    with pytest.raises(PlaybookError, match="cannot use .* as the export folder"):
+        store.export(VERSION, "memory", tmp_path / "taken")
+    assert (tmp_path / "taken").read_text() == "a file"
