@@ -1,18 +1,19 @@
 """Dreaming: the nightly review that turns a window of sessions into a new candidate playbook."""
 
-
 from datetime import date
 
 import dagster as dg
 
 from assets.partitions import daily_partitions
 from pipeline.dreaming import dream
-from pipeline.playbooks.render import render_markdown
+from pipeline.playbooks.render import render_preview
 from resources.lakehouse import LakehouseResource
 from resources.llm import LLMResource
 
 DEFAULT_WINDOW_DAYS = 7
-_window = dg.TimeWindowPartitionMapping(start_offset=-(DEFAULT_WINDOW_DAYS - 1), allow_nonexistent_upstream_partitions=True)
+_window = dg.TimeWindowPartitionMapping(
+    start_offset=-(DEFAULT_WINDOW_DAYS - 1), allow_nonexistent_upstream_partitions=True
+)
 
 
 class DreamConfig(dg.Config):
@@ -36,12 +37,16 @@ class DreamConfig(dg.Config):
     kinds={"python", "json", "markdown"},
     description="A new candidate playbook version: the previous version plus the delta operations the "
     "dreamer derived from the window's sessions and outcomes. Every entry cites its sessions.",
-    code_version="1",
+    code_version="2",
 )
-def playbook(context: dg.AssetExecutionContext, config: DreamConfig, lakehouse: LakehouseResource, llm: LLMResource):
+def playbook(
+    context: dg.AssetExecutionContext, config: DreamConfig, lakehouse: LakehouseResource, llm: LLMResource
+):
     home = lakehouse.reverie_home
     day = date.fromisoformat(context.partition_key)
-    result = dream(home, day, window_days=config.window_days, backend=config.backend, llm_settings=llm.settings())
+    result = dream(
+        home, day, window_days=config.window_days, backend=config.backend, llm_settings=llm.settings()
+    )
     lakehouse.refresh_catalog()
     book, stats = result.playbook, result.stats
     return dg.MaterializeResult(
@@ -52,10 +57,14 @@ def playbook(context: dg.AssetExecutionContext, config: DreamConfig, lakehouse: 
             "entries": sum(e.status != "retired" for e in book.entries),
             "entries_retired": sum(e.status == "retired" for e in book.entries),
             "ops": dg.MetadataValue.json(
-                {k: getattr(stats, k) for k in ("added", "updated", "merged", "retired", "patterns_tested", "patterns_found")}
+                {
+                    k: getattr(stats, k)
+                    for k in ("added", "updated", "merged", "retired", "patterns_tested", "patterns_found")
+                }
             ),
             "window": dg.MetadataValue.json(book.window),
-            "preview": dg.MetadataValue.md(render_markdown(book)[:6000]),
+            "dropped_by_safety_screen": len(stats.extra.get("screened", [])),
+            "preview": dg.MetadataValue.md(render_preview(book)),
             "path": dg.MetadataValue.path(str(home.playbooks / book.version)),
         }
     )

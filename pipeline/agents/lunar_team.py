@@ -18,6 +18,8 @@ import numpy as np
 from pipeline.agents.team import Message, Role, Tool, ToolError, TurnContext
 from pipeline.missions.autopilot import PARAMETERS, ROLES, SPECS_BY_NAME, ParameterSpec
 from pipeline.playbooks.model import Entry, Playbook
+from pipeline.playbooks.render import agent_title
+from pipeline.playbooks.safe_text import inline_markdown, json_code, one_line
 
 DIRECTOR = "flight_director"
 MISSION_CONTROL = "mission_control"
@@ -183,16 +185,18 @@ def advice_for(
 
 
 def playbook_digest(playbook: Playbook | None, roles: Sequence[str] | None = None) -> str:
-    """The approved entries as compact text, for prompts and briefings."""
+    """The approved entries as compact text, for prompts and briefings. Entry texts, roles and rule values
+    may hold session-derived names, so each is escaped to one inert line (`playbooks.safe_text`)."""
     if playbook is None:
         return "No playbook in force."
     lines = [f"Playbook {playbook.version}:"]
     for entry in playbook.active_entries():
         if roles is not None and entry.agent not in (*roles, "*"):
             continue
-        rule = entry.rule.model_dump(exclude_none=True) if entry.rule else None
+        rule = entry.rule.model_dump(mode="json", exclude_none=True) if entry.rule else None
         lines.append(
-            f"- [{entry.id}] ({entry.agent}) {entry.text}" + (f" rule={json.dumps(rule)}" if rule else "")
+            f"- [{one_line(entry.id)}] ({agent_title(entry.agent)}) {inline_markdown(entry.text)}"
+            + (f" rule={json_code(rule)}" if rule else "")
         )
     return "\n".join(lines)
 
@@ -227,7 +231,9 @@ class OfflineSpecialist:
         advice = advice_for(self.playbook, spec, self.context)
         if advice is None:
             value = spec.prior_low + unit * (spec.prior_high - spec.prior_low)
-            rationale = f"no playbook rule applies; sampled from prior [{spec.prior_low:g}, {spec.prior_high:g}]"
+            rationale = (
+                f"no playbook rule applies; sampled from prior [{spec.prior_low:g}, {spec.prior_high:g}]"
+            )
             return {"parameter": spec.name, "value": round(value, 4), "rationale": rationale, "followed": []}
         if explore_draw < self.exploration:
             width = advice.high - advice.low
@@ -246,7 +252,12 @@ class OfflineSpecialist:
         else:
             value = advice.low + unit * (advice.high - advice.low)
             rationale = f"playbook range [{advice.low:g}, {advice.high:g}] applies to these conditions"
-        return {"parameter": spec.name, "value": round(value, 4), "rationale": rationale, "followed": advice.entry_ids}
+        return {
+            "parameter": spec.name,
+            "value": round(value, 4),
+            "rationale": rationale,
+            "followed": advice.entry_ids,
+        }
 
     def respond(self, message: Message, ctx: TurnContext) -> str | None:
         chosen = []

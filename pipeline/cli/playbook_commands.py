@@ -129,6 +129,8 @@ def export(
         fail(f"--to must be a folder, and {to} is a file")
     try:
         paths = store.export(_version(store, version), kind.value, to)
+    except PlaybookError as exc:
+        fail(str(exc))
     except OSError as exc:
         fail(f"cannot write the export under {to}: {exc.strerror or exc}")
     console.print(f"wrote {len(paths)} file(s) under {to}")

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from pipeline.dreaming.findings import Finding
-from pipeline.playbooks.model import Condition, Entry, EntryStatus, Playbook, Rule
+from pipeline.playbooks.model import Condition, Entry, EntryStatus, Playbook, Rule, SourceSpread
 
 OpKind = Literal["add", "update", "merge", "retire"]
 
@@ -80,8 +80,15 @@ def conditions_overlap(a: list[Condition], b: list[Condition]) -> float:
     return min(interval_overlap(c, by_feature[c.feature]) for c in a)
 
 
-def entry_from_finding(finding: Finding, entry_id: str, created_in: str, updated_in: str,
-                       previous: Entry | None = None, source: str = "statistical") -> Entry:
+def entry_from_finding(
+    finding: Finding,
+    entry_id: str,
+    created_in: str,
+    updated_in: str,
+    previous: Entry | None = None,
+    source: str = "statistical",
+    provenance: list[SourceSpread] | None = None,
+) -> Entry:
     return Entry(
         id=entry_id,
         agent=finding.agent,
@@ -98,6 +105,7 @@ def entry_from_finding(finding: Finding, entry_id: str, created_in: str, updated
         created_in=created_in,
         updated_in=updated_in,
         source=source,
+        provenance=provenance,
     )
 
 
@@ -114,8 +122,11 @@ def apply_ops(previous: Playbook | None, ops: list[DeltaOp], template: Playbook)
         elif op.op == "retire":
             if op.entry_id in entries:
                 entries[op.entry_id] = entries[op.entry_id].model_copy(
-                    update={"status": EntryStatus.RETIRED, "retired_reason": op.reason,
-                            "updated_in": template.version}
+                    update={
+                        "status": EntryStatus.RETIRED,
+                        "retired_reason": op.reason,
+                        "updated_in": template.version,
+                    }
                 )
         elif op.op == "merge":
             source, target = entries.get(op.entry_id), entries.get(op.into or "")
@@ -131,8 +142,13 @@ def apply_ops(previous: Playbook | None, ops: list[DeltaOp], template: Playbook)
                 }
             )
             entries[source.id] = source.model_copy(
-                update={"status": EntryStatus.RETIRED, "retired_reason": op.reason or f"merged into {target.id}",
-                        "updated_in": template.version, "helpful": 0, "harmful": 0}
+                update={
+                    "status": EntryStatus.RETIRED,
+                    "retired_reason": op.reason or f"merged into {target.id}",
+                    "updated_in": template.version,
+                    "helpful": 0,
+                    "harmful": 0,
+                }
             )
     ordered = sorted(entries.values(), key=lambda e: (e.agent, e.section, e.id))
     return template.model_copy(update={"entries": ordered})

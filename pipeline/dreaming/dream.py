@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pipeline.dreaming.curation import DeltaOp, apply_ops
 from pipeline.dreaming.findings import Finding
+from pipeline.dreaming.safety import screen_findings
 from pipeline.dreaming.settings import DreamSettings
 from pipeline.dreaming.statistical import cited_counters, is_significant, mine_window, propose_ops
 from pipeline.dreaming.window import DreamWindow, load_window
@@ -82,13 +83,20 @@ def dream(
         previous = store.load(previous.version, with_reviews=False)
     version = version_for(day)
     window = load_window(home, day, window_days)
-    findings = mine_window(window, settings)
+    mined = mine_window(window, settings)
+    findings, screened = screen_findings(mined)
     ops = propose_ops(previous, findings, window, day, version, settings)
     stats = DreamStats(
         sessions_reviewed=window.n_sessions,
-        patterns_tested=sum("strategy" not in f.tags for f in findings),
+        patterns_tested=sum("strategy" not in f.tags for f in mined),
         patterns_found=sum(is_significant(f, settings) for f in findings),
     )
+    # Reported when it would otherwise have become an entry; the pattern key holds only cleaned values.
+    stats.extra["screened"] = [
+        {"pattern": f.key, "kind": f.kind, "reason": reason}
+        for f, reason in screened
+        if is_significant(f, settings) or "strategy" in f.tags
+    ]
     dreamer = "statistical"
     if backend == "claude":
         from pipeline.dreaming.claude import claude_ops
@@ -119,14 +127,19 @@ def dream(
 def _notes(window: DreamWindow, stats: DreamStats) -> list[str]:
     # Nothing ingested or nothing scored: say so, rather than report 0 of 0 patterns as if it were a finding.
     if window.n_sessions == 0:
-        return [
+        notes = [
             f"No scored session in {window.days[0]}..{window.days[-1]}: nothing new was learned and the "
             "parent's entries carry on (ingest logs and run `reverie score` first)."
         ]
-    return [
+    notes = [
         f"{stats.patterns_found} of {stats.patterns_tested} tested patterns passed support, FDR and effect "
         f"thresholds over {window.n_sessions} sessions ({window.days[0]}..{window.days[-1]})."
     ]
+    reasons: dict[str, int] = {}
+    for record in stats.extra.get("screened", []):
+        reasons[record["reason"]] = reasons.get(record["reason"], 0) + 1
+    notes += [f"{count} pattern(s) dropped by the {reason}." for reason, count in sorted(reasons.items())]
+    return notes
 
 
 def _carry_counters(playbook: Playbook, window: DreamWindow, previous: Playbook | None) -> Playbook:

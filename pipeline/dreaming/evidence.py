@@ -14,6 +14,7 @@ import polars as pl
 
 from pipeline.dreaming.findings import Finding
 from pipeline.dreaming.window import DreamWindow
+from pipeline.playbooks.safe_text import one_line
 from pipeline.redaction import Redactor
 
 EXCERPT_CHARS = 160
@@ -29,7 +30,8 @@ class EvidenceBundle:
     excerpts: dict[str, list[str]]  # session id -> short redacted lines
 
     def render(self) -> str:
-        """Statistics first (trusted: computed by us), then fenced excerpts (untrusted: written by sessions)."""
+        """The bundle header (ours), then everything else inside the untrusted fence: the statistics too,
+        since the pattern, rule and cited ids in them name tools, errors and sessions the sessions chose."""
         f = self.finding
         stats = {
             "pattern": f.key,
@@ -43,18 +45,27 @@ class EvidenceBundle:
             "q_value": float(f"{f.q_value:.3g}"),
             "cited_sessions": f.evidence[:SESSIONS_PER_BUNDLE],
         }
-        lines = [f"## Bundle {self.bundle_id}", "Statistics (computed by Reverie):", json.dumps(stats, sort_keys=True)]
-        lines.append(UNTRUSTED_OPEN)
+        body = ["Statistics (counted by Reverie; the names in them come from sessions):", fenced_json(stats)]
         for session_id, excerpt in self.excerpts.items():
-            lines.append(f"session {session_id}:")
-            lines += [f"  | {_defang(line)}" for line in excerpt]
-        lines.append(UNTRUSTED_CLOSE)
-        return "\n".join(lines)
+            body.append(f"session {defang(session_id)}:")
+            body += [f"  | {defang(line)}" for line in excerpt]
+        return "\n".join([f"## Bundle {self.bundle_id}", UNTRUSTED_OPEN, *body, UNTRUSTED_CLOSE])
 
 
-def _defang(text: str) -> str:
-    """Session text cannot close the fence or open a new one."""
-    return text.replace("<", "\u2039").replace(">", "\u203a")
+def defang(text: str) -> str:
+    """Session text as one line that cannot close the fence or open a new one."""
+    return one_line(text).replace("<", "\u2039").replace(">", "\u203a")
+
+
+def fenced_json(data: object) -> str:
+    """JSON on one line with `<` and `>` as \\u escapes: it cannot close the fence, and it parses back to
+    exactly the same values."""
+    return json.dumps(data, sort_keys=True).replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def fence(lines: list[str]) -> str:
+    """Untrusted lines (already one line each) wrapped in the fence, each defanged."""
+    return "\n".join([UNTRUSTED_OPEN, *(defang(line) for line in lines), UNTRUSTED_CLOSE])
 
 
 def top_findings(findings: list[Finding], k: int) -> list[Finding]:
@@ -62,8 +73,9 @@ def top_findings(findings: list[Finding], k: int) -> list[Finding]:
     return sorted(findings, key=lambda f: (f.q_value, -abs(f.diff), f.key, str(f.conditions)))[:k]
 
 
-def build_bundles(window: DreamWindow, findings: list[Finding], k: int = 8,
-                  redactor: Redactor | None = None) -> list[EvidenceBundle]:
+def build_bundles(
+    window: DreamWindow, findings: list[Finding], k: int = 8, redactor: Redactor | None = None
+) -> list[EvidenceBundle]:
     redactor = redactor or Redactor()
     bundles = []
     for index, finding in enumerate(top_findings(findings, k), start=1):

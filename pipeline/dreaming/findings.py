@@ -6,10 +6,14 @@ benchmarks all read the same numbers, and entry texts can be built from template
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from pipeline.dreaming.statistics import difference_interval
 from pipeline.playbooks.model import Condition, Effect, Rule, Section
+from pipeline.playbooks.safe_text import quote_value
 
 
 @dataclass
@@ -34,6 +38,10 @@ class Finding:
     # parameter rule is kept or dropped as a whole plan, so no cell of a parameter that matters is left bare.
     gate_diff: float | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    # Every session behind `n_with` (evidence cites only the first few): where they come from decides
+    # whether the entry may be approved (`provenance.source_spread`).
+    # (a numpy array of ids for parameter cells: at a million sessions a list per cell would cost gigabytes)
+    members: Sequence[str] | np.ndarray = field(default_factory=list)
 
     @property
     def rate_with(self) -> float:
@@ -79,14 +87,16 @@ def format_number(value: float | None) -> str:
 
 
 def describe_conditions(conditions: list[Condition]) -> str:
+    """Conditions as entry text. Feature names are session context keys, so they are quoted values."""
     parts = []
     for c in conditions:
+        feature = quote_value(c.feature, 40)
         if c.in_set is not None:
-            parts.append(f"{c.feature} in {c.in_set}")
+            parts.append(f"{feature} in {', '.join(quote_value(v, 40) for v in c.in_set)}")
         elif c.min is not None and c.max is not None:
-            parts.append(f"{format_number(c.min)} <= {c.feature} < {format_number(c.max)}")
+            parts.append(f"{format_number(c.min)} <= {feature} < {format_number(c.max)}")
         elif c.min is not None:
-            parts.append(f"{c.feature} >= {format_number(c.min)}")
+            parts.append(f"{feature} >= {format_number(c.min)}")
         elif c.max is not None:
-            parts.append(f"{c.feature} < {format_number(c.max)}")
+            parts.append(f"{feature} < {format_number(c.max)}")
     return " and ".join(parts)

@@ -30,6 +30,7 @@ from pipeline.dreaming.joint import JointFit, fit_joint_model
 from pipeline.dreaming.settings import DreamSettings
 from pipeline.dreaming.statistics import wilson_lower_bounds
 from pipeline.playbooks.model import Condition, Recommendation, Rule, Section
+from pipeline.playbooks.safe_text import code_span
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,9 @@ def best_rate_range(values: np.ndarray, success: np.ndarray, settings: DreamSett
     bins = np.searchsorted(edges, values, side="right")
     n_bins = len(edges) + 1
     cum_n = np.concatenate([[0], np.cumsum(np.bincount(bins, minlength=n_bins))])
-    cum_k = np.concatenate([[0], np.cumsum(np.bincount(bins, weights=success.astype(float), minlength=n_bins))])
+    cum_k = np.concatenate(
+        [[0], np.cumsum(np.bincount(bins, weights=success.astype(float), minlength=n_bins))]
+    )
     starts, ends = np.triu_indices(n_bins)  # range = bins start..end inclusive
     n_in = cum_n[ends + 1] - cum_n[starts]
     k_in = cum_k[ends + 1] - cum_k[starts]
@@ -139,8 +142,11 @@ def _inside(values: np.ndarray, elite: EliteRange) -> np.ndarray:
 
 
 def _fit_plan(
-    cells: list[tuple[list[Condition], np.ndarray]], values: np.ndarray, elite: np.ndarray,
-    fallback: EliteRange, settings: DreamSettings,
+    cells: list[tuple[list[Condition], np.ndarray]],
+    values: np.ndarray,
+    elite: np.ndarray,
+    fallback: EliteRange,
+    settings: DreamSettings,
 ) -> list[CellFit]:
     fits = []
     for conditions, rows in cells:
@@ -150,8 +156,12 @@ def _fit_plan(
 
 
 def _held_out_score(
-    cells: list[tuple[list[Condition], np.ndarray]], values: np.ndarray, success: np.ndarray,
-    folds: np.ndarray, settings: DreamSettings, pooled: bool = False,
+    cells: list[tuple[list[Condition], np.ndarray]],
+    values: np.ndarray,
+    success: np.ndarray,
+    folds: np.ndarray,
+    settings: DreamSettings,
+    pooled: bool = False,
 ) -> float:
     """Two-fold cross-fit: ranges from one half judged by the success of the other half's sessions inside
     them (Wilson lower bound, so a plan cannot win by catching a few lucky sessions in a narrow band).
@@ -171,7 +181,10 @@ def _held_out_score(
 
 
 def choose_plan(
-    values: np.ndarray, success: np.ndarray, context: dict[str, np.ndarray], settings: DreamSettings,
+    values: np.ndarray,
+    success: np.ndarray,
+    context: dict[str, np.ndarray],
+    settings: DreamSettings,
 ) -> list[tuple[list[Condition], np.ndarray]]:
     """The cells to recommend per: one unconditional cell unless per-cell ranges generalize better than the
     one range does *in the same cells*. Comparing within the same cells matters: a feature that moves the
@@ -198,8 +211,15 @@ def choose_plan(
 
 
 def _finding(
-    agent: str, parameter: str, fit: CellFit, values: np.ndarray, success: np.ndarray, sessions: np.ndarray,
-    p_value: float, plan_diff: float, settings: DreamSettings,
+    agent: str,
+    parameter: str,
+    fit: CellFit,
+    values: np.ndarray,
+    success: np.ndarray,
+    sessions: np.ndarray,
+    p_value: float,
+    plan_diff: float,
+    settings: DreamSettings,
 ) -> Finding:
     """A cell's entry: counts within the cell (what the reader checks), the plan's effect as the gate."""
     rows, elite = fit.rows, fit.elite
@@ -210,11 +230,15 @@ def _finding(
     cited = np.sort(sessions[inside & success])[: settings.evidence_limit]
     where = describe_conditions(fit.conditions)
     text = (
-        f"{'When ' + where + ', set' if where else 'Set'} {parameter} between {format_number(elite.low)} and "
+        f"{'When ' + where + ', set' if where else 'Set'} {code_span(parameter)} between {format_number(elite.low)} and "
         f"{format_number(elite.high)} (successful sessions' median {format_number(elite.centre)}): "
         f"{k_in}/{n_in} sessions in this range succeeded ({k_in / max(n_in, 1):.0%}) vs {k_out}/{n_out} "
         f"outside it ({k_out / max(n_out, 1):.0%})."
-        + (" Too few successes in these conditions: the range of all conditions applies." if fit.borrowed else "")
+        + (
+            " Too few successes in these conditions: the range of all conditions applies."
+            if fit.borrowed
+            else ""
+        )
     )
     rule = Rule(
         kind="parameter",
@@ -235,14 +259,21 @@ def _finding(
         n_without=n_out,
         p_value=p_value,
         evidence=[str(s) for s in cited],
+        members=sessions[inside],
         key=f"parameter|{agent}|{parameter}|{features}",
         gate_diff=plan_diff,
     )
 
 
 def strategy_finding(
-    agent: str, parameter: str, values: np.ndarray, success: np.ndarray, sessions: np.ndarray, p_value: float,
-    settings: DreamSettings, elite: np.ndarray | None = None,
+    agent: str,
+    parameter: str,
+    values: np.ndarray,
+    success: np.ndarray,
+    sessions: np.ndarray,
+    p_value: float,
+    settings: DreamSettings,
+    elite: np.ndarray | None = None,
 ) -> Finding | None:
     """Where successful sessions put a parameter whose effect is not (yet) established: the central
     `strategy_band` of their values and their median.
@@ -262,18 +293,32 @@ def strategy_finding(
     k_in, n_in = int(success[inside].sum()), int(inside.sum())
     k_out, n_out = int(success[~inside].sum()), int((~inside).sum())
     text = (
-        f"Not yet shown to matter: successful sessions set {parameter} between {format_number(low)} and "
+        f"Not yet shown to matter: successful sessions set {code_span(parameter)} between {format_number(low)} and "
         f"{format_number(high)} (the central {settings.strategy_band:.0%} of {won.size} "
         f"{'best-judged ' if elite is not None else ''}successes, median "
         f"{format_number(centre)}); {k_in}/{n_in} sessions in this range succeeded vs {k_out}/{n_out} outside."
     )
-    rule = Rule(kind="parameter", parameter=parameter, conditions=[],
-                recommend=Recommendation(min=low, max=high, value=centre))
+    rule = Rule(
+        kind="parameter",
+        parameter=parameter,
+        conditions=[],
+        recommend=Recommendation(min=low, max=high, value=centre),
+    )
     return Finding(
-        kind="parameter", agent=agent, section=Section.STRATEGIES, rule=rule, text=text,
-        k_with=k_in, n_with=n_in, k_without=k_out, n_without=n_out, p_value=p_value,
+        kind="parameter",
+        agent=agent,
+        section=Section.STRATEGIES,
+        rule=rule,
+        text=text,
+        k_with=k_in,
+        n_with=n_in,
+        k_without=k_out,
+        n_without=n_out,
+        p_value=p_value,
         evidence=[str(s) for s in np.sort(sessions[inside & success])[: settings.evidence_limit]],
-        key=f"parameter|{agent}|{parameter}|", tags={"strategy": "unproven"},
+        members=sessions[inside],
+        key=f"parameter|{agent}|{parameter}|",
+        tags={"strategy": "unproven"},
     )
 
 
@@ -343,13 +388,16 @@ def elite_sessions(frame: pl.DataFrame, joint: JointFit | None, settings: DreamS
     won = frame.filter(pl.col("success")).select("session_id").unique()
     if joint is None or settings.elite_share == 0:
         return won.with_columns(pl.lit(True).alias("elite"))
-    ranked = won.join(joint.credit, on="session_id", how="inner").sort(["credit", "session_id"], descending=[True, False])
+    ranked = won.join(joint.credit, on="session_id", how="inner").sort(
+        ["credit", "session_id"], descending=[True, False]
+    )
     keep = min(ranked.height, max(settings.min_elite, int(np.ceil(settings.elite_share * ranked.height))))
     return ranked.head(keep).select("session_id", pl.lit(True).alias("elite"))
 
 
-def mine_parameters(decisions: pl.DataFrame, outcomes: pl.DataFrame, features: pl.DataFrame,
-                    settings: DreamSettings) -> list[Finding]:
+def mine_parameters(
+    decisions: pl.DataFrame, outcomes: pl.DataFrame, features: pl.DataFrame, settings: DreamSettings
+) -> list[Finding]:
     """Range rules for every numeric decision parameter, conditional on context where that generalizes.
 
     `decisions`: session_id, agent, parameter, value; `outcomes`: session_id, success (learning sessions
@@ -385,7 +433,9 @@ def mine_parameters(decisions: pl.DataFrame, outcomes: pl.DataFrame, features: p
         context = {name: group[name].cast(pl.Float64).fill_null(np.nan).to_numpy() for name in feature_names}
         fits = _fit_plan(choose_plan(values, success, context, settings), values, elite, overall, settings)
         others_in = group["others_in"].to_numpy()
-        judged = others_in >= np.median(others_in) if settings.joint_attribution else np.ones(len(values), bool)
+        judged = (
+            others_in >= np.median(others_in) if settings.joint_attribution else np.ones(len(values), bool)
+        )
         attributed = [_restricted(f, judged) for f in fits]
         # Several looks (all sessions, attributed sessions, the joint model): the smallest p-value pays a
         # Bonferroni factor for their number.
@@ -396,7 +446,9 @@ def mine_parameters(decisions: pl.DataFrame, outcomes: pl.DataFrame, features: p
         plan_diff = max(_plan_diff(fits, values, success), _plan_diff(attributed, values, success))
         for fit in fits:
             findings.append(
-                _finding(str(agent), str(parameter), fit, values, success, sessions, p_value, plan_diff, settings)
+                _finding(
+                    str(agent), str(parameter), fit, values, success, sessions, p_value, plan_diff, settings
+                )
             )
         if settings.strategy_band > 0:
             strategy = strategy_finding(

@@ -12,8 +12,15 @@ from pipeline.dreaming.findings import Finding
 from pipeline.dreaming.settings import DreamSettings
 from pipeline.dreaming.statistics import fisher_p_value
 from pipeline.playbooks.model import Rule, Section
+from pipeline.playbooks.safe_text import code_span
 
 SEPARATOR = " -> "
+
+
+def _named(sequence: list[str]) -> str:
+    """Tool names as the entry text shows them: each in its own code span (names are already inert: the
+    window cleans them), so no name can read as part of our instruction."""
+    return " then ".join(code_span(tool) for tool in sequence)
 
 
 def _presence_counts(presence: pl.DataFrame, outcomes: pl.DataFrame, column: str) -> pl.DataFrame:
@@ -31,7 +38,9 @@ def _presence_counts(presence: pl.DataFrame, outcomes: pl.DataFrame, column: str
     )
 
 
-def mine_failing_sequences(steps: pl.DataFrame, outcomes: pl.DataFrame, settings: DreamSettings) -> list[Finding]:
+def mine_failing_sequences(
+    steps: pl.DataFrame, outcomes: pl.DataFrame, settings: DreamSettings
+) -> list[Finding]:
     """Tool-call n-grams (length 2..max_ngram) whose sessions fail more often than the rest."""
     if steps.is_empty():
         return []
@@ -42,7 +51,9 @@ def mine_failing_sequences(steps: pl.DataFrame, outcomes: pl.DataFrame, settings
     for length in range(2, settings.max_ngram + 1):
         parts = [pl.col("tool").shift(-offset).over("session_id") for offset in range(length)]
         grams.append(
-            ordered.select("session_id", pl.concat_str(parts, separator=SEPARATOR).alias("pattern")).drop_nulls()
+            ordered.select(
+                "session_id", pl.concat_str(parts, separator=SEPARATOR).alias("pattern")
+            ).drop_nulls()
         )
     if not grams:
         return []
@@ -64,7 +75,7 @@ def mine_failing_sequences(steps: pl.DataFrame, outcomes: pl.DataFrame, settings
                 section=Section.MISTAKES,
                 rule=Rule(kind="avoid_sequence", sequence=sequence),
                 text=(
-                    f"Avoid the tool sequence {' -> '.join(sequence)}: {n1 - k1}/{n1} sessions that used it "
+                    f"Avoid the tool sequence {_named(sequence)}: {n1 - k1}/{n1} sessions that used it "
                     f"failed ({(n1 - k1) / n1:.0%}) vs {n2 - k2}/{n2} of the others ({(n2 - k2) / n2:.0%})."
                 ),
                 k_with=k1,
@@ -73,6 +84,7 @@ def mine_failing_sequences(steps: pl.DataFrame, outcomes: pl.DataFrame, settings
                 n_without=n2,
                 p_value=fisher_p_value(k1, n1, k2, n2, alternative="less"),
                 evidence=list(row["failed_sessions"][: settings.evidence_limit]),
+                members=list(row["sessions"]),
                 key=f"sequence|{row['pattern']}",
             )
         )
@@ -96,7 +108,9 @@ def _drop_redundant_subsequences(findings: list[Finding]) -> list[Finding]:
     return kept
 
 
-def mine_error_signatures(steps: pl.DataFrame, outcomes: pl.DataFrame, settings: DreamSettings) -> list[Finding]:
+def mine_error_signatures(
+    steps: pl.DataFrame, outcomes: pl.DataFrame, settings: DreamSettings
+) -> list[Finding]:
     """Masked error signatures whose sessions fail more often than sessions without them."""
     errors = steps.filter(pl.col("signature").is_not_null())
     if errors.is_empty():
@@ -104,7 +118,9 @@ def mine_error_signatures(steps: pl.DataFrame, outcomes: pl.DataFrame, settings:
     with_tools = outcomes.join(steps.select("session_id").unique(), on="session_id", how="semi")
     total_n, total_k = with_tools.height, int(with_tools["success"].sum())
     presence = errors.select("session_id", "signature").unique()
-    counts = _presence_counts(presence, with_tools, "signature").filter(pl.col("n_with") >= settings.min_support)
+    counts = _presence_counts(presence, with_tools, "signature").filter(
+        pl.col("n_with") >= settings.min_support
+    )
     findings = []
     for row in counts.iter_rows(named=True):
         k1, n1 = int(row["k_with"]), int(row["n_with"])
@@ -119,7 +135,7 @@ def mine_error_signatures(steps: pl.DataFrame, outcomes: pl.DataFrame, settings:
                 section=Section.MISTAKES,
                 rule=Rule(kind="avoid_sequence", error_signature=signature, sequence=[]),
                 text=(
-                    f"Sessions hitting the error \u00ab{signature}\u00bb failed {n1 - k1}/{n1} times "
+                    f"Sessions hitting the error {code_span(signature)} failed {n1 - k1}/{n1} times "
                     f"({(n1 - k1) / n1:.0%}) vs {(n2 - k2) / n2:.0%} otherwise: prevent it, and use the "
                     "recovery procedure when it happens."
                 ),
@@ -129,6 +145,7 @@ def mine_error_signatures(steps: pl.DataFrame, outcomes: pl.DataFrame, settings:
                 n_without=n2,
                 p_value=fisher_p_value(k1, n1, k2, n2, alternative="less"),
                 evidence=list(row["failed_sessions"][: settings.evidence_limit]),
+                members=list(row["sessions"]),
                 key=f"error|{signature}",
             )
         )
@@ -144,7 +161,10 @@ def mine_recoveries(steps: pl.DataFrame, outcomes: pl.DataFrame, settings: Dream
     after = (
         steps.select("session_id", "step", "tool")
         .join(first_error, on="session_id", how="inner")
-        .filter((pl.col("step") > pl.col("error_step")) & (pl.col("step") <= pl.col("error_step") + settings.recovery_steps))
+        .filter(
+            (pl.col("step") > pl.col("error_step"))
+            & (pl.col("step") <= pl.col("error_step") + settings.recovery_steps)
+        )
         .sort("session_id", "step")
         .group_by("session_id", "signature")
         .agg(pl.col("tool").str.join(SEPARATOR).alias("recovery"))
@@ -166,7 +186,8 @@ def mine_recoveries(steps: pl.DataFrame, outcomes: pl.DataFrame, settings: Dream
             if n2 == 0:
                 continue
             sequence = row["recovery"].split(SEPARATOR)
-            success_sessions = [s for s in row["sessions"] if s not in set(row["failed_sessions"])]
+            failed = set(row["failed_sessions"])
+            success_sessions = [s for s in row["sessions"] if s not in failed]
             findings.append(
                 Finding(
                     kind="recovery",
@@ -174,7 +195,7 @@ def mine_recoveries(steps: pl.DataFrame, outcomes: pl.DataFrame, settings: Dream
                     section=Section.PROCEDURES,
                     rule=Rule(kind="recovery", error_signature=signature, sequence=sequence),
                     text=(
-                        f"After the error \u00ab{signature}\u00bb, do {' -> '.join(sequence)}: {k1}/{n1} sessions "
+                        f"After the error {code_span(signature)}, call {_named(sequence)}: {k1}/{n1} sessions "
                         f"that did so succeeded ({k1 / n1:.0%}) vs {k2}/{n2} that did otherwise ({k2 / n2:.0%})."
                     ),
                     k_with=k1,
@@ -183,6 +204,7 @@ def mine_recoveries(steps: pl.DataFrame, outcomes: pl.DataFrame, settings: Dream
                     n_without=n2,
                     p_value=fisher_p_value(k1, n1, k2, n2, alternative="greater"),
                     evidence=success_sessions[: settings.evidence_limit],
+                    members=list(row["sessions"]),
                     key=f"recovery|{signature}|{row['recovery']}",
                 )
             )

@@ -20,6 +20,8 @@ from pipeline.dreaming.curation import (
 )
 from pipeline.dreaming.findings import Finding
 from pipeline.dreaming.parameters import mine_parameters
+from pipeline.dreaming.provenance import source_spread
+from pipeline.dreaming.safety import describe, entry_hazard
 from pipeline.dreaming.sequences import mine_error_signatures, mine_failing_sequences, mine_recoveries
 from pipeline.dreaming.settings import DreamSettings
 from pipeline.dreaming.statistics import benjamini_hochberg, difference_interval
@@ -38,7 +40,9 @@ def mine_window(window: DreamWindow, settings: DreamSettings) -> list[Finding]:
     )
     # One test per parameter (its cells share it) and one per other pattern: a parameter split into three
     # context cells must not count as three discoveries.
-    tests = {(f.family if f.kind == "parameter" else str(index)): f.p_value for index, f in enumerate(findings)}
+    tests = {
+        (f.family if f.kind == "parameter" else str(index)): f.p_value for index, f in enumerate(findings)
+    }
     q_values = dict(zip(tests, benjamini_hochberg(list(tests.values())), strict=True))
     for index, finding in enumerate(findings):
         finding.q_value = q_values[finding.family if finding.kind == "parameter" else str(index)]
@@ -54,8 +58,9 @@ def is_significant(finding: Finding, settings: DreamSettings) -> bool:
     return (finding.gate_diff if finding.gate_diff is not None else finding.diff) >= settings.min_effect
 
 
-def _match_previous(finding: Finding, live: list[Entry], taken: set[str], settings: DreamSettings,
-                    loose: bool = False) -> Entry | None:
+def _match_previous(
+    finding: Finding, live: list[Entry], taken: set[str], settings: DreamSettings, loose: bool = False
+) -> Entry | None:
     """The previous entry this finding continues: same pattern key and overlapping conditions; failing that,
     for a parameter, a live entry about the same parameter whose conditions were cut differently, so a
     rule re-estimated in other context cells is updated (ids, counters and history kept), not churned."""
@@ -79,9 +84,11 @@ def contradiction(entry: Entry, window: DreamWindow, settings: DreamSettings) ->
     rule = entry.rule
     if rule is None or rule.kind != "parameter" or rule.recommend is None or rule.recommend.min is None:
         return None
-    rows = window.decisions.filter(pl.col("parameter") == rule.parameter).join(
-        window.learning_sessions.select("session_id", "success"), on="session_id"
-    ).join(window.features, on="session_id", how="left")
+    rows = (
+        window.decisions.filter(pl.col("parameter") == rule.parameter)
+        .join(window.learning_sessions.select("session_id", "success"), on="session_id")
+        .join(window.features, on="session_id", how="left")
+    )
     if rows.is_empty():
         return None
     holds = np.ones(rows.height, dtype=bool)
@@ -96,7 +103,12 @@ def contradiction(entry: Entry, window: DreamWindow, settings: DreamSettings) ->
     values, success = rows["value"].to_numpy(), rows["success"].to_numpy().astype(bool)
     inside = holds & (values >= rule.recommend.min) & (values <= (rule.recommend.max or np.inf))
     outside = holds & ~inside
-    k1, n1, k2, n2 = int(success[inside].sum()), int(inside.sum()), int(success[outside].sum()), int(outside.sum())
+    k1, n1, k2, n2 = (
+        int(success[inside].sum()),
+        int(inside.sum()),
+        int(success[outside].sum()),
+        int(outside.sum()),
+    )
     if n1 < settings.min_support or n2 < settings.min_support:
         return None
     diff, _, high = difference_interval(k1, n1, k2, n2)
@@ -111,7 +123,9 @@ def _family(key: str) -> str:
     return "|".join(parts[:3]) if parts[0] == "parameter" else key
 
 
-def _strategies_for_unruled(findings: list[Finding], significant: list[Finding], live: list[Entry]) -> list[Finding]:
+def _strategies_for_unruled(
+    findings: list[Finding], significant: list[Finding], live: list[Entry]
+) -> list[Finding]:
     """Strategy findings of parameters with no significant finding tonight and no live rule: a rule that
     merely failed to be re-found tonight stays in force (until contradicted or stale) rather than being
     replaced by the weaker evidence of a strategy."""
@@ -121,14 +135,24 @@ def _strategies_for_unruled(findings: list[Finding], significant: list[Finding],
     return [f for f in findings if "strategy" in f.tags and f.family not in ruled]
 
 
-def propose_ops(previous: Playbook | None, findings: list[Finding], window: DreamWindow, day: date,
-                version: str, settings: DreamSettings) -> list[DeltaOp]:
-    """Significant findings become adds or updates of the entries they continue; live entries the data
-    supersedes, contradicts or has not supported for `stale_days` are retired with the reason."""
+def propose_ops(
+    previous: Playbook | None,
+    findings: list[Finding],
+    window: DreamWindow,
+    day: date,
+    version: str,
+    settings: DreamSettings,
+) -> list[DeltaOp]:
+    """Significant findings become adds or updates of the entries they continue, each with the spread of
+    its sessions' sources; live entries the safety screen flags, or the data supersedes, contradicts or has
+    not supported for `stale_days`, are retired with the reason. `findings` must already be screened
+    (`safety.screen_findings`)."""
     live = [e for e in (previous.entries if previous else []) if e.status != EntryStatus.RETIRED]
     significant = [f for f in findings if is_significant(f, settings)]
-    kept = sorted(significant + _strategies_for_unruled(findings, significant, live),
-                  key=lambda f: (f.key, str(f.conditions)))
+    kept = sorted(
+        significant + _strategies_for_unruled(findings, significant, live),
+        key=lambda f: (f.key, str(f.conditions)),
+    )
     ops: list[DeltaOp] = []
     continued: set[str] = set()
     found_keys: dict[str, list[str]] = {}
@@ -143,12 +167,20 @@ def propose_ops(previous: Playbook | None, findings: list[Finding], window: Drea
     for index, finding in enumerate(kept):
         match = matches.get(index)
         if match is not None:
-            entry = entry_from_finding(finding, match.id, match.created_in, version, previous=match)
-            ops.append(DeltaOp(op="update", entry_id=match.id, entry=entry, reason="re-estimated on new sessions"))
+            spread = source_spread(window.origins, finding.members)
+            entry = entry_from_finding(
+                finding, match.id, match.created_in, version, previous=match, provenance=spread
+            )
+            ops.append(
+                DeltaOp(op="update", entry_id=match.id, entry=entry, reason="re-estimated on new sessions")
+            )
             found_keys.setdefault(_family(finding.key), []).append(match.id)
         else:
             entry_id = entry_id_for(finding.key, finding.conditions, version)
-            ops.append(DeltaOp(op="add", entry_id=entry_id, entry=entry_from_finding(finding, entry_id, version, version)))
+            entry = entry_from_finding(
+                finding, entry_id, version, version, provenance=source_spread(window.origins, finding.members)
+            )
+            ops.append(DeltaOp(op="add", entry_id=entry_id, entry=entry))
             found_keys.setdefault(_family(finding.key), []).append(entry_id)
     stale_before = (day - timedelta(days=settings.stale_days)).isoformat()
     for entry in live:
@@ -156,7 +188,9 @@ def propose_ops(previous: Playbook | None, findings: list[Finding], window: Drea
             continue
         key = _family(entry_key(entry))
         reason = None
-        if key in found_keys:
+        if (hazard := entry_hazard(entry)) is not None:  # written before the screen, or by a model
+            reason = describe(hazard)
+        elif key in found_keys:
             reason = f"superseded by {', '.join(found_keys[key])}"
         elif (why := contradiction(entry, window, settings)) is not None:
             reason = why
@@ -171,13 +205,18 @@ def cited_counters(window: DreamWindow, since: str | None) -> dict[str, tuple[in
     """helpful/harmful per entry id from sessions newer than the parent version's partition: each session
     that cited an entry counts once, as helpful if it succeeded and harmful if not. Counting only new
     partitions lets counters carry across overlapping windows without double counting."""
-    cites = window.decisions.select("session_id", "date", "followed").explode("followed").drop_nulls("followed")
+    cites = (
+        window.decisions.select("session_id", "date", "followed").explode("followed").drop_nulls("followed")
+    )
     if since is not None:
         cites = cites.filter(pl.col("date") > date.fromisoformat(since))
     counted = (
-        cites.select("session_id", "followed").unique()
+        cites.select("session_id", "followed")
+        .unique()
         .join(window.learning_sessions.select("session_id", "success"), on="session_id")
         .group_by("followed")
         .agg(pl.col("success").sum().alias("helpful"), (~pl.col("success")).sum().alias("harmful"))
     )
-    return {row["followed"]: (int(row["helpful"]), int(row["harmful"])) for row in counted.iter_rows(named=True)}
+    return {
+        row["followed"]: (int(row["helpful"]), int(row["harmful"])) for row in counted.iter_rows(named=True)
+    }

@@ -13,10 +13,15 @@ from datetime import date, timedelta
 
 import polars as pl
 
+from pipeline.dreaming.provenance import load_origins
 from pipeline.error_signatures import error_signature
 from pipeline.home import ReverieHome
 from pipeline.lake import scan_table
+from pipeline.playbooks.safe_text import clean_value
 from pipeline.redaction import Redactor
+
+SIGNATURE_CHARS = 120
+NAME_CHARS = 60
 
 
 def window_days(day: date, days: int) -> list[str]:
@@ -40,6 +45,7 @@ class DreamWindow:
     features: pl.DataFrame
     decisions: pl.DataFrame
     steps: pl.DataFrame
+    origins: pl.DataFrame | None = None  # session_id + one column per source axis (`provenance.AXES`)
 
     @property
     def learning_sessions(self) -> pl.DataFrame:
@@ -59,7 +65,11 @@ def session_success(home: ReverieHome, days: list[str]) -> pl.DataFrame:
     return (
         outcomes.group_by("session_id")
         .agg(
-            pl.col("passed").fill_null(False).filter(pl.col("required").fill_null(False)).all().alias("success"),
+            pl.col("passed")
+            .fill_null(False)
+            .filter(pl.col("required").fill_null(False))
+            .all()
+            .alias("success"),
         )
         .collect()
     )
@@ -124,8 +134,27 @@ def load_window(home: ReverieHome, day: date, days: int = 7, redactor: Redactor 
         .drop("seq")
         .collect()
     )
-    steps = _tool_steps(events, redactor)
-    return DreamWindow(days=day_list, sessions=sessions, features=features, decisions=decisions, steps=steps)
+    steps = _inert(
+        _tool_steps(events, redactor), {"tool": NAME_CHARS, "signature": SIGNATURE_CHARS}, redactor
+    )
+    decisions = _inert(decisions, {"agent": NAME_CHARS, "parameter": NAME_CHARS}, redactor)
+    origins = load_origins(home, day_list, raw_sessions)
+    return DreamWindow(
+        days=day_list, sessions=sessions, features=features, decisions=decisions, steps=steps, origins=origins
+    )
+
+
+def _inert(frame: pl.DataFrame, limits: dict[str, int], redactor: Redactor | None) -> pl.DataFrame:
+    """Session-controlled names (tools, error signatures, agents, parameters) cleaned once, here, so every
+    miner, key, rule and entry text downstream only ever holds the inert form (`clean_value`): one line,
+    redacted, bounded, no markup. Ordinary names (`Bash`, `guidance.approach_gain`) pass unchanged."""
+    cleaned = []
+    for column, limit in limits.items():
+        values = [v for v in frame[column].unique().to_list() if v is not None]
+        mapping = {v: clean_value(v, limit, redactor) for v in values}
+        if any(k != v for k, v in mapping.items()):
+            cleaned.append(pl.col(column).replace_strict(mapping, default=None, return_dtype=pl.String))
+    return frame.with_columns(cleaned) if cleaned else frame
 
 
 def _tool_steps(events: pl.LazyFrame, redactor: Redactor | None) -> pl.DataFrame:

@@ -94,6 +94,24 @@ class Effect(BaseModel):
     p_value: float | None = None
 
 
+class SourceSpread(BaseModel):
+    """How many distinct origins, on one axis, the sessions behind an entry come from, and how many the
+    window it was mined from held (unknown values not counted). An axis applies when the window held at
+    least two and the supporting sessions name one: a lake of one user's sessions cannot tell users apart,
+    but in a lake of many, a lesson seen from one user is one voice. Axes: `days` (session start dates) and
+    `source_files` (ingested log files), known for every ingested session; `projects` (repository or working
+    directory) and `users`, where the log names them."""
+
+    model_config = ConfigDict(extra="forbid")
+    axis: Literal["days", "source_files", "projects", "users"]
+    distinct: int = Field(ge=0)
+    in_window: int = Field(ge=0)
+
+    @property
+    def applies(self) -> bool:
+        return self.in_window >= 2 and self.distinct >= 1
+
+
 class Entry(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str
@@ -112,6 +130,9 @@ class Entry(BaseModel):
     updated_in: str
     retired_reason: str | None = None
     source: str = Field(default="statistical", description="Which dreamer produced it.")
+    provenance: list[SourceSpread] | None = Field(
+        default=None, description="Distinct origins of the supporting sessions per axis (None: not recorded)."
+    )
 
 
 class Playbook(BaseModel):

@@ -1,18 +1,16 @@
-"""How a playbook reads to people and to agents: PLAYBOOK.md and the three exports.
+"""How a playbook reads to people and to agents: PLAYBOOK.md and the guidance lines of the exports.
 
 Every rendering is a pure function of the version (no clock, no randomness), so a backfill writes the same
-bytes as the nightly run did and a diff of two renderings shows only what the dream changed.
+bytes as the nightly run did and a diff of two renderings shows only what the dream changed. Everything an
+entry holds may have come from sessions (its text, agent, evidence ids, rule values, retirement reason), so
+every such field goes through `safe_text` here: one escaped line each, code spans for ids and values.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Literal
-
 from pipeline.playbooks.model import Entry, EntryStatus, Playbook, Section
+from pipeline.playbooks.safe_text import code_span, inline_markdown, json_code, one_line
 
-ExportKind = Literal["memory", "skill", "prompt"]
 SECTION_TITLES = {
     Section.STRATEGIES: "Strategies",
     Section.RULES: "Rules",
@@ -31,6 +29,16 @@ def _effect_line(entry: Entry) -> str:
     )
 
 
+def agent_title(agent: str) -> str:
+    """An entry's role as a heading or a label: `*` reads "All agents", any other name is a code span."""
+    return "All agents" if agent == "*" else code_span(agent)
+
+
+def guidance_line(entry: Entry) -> str:
+    """One approved entry as agents read it (exports, prompts): its id and its escaped text, on one line."""
+    return f"- [{one_line(entry.id)}] {inline_markdown(entry.text)}"
+
+
 def _grouped(entries: list[Entry]) -> dict[str, dict[Section, list[Entry]]]:
     groups: dict[str, dict[Section, list[Entry]]] = {}
     for entry in sorted(entries, key=lambda e: (e.agent, list(Section).index(e.section), e.id)):
@@ -41,92 +49,68 @@ def _grouped(entries: list[Entry]) -> dict[str, dict[Section, list[Entry]]]:
 def render_markdown(playbook: Playbook) -> str:
     """PLAYBOOK.md: every entry with its statistics, evidence and status, grouped by role and section."""
     lines = [
-        f"# Playbook {playbook.version}",
+        f"# Playbook {inline_markdown(playbook.version)}",
         "",
-        f"- parent: {playbook.parent or 'none'}",
-        f"- dreamer: {playbook.dreamer}; partition {playbook.partition}; "
+        f"- parent: {inline_markdown(playbook.parent or 'none')}",
+        f"- dreamer: {inline_markdown(playbook.dreamer)}; partition {inline_markdown(playbook.partition)}; "
         f"{playbook.n_sessions_reviewed} sessions reviewed over {len(playbook.window)} days",
         f"- status: {playbook.status}",
         "",
     ]
-    lines += [f"> {note}" for note in playbook.notes]
+    lines += [f"> {inline_markdown(note)}" for note in playbook.notes]
     live = [e for e in playbook.entries if e.status != EntryStatus.RETIRED]
     for agent, sections in _grouped(live).items():
-        lines += ["", f"## {'All agents' if agent == '*' else agent}"]
+        lines += ["", f"## {agent_title(agent)}"]
         for section, entries in sections.items():
             lines += ["", f"### {SECTION_TITLES[section]}", ""]
             for entry in entries:
-                lines.append(f"- **{entry.id}** [{entry.status}] {entry.text}")
+                lines.append(
+                    f"- **{inline_markdown(entry.id)}** [{entry.status}] {inline_markdown(entry.text)}"
+                )
                 lines.append(f"  - {_effect_line(entry)}; helpful {entry.helpful}, harmful {entry.harmful}")
                 if entry.rule is not None:
-                    lines.append(f"  - rule: `{entry.rule.model_dump_json(exclude_none=True)}`")
-                lines.append(f"  - evidence: {', '.join(entry.evidence) or 'none'}")
-                lines.append(f"  - created in {entry.created_in}, updated in {entry.updated_in}")
+                    lines.append(
+                        f"  - rule: {json_code(entry.rule.model_dump(mode='json', exclude_none=True))}"
+                    )
+                lines.append(f"  - evidence: {', '.join(code_span(s) for s in entry.evidence) or 'none'}")
+                lines.append(
+                    f"  - created in {inline_markdown(entry.created_in)}, "
+                    f"updated in {inline_markdown(entry.updated_in)}"
+                )
     retired = [e for e in playbook.entries if e.status == EntryStatus.RETIRED]
     if retired:
         lines += ["", "## Retired", ""]
-        lines += [f"- ~~{e.id}~~ ({e.agent}) {e.retired_reason or ''}" for e in sorted(retired, key=lambda e: e.id)]
+        lines += [
+            f"- ~~{inline_markdown(e.id)}~~ ({agent_title(e.agent)}) {inline_markdown(e.retired_reason)}"
+            for e in sorted(retired, key=lambda e: e.id)
+        ]
     return "\n".join(lines) + "\n"
 
 
-def _guidance_lines(playbook: Playbook) -> list[str]:
-    """Approved entries only: exports are what agents act on, candidates are for review."""
+def guidance_lines(playbook: Playbook, roles: list[str] | None = None) -> list[str]:
+    """Approved entries only (for `roles` and everyone, when given): exports and prompts are what agents
+    act on, candidates are for review."""
     lines = []
     for agent, sections in _grouped(playbook.active_entries()).items():
-        who = "every agent" if agent == "*" else agent
+        if roles is not None and agent not in (*roles, "*"):
+            continue
+        who = "every agent" if agent == "*" else code_span(agent)
         for section, entries in sections.items():
             lines.append(f"{SECTION_TITLES[section]} for {who}:")
-            lines += [f"- [{e.id}] {e.text}" for e in entries]
+            lines += [guidance_line(e) for e in entries]
     return lines
 
 
-def export_playbook(playbook: Playbook, kind: ExportKind, to: Path) -> list[Path]:
-    """Write a memory-tool directory, an Agent Skill folder or a system-prompt snippet under `to`."""
-    to.mkdir(parents=True, exist_ok=True)
-    if kind == "prompt":
-        path = to / "playbook_prompt.md"
-        body = _guidance_lines(playbook) or ["(no approved entries)"]
-        text = [f"<playbook version=\"{playbook.version}\">", *body, "</playbook>"]
-        path.write_text("\n".join(text) + "\n")
-        return [path]
-    if kind == "skill":
-        folder = to / "reverie-playbook"
-        folder.mkdir(parents=True, exist_ok=True)
-        front = [
-            "---",
-            "name: reverie-playbook",
-            f"description: Learned playbook {playbook.version}: tested rules, mistakes to avoid and recoveries "
-            "from past sessions. Use when planning or setting decision parameters.",
-            "---",
-            "",
-            f"# Reverie playbook {playbook.version}",
-            "",
-            "Follow the rules whose conditions hold; cite the entry id you followed in your decisions.",
-            "",
-        ]
-        skill = folder / "SKILL.md"
-        skill.write_text("\n".join(front + _guidance_lines(playbook)) + "\n")
-        rules = folder / "rules.json"
-        rules.write_text(
-            json.dumps(
-                [e.model_dump(mode="json", include={"id", "agent", "section", "rule"}) for e in playbook.active_entries()],
-                indent=2,
-                sort_keys=True,
-            )
-            + "\n"
-        )
-        return [skill, rules]
-    # memory: many small, focused files, one per role and section, as the memory tool prefers.
-    folder = to / "memories"
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    index = [f"# Playbook {playbook.version}", ""]
-    for agent, sections in _grouped(playbook.active_entries()).items():
-        for section, entries in sections.items():
-            name = f"{'all' if agent == '*' else agent}_{section}.md"
-            body = [f"# {SECTION_TITLES[section]} ({agent})", ""] + [f"- [{e.id}] {e.text}" for e in entries]
-            (folder / name).write_text("\n".join(body) + "\n")
-            written.append(folder / name)
-            index.append(f"- {name}: {len(entries)} entries")
-    (folder / "README.md").write_text("\n".join(index) + "\n")
-    return [folder / "README.md", *written]
+def grouped_entries(playbook: Playbook) -> dict[str, dict[Section, list[Entry]]]:
+    """Approved entries by role and section, in rendering order (for exports that write a file per group)."""
+    return _grouped(playbook.active_entries())
+
+
+def render_preview(playbook: Playbook, limit: int = 6000) -> str:
+    """PLAYBOOK.md cut at a line boundary to at most `limit` characters (Dagster's metadata preview): every
+    line kept is a whole, escaped line, so a cut can never leave a code span or an escape half open."""
+    text = render_markdown(playbook)
+    if len(text) <= limit:
+        return text
+    kept = text[: max(0, limit - 40)].rsplit("\n", 1)[0]
+    return kept + "\n\n(truncated: the full PLAYBOOK.md is in the version folder)\n"

@@ -23,13 +23,16 @@ from filelock import FileLock
 from pipeline.events import PLAYBOOK_ENTRIES_SCHEMA
 from pipeline.home import ReverieHome
 from pipeline.lake import write_partition
+from pipeline.playbooks.export import ExportError, ExportKind, export_playbook
 from pipeline.playbooks.model import Entry, EntryStatus, Playbook
-from pipeline.playbooks.render import ExportKind, export_playbook, render_markdown
+from pipeline.playbooks.render import render_markdown
 
 PLAYBOOK_JSON = "playbook.json"
 PLAYBOOK_MD = "PLAYBOOK.md"
 DECISIONS_LOG = "decisions.jsonl"
 MIN_SUPPORT = 3
+MIN_SOURCES = 2
+AXIS_NAMES = {"days": "day", "source_files": "source file", "projects": "project", "users": "user"}
 VERSION_PREFIX = "pb-"
 _log = logging.getLogger(__name__)
 
@@ -89,7 +92,9 @@ class PlaybookStore:
         """A version as written, with entry statuses from the review log unless `with_reviews` is False."""
         file = self.path(version) / PLAYBOOK_JSON
         if not file.is_file():
-            raise PlaybookError(f"no playbook version {version!r}; known versions: {', '.join(self.versions()) or 'none'}")
+            raise PlaybookError(
+                f"no playbook version {version!r}; known versions: {', '.join(self.versions()) or 'none'}"
+            )
         playbook = Playbook.model_validate_json(file.read_text())
         return self._with_reviews(playbook) if with_reviews else playbook
 
@@ -256,16 +261,45 @@ class PlaybookStore:
         status = "approved" if state.approved else ("rejected" if state.rejected else playbook.status)
         return playbook.model_copy(update={"entries": entries, "status": status})
 
+    def approval_problem(self, entry: Entry) -> str | None:
+        """Why an entry may never be approved, or None. The rule (docs/playbooks.md, "Approval"): live;
+        backed by at least `min_support` distinct sessions; and on every source axis the window could tell
+        apart (days, source files, projects, users), drawn from at least `MIN_SOURCES` distinct origins.
+        So neither one lucky session nor one source (a user, a repository, a day's worth of planted logs)
+        can steer every future agent, whatever its statistics. An entry without recorded sources (written
+        before they were recorded) fails closed."""
+        if entry.status == EntryStatus.RETIRED:
+            return "retired"
+        if entry.support < self.min_support:
+            return f"fewer than {self.min_support} distinct supporting sessions ({entry.support})"
+        if entry.provenance is None:
+            return "its sources were not recorded (dream a later partition to re-derive it)"
+        for spread in entry.provenance:
+            if spread.applies and spread.distinct < MIN_SOURCES:
+                name = AXIS_NAMES[spread.axis]
+                return (
+                    f"all its supporting sessions come from one {name} (the window held {spread.in_window} "
+                    f"{name}s); it needs evidence from at least {MIN_SOURCES} distinct {name}s"
+                )
+        return None
+
     def approvable(self, entry: Entry) -> bool:
-        """Whether an entry may ever be approved: live, and backed by at least `min_support` sessions."""
-        return entry.status != EntryStatus.RETIRED and entry.support >= self.min_support
+        """Whether an entry may ever be approved (see `approval_problem`); CLI approval and auto-promotion
+        both go through this rule."""
+        return self.approval_problem(entry) is None
 
-    def approve(self, version: str, entry_ids: list[str] | None = None, *, by: str = "reviewer",
-                reason: str | None = None) -> list[str]:
-        """Approve the given entries (default: every live entry with enough support); returns their ids.
+    def approve(
+        self,
+        version: str,
+        entry_ids: list[str] | None = None,
+        *,
+        by: str = "reviewer",
+        reason: str | None = None,
+    ) -> list[str]:
+        """Approve the given entries (default: every approvable entry); returns their ids.
 
-        An entry backed by fewer than `min_support` distinct sessions can never be approved: one lucky
-        session must not steer every future agent."""
+        Entries that fail `approval_problem` can never be approved: named explicitly, the request is refused
+        with the reason; by default they are skipped."""
         playbook = self.load(version, with_reviews=False)
         by_id = {e.id: e for e in playbook.entries}
         if entry_ids is None:
@@ -273,18 +307,21 @@ class PlaybookStore:
         else:
             unknown = [i for i in entry_ids if i not in by_id]
             if unknown:
-                raise PlaybookError(f"unknown entries in {version}: {', '.join(unknown)} (see `reverie playbook show`)")
-            thin = [i for i in entry_ids if by_id[i].support < self.min_support]
-            if thin:
                 raise PlaybookError(
-                    f"cannot approve {', '.join(thin)}: fewer than {self.min_support} distinct supporting sessions"
+                    f"unknown entries in {version}: {', '.join(unknown)} (see `reverie playbook show`)"
                 )
-            retired = [i for i in entry_ids if by_id[i].status == EntryStatus.RETIRED]
-            if retired:
-                raise PlaybookError(f"cannot approve retired entries: {', '.join(retired)}")
+            refused = [
+                f"{i}: {why}" for i in entry_ids if (why := self.approval_problem(by_id[i])) is not None
+            ]
+            if refused:
+                raise PlaybookError(f"cannot approve {'; '.join(refused)}")
             chosen = list(entry_ids)
         if not chosen:
-            raise PlaybookError(f"{version} has no entry with at least {self.min_support} supporting sessions to approve")
+            raise PlaybookError(
+                f"{version} has no approvable entry (each needs at least {self.min_support} supporting sessions "
+                f"from at least {MIN_SOURCES} distinct days, source files, projects and users wherever the "
+                "window held more than one)"
+            )
         self._append("approve", version, sorted(chosen), by, reason)
         return sorted(chosen)
 
@@ -297,7 +334,9 @@ class PlaybookStore:
     def rollback(self, version: str, *, by: str = "reviewer", reason: str | None = None) -> None:
         """Put `version` back in force: later versions lose their approvals (a pointer move, nothing deleted)."""
         if not self.reviews().get(version, ReviewState()).approved:
-            raise PlaybookError(f"{version} has no approved entries; approve it instead of rolling back to it")
+            raise PlaybookError(
+                f"{version} has no approved entries; approve it instead of rolling back to it"
+            )
         self._append("rollback", version, [], by, reason)
 
     # --- comparison, exports, SQL -----------------------------------------------------------------------
@@ -320,7 +359,10 @@ class PlaybookStore:
         )
 
     def export(self, version: str, kind: ExportKind, to: Path) -> list[Path]:
-        return export_playbook(self.load(version), kind, to)
+        try:
+            return export_playbook(self.load(version), kind, to)
+        except ExportError as error:
+            raise PlaybookError(str(error)) from error
 
     def entries_frame(self, version: str) -> pl.DataFrame:
         playbook = self.load(version)
@@ -344,11 +386,15 @@ class PlaybookStore:
             }
             for e in playbook.entries
         ]
-        return pl.from_arrow(PLAYBOOK_ENTRIES_SCHEMA.empty_table()) if not rows else pl.DataFrame(
-            rows, schema=pl.from_arrow(PLAYBOOK_ENTRIES_SCHEMA.empty_table()).schema
+        return (
+            pl.from_arrow(PLAYBOOK_ENTRIES_SCHEMA.empty_table())
+            if not rows
+            else pl.DataFrame(rows, schema=pl.from_arrow(PLAYBOOK_ENTRIES_SCHEMA.empty_table()).schema)
         )
 
     def write_entries_table(self, version: str) -> Path:
         """Publish a version's entries (with current review statuses) as the lake's `playbook_entries`
         partition for its dream date; re-run after a review to refresh the statuses SQL sees."""
-        return write_partition(self.home, "playbook_entries", self._partition(version), self.entries_frame(version))
+        return write_partition(
+            self.home, "playbook_entries", self._partition(version), self.entries_frame(version)
+        )

@@ -13,6 +13,7 @@ from pipeline.playbooks.model import (
     Recommendation,
     Rule,
     Section,
+    SourceSpread,
 )
 from pipeline.playbooks.store import PlaybookError, PlaybookStore, version_for
 
@@ -22,21 +23,45 @@ def store(tmp_path) -> PlaybookStore:
     return PlaybookStore(ReverieHome.at(tmp_path / "home").ensure())
 
 
+SPREAD = [
+    SourceSpread(axis="days", distinct=2, in_window=3),
+    SourceSpread(axis="source_files", distinct=5, in_window=9),
+    SourceSpread(axis="projects", distinct=0, in_window=0),
+    SourceSpread(axis="users", distinct=0, in_window=0),
+]
+
+
 def _entry(entry_id: str, support: int = 5, low: float = 0.4, high: float = 0.6, **extra) -> Entry:
-    return Entry(
-        id=entry_id, agent="guidance", section=Section.RULES, text=f"Set gain between {low} and {high}.",
-        rule=Rule(parameter="guidance.gain", conditions=[Condition(feature="wind_power", min=10.0)],
-                  recommend=Recommendation(min=low, max=high)),
-        support=support, evidence=[f"s{i}" for i in range(support)],
-        effect=Effect(rate_with=0.8, rate_without=0.4, n_with=support, n_without=20, diff=0.4, ci_low=0.1,
-                      ci_high=0.6),
-        created_in="pb-2026-11-01", updated_in="pb-2026-11-01", **extra,
+    fields = dict(
+        id=entry_id,
+        agent="guidance",
+        section=Section.RULES,
+        text=f"Set gain between {low} and {high}.",
+        rule=Rule(
+            parameter="guidance.gain",
+            conditions=[Condition(feature="wind_power", min=10.0)],
+            recommend=Recommendation(min=low, max=high),
+        ),
+        support=support,
+        evidence=[f"s{i}" for i in range(support)],
+        effect=Effect(
+            rate_with=0.8, rate_without=0.4, n_with=support, n_without=20, diff=0.4, ci_low=0.1, ci_high=0.6
+        ),
+        created_in="pb-2026-11-01",
+        updated_in="pb-2026-11-01",
+        provenance=SPREAD,
     )
+    return Entry(**{**fields, **extra})
 
 
 def _playbook(day: date, entries: list[Entry], parent: str | None = None) -> Playbook:
-    return Playbook(version=version_for(day), parent=parent, partition=day.isoformat(), entries=entries,
-                    created_at=datetime.combine(day, time.max, tzinfo=UTC))
+    return Playbook(
+        version=version_for(day),
+        parent=parent,
+        partition=day.isoformat(),
+        entries=entries,
+        created_at=datetime.combine(day, time.max, tzinfo=UTC),
+    )
 
 
 def test_versions_are_immutable_and_identical_rewrites_are_no_ops(store):
@@ -83,8 +108,12 @@ def test_reject_and_rollback_move_pointers_and_are_logged(store):
     store.reject("pb-2026-11-01", "a", by="bo")
     assert store.in_force(date(2026, 11, 5)) is None
     actions = [(d["action"], d["version"], d["by"]) for d in store.decisions()]
-    assert actions == [("approve", "pb-2026-11-01", "ana"), ("approve", "pb-2026-11-02", "ana"),
-                       ("rollback", "pb-2026-11-01", "bo"), ("reject", "pb-2026-11-01", "bo")]
+    assert actions == [
+        ("approve", "pb-2026-11-01", "ana"),
+        ("approve", "pb-2026-11-02", "ana"),
+        ("rollback", "pb-2026-11-01", "bo"),
+        ("reject", "pb-2026-11-01", "bo"),
+    ]
     assert store.versions() == ["pb-2026-11-01", "pb-2026-11-02"]  # nothing deleted
     with pytest.raises(PlaybookError, match="approve it instead"):
         store.rollback("pb-2026-11-02")
@@ -101,9 +130,14 @@ def test_diff_reports_added_and_changed_entries(store):
     assert set(changed["b"]) == {"retired_reason", "status"}
 
 
-@pytest.mark.parametrize("kind, expected", [("memory", "memories/guidance_rules.md"),
-                                            ("skill", "reverie-playbook/SKILL.md"),
-                                            ("prompt", "playbook_prompt.md")])
+@pytest.mark.parametrize(
+    "kind, expected",
+    [
+        ("memory", "memories/reverie_guidance_rules.md"),
+        ("skill", "reverie-playbook/SKILL.md"),
+        ("prompt", "playbook_prompt.md"),
+    ],
+)
 def test_exports_carry_only_approved_entries(store, tmp_path, kind, expected):
     store.write(_playbook(date(2026, 11, 1), [_entry("approved1"), _entry("pending", low=0.1)]))
     store.approve("pb-2026-11-01", ["approved1"])
@@ -118,7 +152,9 @@ def test_entries_table_reflects_review_status_in_sql(store):
     store.write(_playbook(date(2026, 11, 1), [_entry("a"), _entry("b")]))
     store.approve("pb-2026-11-01", ["a"])
     store.write_entries_table("pb-2026-11-01")
-    rows = connect(store.home).execute(
-        "SELECT entry_id, status, support, evidence[1] FROM playbook_entries ORDER BY entry_id"
-    ).fetchall()
+    rows = (
+        connect(store.home)
+        .execute("SELECT entry_id, status, support, evidence[1] FROM playbook_entries ORDER BY entry_id")
+        .fetchall()
+    )
     assert rows == [("a", "approved", 5, "s0"), ("b", "candidate", 5, "s0")]
