@@ -6,10 +6,12 @@ from datetime import date
 import dagster as dg
 
 from assets.partitions import daily_partitions
-from pipeline.dreaming import dream
+from pipeline.lazy import deferred
 from pipeline.playbooks.render import render_markdown
 from resources.lakehouse import LakehouseResource
 from resources.llm import LLMResource
+
+dream = deferred("pipeline.dreaming", "dream")  # scipy and the miners load when a night is dreamed
 
 DEFAULT_WINDOW_DAYS = 7
 _window = dg.TimeWindowPartitionMapping(start_offset=-(DEFAULT_WINDOW_DAYS - 1), allow_nonexistent_upstream_partitions=True)

@@ -15,15 +15,17 @@ from datetime import date
 from typing import Literal
 
 import polars as pl
-from scipy.stats import binomtest
 
 from pipeline import lake
 from pipeline.dreaming.statistics import wilson_interval
 from pipeline.home import ReverieHome
+from pipeline.lazy import deferred
 from pipeline.missions.lunar import fly_reference, mission_seed, success
 from pipeline.missions.suite import EVALUATION_MISSIONS, EVALUATION_SUITE
 from pipeline.playbooks.model import EntryStatus, Playbook
 from pipeline.playbooks.store import PlaybookStore, version_for
+
+binomtest = deferred("scipy.stats", "binomtest")  # scipy loads when an evaluation decides, not at import
 
 PromotionPolicy = Literal["auto", "manual"]
 

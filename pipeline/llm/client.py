@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-import anthropic
-from anthropic.types import Message, ToolUseBlock
 from pydantic import AliasChoices, BaseModel, Field, SecretStr
+
+from pipeline.lazy import deferred_module
+
+if TYPE_CHECKING:
+    import anthropic
+    from anthropic.types import Message, ToolUseBlock
+else:  # the SDK takes seconds to import: load it when a client is built, not when settings are read
+    anthropic = deferred_module("anthropic")
 
 DEFAULT_MODEL = "claude-sonnet-4-5"
 
@@ -72,4 +78,4 @@ def text_of(message: Message) -> str:
 def tool_uses(message: Message) -> list[ToolUseBlock]:
     """The tool calls in a message, in order; empty when the model answered in prose."""
     # Matched on `type`, not class, so streamed (parsed) and beta messages qualify too.
-    return [cast(ToolUseBlock, block) for block in message.content if block.type == "tool_use"]
+    return [cast("ToolUseBlock", block) for block in message.content if block.type == "tool_use"]
