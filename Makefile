@@ -21,8 +21,11 @@ $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv
 
-$(BIN)/reverie: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --all-groups
+# Byte-compiled at install: where .pyc files cannot be written at run time (read-only installs,
+# PYTHONDONTWRITEBYTECODE), every process would otherwise compile dagster, polars, ... from source each start.
+$(BIN)/reverie: pyproject.toml uv.lock Makefile | $(UV)
+	$(UV) sync --frozen --all-groups --compile-bytecode
+	$(BIN)/python -m compileall -q pipeline assets resources
 	@touch $@
 
 install: $(BIN)/reverie
