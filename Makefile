@@ -33,8 +33,10 @@ install: $(BIN)/reverie
 demo: install
 	$(BIN)/reverie demo
 
+# loadscope keeps each test module on one worker (the e2e demo fixture, the CLI module's shared warm-up):
+# under pytest 9.2, xdist 3.8's loadgroup silently stops grouping (pytest-dev/pytest-xdist#1386).
 test: install
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+	$(BIN)/python -m pytest -n 2 --dist loadscope -q
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"
