@@ -14,14 +14,24 @@ import uuid
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import polars as pl
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from pipeline.events import TABLE_SCHEMAS
 from pipeline.home import ReverieHome
+from pipeline.lazy import deferred_mapping, deferred_module
+
+if TYPE_CHECKING:
+    import polars as pl
+    import pyarrow as pa
+else:  # `reverie sql` connects and queries with DuckDB alone: polars and pyarrow load when a table is read
+    pl = deferred_module("polars")
+    pa = deferred_module("pyarrow")
+pq = deferred_module("pyarrow.parquet")
+
+# The lake's tables, known without building their pyarrow schemas (pipeline.events); a test checks they agree.
+TABLE_NAMES = ("events", "sessions", "rejects", "outcomes", "playbook_entries", "evaluations")
+TABLE_SCHEMAS = deferred_mapping("pipeline.events", "TABLE_SCHEMAS", TABLE_NAMES)
 
 PARTITION_FILE = "part-0.parquet"
 _DATE_DIR = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")

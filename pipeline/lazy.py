@@ -10,7 +10,7 @@ only a few of the heavy libraries behind them (scipy 5 s, anthropic 3 s, gymnasi
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 
@@ -66,3 +66,28 @@ class DeferredModule:
 def deferred_module(name: str) -> Any:
     """Module `name`, imported when an attribute of it is first read."""
     return DeferredModule(name)
+
+
+class DeferredMapping(Mapping[str, Any]):
+    """A module-level dict whose keys are known up front and whose values load on first lookup.
+
+    For registries such as the lake's table schemas: listing the tables (to create views) must not pay for
+    building every pyarrow schema."""
+
+    def __init__(self, module: str, name: str, keys: tuple[str, ...]) -> None:
+        self._source = Deferred(module, name)
+        self._keys = keys
+
+    def __getitem__(self, key: str) -> Any:
+        return self._source.resolve()[key]  # type: ignore[index]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+def deferred_mapping(module: str, name: str, keys: tuple[str, ...]) -> Any:
+    """`name` (a mapping) from `module`, with `keys` known before it is imported."""
+    return DeferredMapping(module, name, keys)

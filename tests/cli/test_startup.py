@@ -50,3 +50,21 @@ def test_commands_that_need_no_run_never_import_dagster_or_heavy_libraries(rever
     seen = json.loads(probe.stdout.strip().splitlines()[-1])
     assert {name: r["exit"] for name, r in seen.items()} == {" ".join(c): 0 for c in commands}
     assert {name: r["loaded"] for name, r in seen.items()} == {" ".join(c): [] for c in commands}
+
+
+def test_the_lake_lists_the_tables_whose_schemas_it_defers():
+    from pipeline import events, lake
+
+    assert tuple(events.TABLE_SCHEMAS) == lake.TABLE_NAMES
+    assert all(lake.TABLE_SCHEMAS[name] is events.TABLE_SCHEMAS[name] for name in lake.TABLE_NAMES)
+
+
+def test_every_command_is_listed_and_loads():
+    from typer.testing import CliRunner
+
+    from pipeline.cli import COMMANDS, app, load_command
+
+    help_text = CliRunner().invoke(app, ["--help"]).output
+    for name in COMMANDS:
+        assert name in help_text
+        assert load_command(name).name == name
