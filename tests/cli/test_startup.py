@@ -32,8 +32,13 @@ print(json.dumps(seen))
 def test_commands_that_need_no_run_never_import_dagster_or_heavy_libraries(reverie_home):
     store = PlaybookStore(reverie_home)
     for day in (date(2026, 1, 1), date(2026, 1, 2)):
-        store.write(Playbook(version=version_for(day), partition=day.isoformat(),
-                             created_at=datetime.combine(day, time.max, tzinfo=UTC)))
+        store.write(
+            Playbook(
+                version=version_for(day),
+                partition=day.isoformat(),
+                created_at=datetime.combine(day, time.max, tzinfo=UTC),
+            )
+        )
     commands = [
         ["sql", "select count(*) as n from sessions"],
         ["sql", "--name", "failing_tools", "--format", "csv"],
@@ -45,7 +50,10 @@ def test_commands_that_need_no_run_never_import_dagster_or_heavy_libraries(rever
     ]
     probe = subprocess.run(
         [sys.executable, "-c", PROBE, str(reverie_home.root), json.dumps(commands), json.dumps(HEAVY)],
-        capture_output=True, text=True, timeout=300, check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
     )
     seen = json.loads(probe.stdout.strip().splitlines()[-1])
     assert {name: r["exit"] for name, r in seen.items()} == {" ".join(c): 0 for c in commands}
