@@ -21,8 +21,11 @@ $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv
 
-$(BIN)/reverie: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --all-groups
+# Byte-compiled at install: where .pyc files cannot be written at run time (read-only installs,
+# PYTHONDONTWRITEBYTECODE), every process would otherwise compile dagster, polars, ... from source each start.
+$(BIN)/reverie: pyproject.toml uv.lock Makefile | $(UV)
+	$(UV) sync --frozen --all-groups --compile-bytecode
+	$(BIN)/python -m compileall -q pipeline assets resources
 	@touch $@
 
 install: $(BIN)/reverie
@@ -30,8 +33,10 @@ install: $(BIN)/reverie
 demo: install
 	$(BIN)/reverie demo
 
+# loadscope keeps each test module on one worker (the e2e demo fixture, the CLI module's shared warm-up):
+# under pytest 9.2, xdist 3.8's loadgroup silently stops grouping (pytest-dev/pytest-xdist#1386).
 test: install
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+	$(BIN)/python -m pytest -n 2 --dist loadscope -q
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"

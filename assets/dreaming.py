@@ -5,10 +5,12 @@ from datetime import date
 import dagster as dg
 
 from assets.partitions import daily_partitions
-from pipeline.dreaming import dream
+from pipeline.lazy import deferred
 from pipeline.playbooks.render import render_preview
 from resources.lakehouse import LakehouseResource
 from resources.llm import LLMResource
+
+dream = deferred("pipeline.dreaming", "dream")  # scipy and the miners load when a night is dreamed
 
 DEFAULT_WINDOW_DAYS = 7
 _window = dg.TimeWindowPartitionMapping(

@@ -6,10 +6,13 @@ from datetime import date
 import dagster as dg
 
 from assets.partitions import daily_partitions
-from pipeline.evaluation import evaluate_candidate
+from pipeline.lazy import deferred
 from pipeline.missions.suite import EVALUATION_MISSIONS
 from resources.lakehouse import LakehouseResource
 from resources.missions import MissionRuntimeResource
+
+# the simulator and scipy load when a night is evaluated, not when the code location is
+evaluate_candidate = deferred("pipeline.evaluation", "evaluate_candidate")
 
 
 class EvaluationConfig(dg.Config):

@@ -6,11 +6,13 @@ from datetime import date
 import dagster as dg
 
 from assets.partitions import daily_partitions
-from pipeline.agents.batch import fly_batch
+from pipeline.lazy import deferred
 from pipeline.playbooks.store import PlaybookStore
 from resources.lakehouse import LakehouseResource
 from resources.llm import LLMResource
 from resources.missions import MissionRuntimeResource
+
+fly_batch = deferred("pipeline.agents.batch", "fly_batch")  # gymnasium loads when a batch flies
 
 
 class MissionBatchConfig(dg.Config):

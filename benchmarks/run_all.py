@@ -16,6 +16,7 @@ QUICK = [
     ["outcomes.py", "--sessions", "200000", "--gx-sessions", "20000", "--repeats", "3"],
     ["missions.py", "--missions", "60", "--repeats", "3"],
     ["dream.py", "--sizes", "10000", "100000", "--claude-sizes", "200", "2000"],
+    ["startup.py", "--repeats", "3", "--missions", "100"],
 ]
 
 

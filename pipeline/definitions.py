@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -45,6 +47,13 @@ def build_definitions(home: ReverieHome | None = None) -> dg.Definitions:
 defs = build_definitions()
 
 
+@lru_cache(maxsize=8)
+def _jobs_for(root: str, workers: str) -> dg.Definitions:
+    """One Definitions per home and worker setting in a process: resolving a job walks the whole asset
+    graph, and `reverie demo` runs several jobs a night."""
+    return build_definitions(ReverieHome.at(Path(root)))
+
+
 def run_job(
     name: str,
     home: ReverieHome,
@@ -56,7 +65,7 @@ def run_job(
 ) -> dg.ExecuteInProcessResult:
     """Execute a job in this process on the persistent instance, so the run is recorded for the UI."""
     activate(home)
-    job = build_definitions(home).resolve_job_def(name)
+    job = _jobs_for(str(home.root), os.environ.get("REVERIE_WORKERS", "2")).resolve_job_def(name)
     run_tags = dict(tags or {})
     if partition_range is not None:
         run_tags.update({RANGE_START_TAG: partition_range[0], RANGE_END_TAG: partition_range[1]})

@@ -9,21 +9,23 @@ flights are enough to separate a real improvement from luck.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Literal
 
 import polars as pl
-from scipy.stats import binomtest
 
 from pipeline import lake
 from pipeline.dreaming.statistics import wilson_interval
+from pipeline.evaluation_cache import ArmOutcomes, cached_arm, playbook_identity
 from pipeline.home import ReverieHome
+from pipeline.lazy import deferred
 from pipeline.missions.lunar import fly_reference, mission_seed, success
 from pipeline.missions.suite import EVALUATION_MISSIONS, EVALUATION_SUITE
 from pipeline.playbooks.model import EntryStatus, Playbook
 from pipeline.playbooks.store import PlaybookStore, version_for
+
+binomtest = deferred("scipy.stats", "binomtest")  # scipy loads when an evaluation decides, not at import
 
 PromotionPolicy = Literal["auto", "manual"]
 
@@ -56,6 +58,7 @@ class EvaluationReport:
     decision: Literal["promoted", "kept", "awaiting_approval", "no_change"]
     reason: str
     failure_modes: dict[str, dict[str, int]] = field(default_factory=dict)
+    cached_arms: list[str] = field(default_factory=list)  # arms read from the cache instead of flown
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -108,16 +111,25 @@ def evaluate_candidate(
     in_force = store.in_force(day)
     seeds = heldout_seeds(n_missions)
     promoted = as_promoted(candidate, store)
-    flown = {
-        "candidate": fly_batch(home, day, n_missions, heldout=True, playbook=promoted,
-                               exploration=0.0, workers=workers, write_logs=False, seeds=seeds),
-        "in_force": fly_batch(home, day, n_missions, heldout=True, playbook=in_force,
-                              exploration=0.0, workers=workers, write_logs=False, seeds=seeds),
+
+    def fly_playbook(playbook: Playbook | None) -> ArmOutcomes:
+        flown = fly_batch(home, day, len(seeds), heldout=True, playbook=playbook,
+                          exploration=0.0, workers=workers, write_logs=False, seeds=seeds)
+        return ArmOutcomes(tuple(seeds), tuple(r.success for r in flown.results),
+                           tuple(r.failure_mode for r in flown.results))
+
+    def fly_reference_arm() -> ArmOutcomes:
+        flights = fly_reference(seeds)
+        return ArmOutcomes(tuple(seeds), tuple(success(f.metrics) for f in flights),
+                           tuple(f.metrics.get("failure_mode") for f in flights))
+
+    # An arm whose identity, seeds and mission code are unchanged is read back, not flown again.
+    arms = {
+        "candidate": cached_arm(home, playbook_identity(promoted), seeds, lambda: fly_playbook(promoted)),
+        "in_force": cached_arm(home, playbook_identity(in_force), seeds, lambda: fly_playbook(in_force)),
+        "reference": cached_arm(home, "reference", seeds, fly_reference_arm),
     }
-    reference = fly_reference(seeds)
-    cand_ok = [r.success for r in flown["candidate"].results]
-    base_ok = [r.success for r in flown["in_force"].results]
-    ref_ok = [success(r.metrics) for r in reference]
+    cand_ok, base_ok, ref_ok = (list(arms[name][0].success) for name in ("candidate", "in_force", "reference"))
     better = sum(c and not b for c, b in zip(cand_ok, base_ok, strict=True))
     worse = sum(b and not c for c, b in zip(cand_ok, base_ok, strict=True))
     p_value = binomtest(better, better + worse, 0.5, alternative="greater").pvalue if better + worse else 1.0
@@ -157,11 +169,8 @@ def evaluate_candidate(
         policy=policy,
         decision=decision,
         reason=reason,
-        failure_modes={
-            "candidate": flown["candidate"].failure_modes,
-            "in_force": flown["in_force"].failure_modes,
-            "reference": dict(Counter(m for r in reference if (m := r.metrics.get("failure_mode"))).most_common()),
-        },
+        failure_modes={name: outcomes.failure_modes for name, (outcomes, _) in arms.items()},
+        cached_arms=[name for name, (_, cached) in arms.items() if cached],
     )
     _record(home, day, report)
     return report

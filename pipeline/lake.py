@@ -14,14 +14,24 @@ import uuid
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import polars as pl
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from pipeline.events import TABLE_SCHEMAS
 from pipeline.home import ReverieHome
+from pipeline.lazy import deferred_mapping, deferred_module
+
+if TYPE_CHECKING:
+    import polars as pl
+    import pyarrow as pa
+else:  # `reverie sql` connects and queries with DuckDB alone: polars and pyarrow load when a table is read
+    pl = deferred_module("polars")
+    pa = deferred_module("pyarrow")
+pq = deferred_module("pyarrow.parquet")
+
+# The lake's tables, known without building their pyarrow schemas (pipeline.events); a test checks they agree.
+TABLE_NAMES = ("events", "sessions", "rejects", "outcomes", "playbook_entries", "evaluations")
+TABLE_SCHEMAS = deferred_mapping("pipeline.events", "TABLE_SCHEMAS", TABLE_NAMES)
 
 PARTITION_FILE = "part-0.parquet"
 _DATE_DIR = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
@@ -92,6 +102,12 @@ def partitions(home: ReverieHome, table: str) -> list[str]:
     return sorted(days)
 
 
+def empty_table(table: str) -> pa.Table:
+    """A table's contract with no rows. Not `Schema.empty_table()`, which imports pandas (seconds, in a
+    `reverie sql` that needs none of it)."""
+    return pa.Table.from_batches([], schema=TABLE_SCHEMAS[table])
+
+
 def partition_files(home: ReverieHome, table: str, days: Iterable[date | str] | None = None) -> list[Path]:
     wanted = partitions(home, table) if days is None else [_iso(d) for d in days]
     files = [partition_dir(home, table, d) / PARTITION_FILE for d in wanted]
@@ -102,14 +118,14 @@ def read_table(home: ReverieHome, table: str, days: Iterable[date | str] | None 
     """Read partitions of a table into polars; an absent table reads as an empty frame with its schema."""
     files = partition_files(home, table, days)
     if not files:
-        return pl.from_arrow(TABLE_SCHEMAS[table].empty_table())  # type: ignore[return-value]
+        return pl.from_arrow(empty_table(table))  # type: ignore[return-value]
     return pl.read_parquet([str(f) for f in files])
 
 
 def scan_table(home: ReverieHome, table: str, days: Iterable[date | str] | None = None) -> pl.LazyFrame:
     files = partition_files(home, table, days)
     if not files:
-        return pl.from_arrow(TABLE_SCHEMAS[table].empty_table()).lazy()  # type: ignore[union-attr]
+        return pl.from_arrow(empty_table(table)).lazy()  # type: ignore[union-attr]
     return pl.scan_parquet([str(f) for f in files])
 
 
@@ -138,7 +154,7 @@ def _table_view_sql(home: ReverieHome, table: str) -> str:
     # No data yet: an empty view with the contract's columns, so queries and clients still work.
     empty = home.root / "cache" / "empty" / f"{table}.parquet"
     if not empty.exists():
-        write_file_atomically(empty, TABLE_SCHEMAS[table].empty_table())
+        write_file_atomically(empty, empty_table(table))
     return f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet({sql_string(empty)})"
 
 

@@ -1,22 +1,72 @@
-"""The `reverie` command."""
+"""The `reverie` command.
+
+Commands load on demand: `reverie sql` imports the lake commands only, never the loop's (which bring
+Dagster, the simulator and scipy along when they run), so a query answers in about the time DuckDB takes.
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 from typing import Any
 
+import click
 import typer
 from typer.core import TyperGroup
 
-from pipeline.cli import lake_commands, loop_commands
 from pipeline.cli.common import describe_error, fail, set_home
-from pipeline.cli.playbook_commands import playbook_app
+
+# name -> (module, attribute): a command function, or a Typer app for a command group. In help order.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "ingest": ("pipeline.cli.lake_commands", "ingest"),
+    "sql": ("pipeline.cli.lake_commands", "sql"),
+    "queries": ("pipeline.cli.lake_commands", "queries"),
+    "formats": ("pipeline.cli.lake_commands", "formats"),
+    "score": ("pipeline.cli.lake_commands", "score"),
+    "outcomes": ("pipeline.cli.lake_commands", "outcomes_app"),
+    "fly": ("pipeline.cli.loop_commands", "fly"),
+    "dream": ("pipeline.cli.loop_commands", "dream"),
+    "evaluate": ("pipeline.cli.loop_commands", "evaluate"),
+    "backfill": ("pipeline.cli.loop_commands", "backfill"),
+    "demo": ("pipeline.cli.loop_commands", "demo"),
+    "ui": ("pipeline.cli.loop_commands", "ui"),
+    "playbook": ("pipeline.cli.playbook_commands", "playbook_app"),
+}
+
+
+def load_command(name: str) -> click.Command:
+    """Import the module that defines command `name` and build its click command."""
+    module, attribute = COMMANDS[name]
+    target = getattr(importlib.import_module(module), attribute)
+    if isinstance(target, typer.Typer):
+        command = typer.main.get_group(target)
+    else:
+        single = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+        single.command(name)(target)
+        command = typer.main.get_command(single)
+    command.name = name
+    return command
+
+
+class LazyCommands(TyperGroup):
+    """A command group that imports a command's module only when that command is invoked (or listed in help)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*COMMANDS, *(n for n in super().list_commands(ctx) if n not in COMMANDS)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS:
+            if cmd_name not in self.commands:
+                self.commands[cmd_name] = load_command(cmd_name)
+            return self.commands[cmd_name]
+        return super().get_command(ctx, cmd_name)
+
 
 DEBUG_ENV = "REVERIE_DEBUG"
 
 
-class OneLineErrors(TyperGroup):
+class OneLineErrors(LazyCommands):
     """Every command, sub-commands included, ends with a one-line error and exit code 1, never a traceback.
 
     Commands fail with `fail()` for what they foresee; this catches the rest, so a script sees an exit
@@ -50,18 +100,3 @@ def main(
     home: Path = typer.Option(None, "--home", envvar="REVERIE_HOME", help="Data home (default ./.reverie)."),
 ) -> None:
     set_home(home)
-
-
-app.command()(lake_commands.ingest)
-app.command()(lake_commands.sql)
-app.command()(lake_commands.queries)
-app.command()(lake_commands.formats)
-app.command()(lake_commands.score)
-app.add_typer(lake_commands.outcomes_app, name="outcomes")
-app.command()(loop_commands.fly)
-app.command()(loop_commands.dream)
-app.command()(loop_commands.evaluate)
-app.command()(loop_commands.backfill)
-app.command()(loop_commands.demo)
-app.command()(loop_commands.ui)
-app.add_typer(playbook_app, name="playbook")

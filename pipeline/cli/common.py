@@ -11,7 +11,6 @@ from typing import Any, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from pipeline.home import ReverieHome, activate
 from pipeline.progress import reporting
@@ -104,6 +103,8 @@ def progress_bar(task: str, description: str) -> Iterator[None]:
     if not sys.stderr.isatty():
         yield
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -128,3 +129,15 @@ def print_kv(title: str, values: Mapping[str, Any]) -> None:
     for key, value in values.items():
         table.add_row(str(key), str(value))
     console.print(table)
+
+
+def print_rows(columns: list[str], rows: list[tuple[Any, ...]], limit: int = 200, title: str | None = None) -> None:
+    """Rows as a table, cells cut at 80 characters; says how many rows were left out."""
+    from rich.table import Table
+
+    table = Table(*columns, title=title, title_justify="left")
+    for row in rows[:limit]:
+        table.add_row(*("" if v is None else str(v)[:80] for v in row))
+    console.print(table)
+    if len(rows) > limit:
+        console.print(f"[dim]{len(rows) - limit} more rows (use --format csv for all)[/]")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import polars as pl
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -20,9 +20,16 @@ from pipeline.cli.common import (
     materialization_metadata,
     one_line,
     print_kv,
+    print_rows,
     progress_bar,
     run,
 )
+from pipeline.lazy import deferred_module
+
+if TYPE_CHECKING:
+    import polars as pl
+else:  # a table-format query needs no polars: rows come straight from DuckDB
+    pl = deferred_module("polars")
 
 QUERIES_DIR = lake.SQL_DIR / "queries"
 
@@ -89,7 +96,12 @@ def sql(
 
     con = lake.connect(home())
     try:
-        frame = con.sql(query).pl()
+        relation = con.sql(query)
+        if output is OutputFormat.table:  # statements that return nothing (SET, CREATE VIEW) print nothing
+            if relation is not None:
+                print_rows(relation.columns, relation.fetchall(), limit=limit)
+            return
+        frame = relation.pl()
     except duckdb.Error as exc:
         fail(one_line(str(exc)))
     if output is OutputFormat.csv:

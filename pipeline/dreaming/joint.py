@@ -20,11 +20,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from scipy.optimize import minimize
-from scipy.special import expit, log_expit
-from scipy.stats import chi2
 
 from pipeline.dreaming.settings import DreamSettings
+from pipeline.lazy import deferred
+
+# scipy loads when a model is first fitted, not when the dreaming package is imported
+minimize = deferred("scipy.optimize", "minimize")
+expit = deferred("scipy.special", "expit")
+log_expit = deferred("scipy.special", "log_expit")
+chi2 = deferred("scipy.stats", "chi2")
 
 
 @dataclass(frozen=True)

@@ -23,14 +23,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from scipy.stats import combine_pvalues, ks_2samp
 
 from pipeline.dreaming.findings import Finding, describe_conditions, format_number
 from pipeline.dreaming.joint import JointFit, fit_joint_model
 from pipeline.dreaming.settings import DreamSettings
 from pipeline.dreaming.statistics import wilson_lower_bounds
+from pipeline.lazy import deferred
 from pipeline.playbooks.model import Condition, Recommendation, Rule, Section
 from pipeline.playbooks.safe_text import code_span
+
+combine_pvalues = deferred("scipy.stats", "combine_pvalues")  # scipy loads on the first test run
+ks_2samp = deferred("scipy.stats", "ks_2samp")
 
 
 @dataclass(frozen=True)

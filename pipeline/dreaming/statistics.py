@@ -10,7 +10,13 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.stats import false_discovery_control, fisher_exact
+
+from pipeline.lazy import deferred
+
+# scipy.stats costs seconds to import; the CLI and the code location import this module without testing
+false_discovery_control = deferred("scipy.stats", "false_discovery_control")
+fisher_exact = deferred("scipy.stats", "fisher_exact")
+
 
 Z_95 = 1.959963984540054
 

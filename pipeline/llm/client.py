@@ -13,11 +13,17 @@ import json
 import os
 import time
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import anthropic
-from anthropic.types import Message, ToolUseBlock
 from pydantic import AliasChoices, BaseModel, Field, SecretStr
+
+from pipeline.lazy import deferred_module
+
+if TYPE_CHECKING:
+    import anthropic
+    from anthropic.types import Message, ToolUseBlock
+else:  # the SDK takes seconds to import: load it when a client is built, not when settings are read
+    anthropic = deferred_module("anthropic")
 
 DEFAULT_MODEL = "claude-sonnet-4-5"
 TIMEOUT_ENV = "REVERIE_LLM_TIMEOUT_S"
@@ -154,4 +160,4 @@ def text_of(message: Message) -> str:
 def tool_uses(message: Message) -> list[ToolUseBlock]:
     """The tool calls in a message, in order; empty when the model answered in prose."""
     # Matched on `type`, not class, so streamed (parsed) and beta messages qualify too.
-    return [cast(ToolUseBlock, block) for block in message.content if block.type == "tool_use"]
+    return [cast("ToolUseBlock", block) for block in message.content if block.type == "tool_use"]

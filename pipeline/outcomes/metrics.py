@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 SESSION_COLUMNS: dict[str, pl.DataType] = {
     name: dtype
-    for name, dtype in pl.from_arrow(SESSIONS_SCHEMA.empty_table()).schema.items()  # type: ignore[union-attr]
+    # from_batches, not Schema.empty_table(): the latter imports pandas (seconds) at import time of this module
+    for name, dtype in pl.from_arrow(pa.Table.from_batches([], schema=SESSIONS_SCHEMA)).schema.items()  # type: ignore[union-attr]
     if not isinstance(dtype, pl.List)
 }
 """Columns of `sessions` a criterion may name directly (list columns have no GE map semantics)."""

@@ -7,10 +7,12 @@ not the learning curve, which needs the full-size run (`make demo`).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from datetime import date, timedelta
 
 import pytest
+from filelock import FileLock
 from typer.testing import CliRunner
 
 from pipeline import lake
@@ -30,14 +32,28 @@ def reverie(home: ReverieHome, *args: str):
     return result
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def loop_home(tmp_path_factory) -> ReverieHome:
-    home = ReverieHome.at(tmp_path_factory.mktemp("loop") / "home")
-    report = home.root.parent / "report.json"
-    reverie(
-        home, "demo", "--nights", str(NIGHTS), "--missions", str(MISSIONS), "--eval-missions", str(EVAL),
-        "--start", START.isoformat(), "--report-json", str(report),
-    )
+    """The 2-night demo, built once per test session even when its tests land on several xdist workers.
+
+    The workers of one session share the parent of their temp folders; the first to take the lock builds the
+    demo there, the others wait and reuse it (the tests only read it). A failed build leaves no DONE marker,
+    so the next worker retries it.
+    """
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    shared = root / "e2e-loop"
+    home = ReverieHome.at(shared / "home")
+    with FileLock(str(root / "e2e-loop.lock")):
+        if not (shared / "DONE").exists():
+            shutil.rmtree(shared, ignore_errors=True)
+            shared.mkdir(parents=True)
+            reverie(
+                home, "demo", "--nights", str(NIGHTS), "--missions", str(MISSIONS), "--eval-missions", str(EVAL),
+                "--start", START.isoformat(), "--report-json", str(shared / "report.json"),
+            )
+            (shared / "DONE").write_text("built\n")
     return home
 
 

@@ -1,0 +1,225 @@
+"""Process start and orchestration cost: every figure a ratio to a baseline measured in the same run.
+
+1. Code location import: `import pipeline.definitions` / `import dagster` alone (fresh interpreters).
+2. `reverie sql --name failing_tools` / a plain script: `duckdb.connect(reverie.duckdb).sql(<same SQL>)`.
+3. `reverie fly --missions N` through Dagster (fly, ingest, lake and score jobs, in one process as the CLI
+   runs them) / the same plain functions called directly in one process (fly_batch on the same workers,
+   stage, partitions, the GX validations the checks run, scoring).
+4. With --demo: `reverie demo` wall time (with --demo-cache-off, also with REVERIE_ARM_CACHE=0).
+
+With --before-tree DIR (an export of an earlier commit, e.g. `git archive <rev> | tar -x -C DIR`), each
+figure is also measured on that tree with no bytecode (PYTHONPYCACHEPREFIX pointed at an empty folder,
+as before `make install` compiled it), interleaved with the current tree, so before/after share one run.
+
+    .venv/bin/python benchmarks/startup.py --repeats 5
+    .venv/bin/python benchmarks/startup.py --repeats 3 --before-tree /tmp/base --demo
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures"
+PLAIN_SQL = (
+    "import sys, duckdb; con = duckdb.connect(sys.argv[1], read_only=True); "
+    "rows = con.sql(open(sys.argv[2]).read()).fetchall(); print(len(rows), 'rows')"
+)
+DIRECT_FLY = """
+import sys
+from datetime import date
+from pathlib import Path
+from pipeline import lake
+from pipeline.home import ReverieHome, activate
+from pipeline.ingest import engine
+from pipeline.missions.batch import fly_batch
+from pipeline.outcomes import load_criteria, score_partition
+from pipeline.playbooks.store import PlaybookStore
+from pipeline.quality import EVENTS_EXPECTATIONS, SESSIONS_EXPECTATIONS, validate_frame
+
+home = activate(ReverieHome.at(Path(sys.argv[1])))
+day, missions = date.fromisoformat(sys.argv[2]), int(sys.argv[3])
+fly_batch(home, day, missions, playbook=PlaybookStore(home).in_force(day), workers=2)
+report = engine.stage_files(home, [home.landing / day.isoformat()])
+for reject_day in sorted(report.reject_dates):
+    engine.build_rejects_partition(home, reject_day)
+lake.refresh_catalog(home)
+engine.build_events_partition(home, day)
+events = lake.read_table(home, "events", [day]).select("session_id", "event_id", "ts", "type")
+validate_frame(events, EVENTS_EXPECTATIONS, name="session_events")
+engine.build_sessions_partition(home, day)
+sessions = lake.read_table(home, "sessions", [day])
+validate_frame(sessions.select("session_id", "started_at", "duration_s", "n_events"), SESSIONS_EXPECTATIONS,
+               name="sessions")
+score_partition(home, day, load_criteria())
+lake.refresh_catalog(home)
+"""
+
+
+class Tree:
+    """A source tree to run commands from; `bytecode=False` hides every .pyc from the interpreter."""
+
+    def __init__(self, name: str, root: Path, bytecode: bool, scratch: Path) -> None:
+        self.name, self.root = name, root
+        self.env = {
+            **os.environ,
+            "GX_ANALYTICS_ENABLED": "false",
+            "DAGSTER_DISABLE_TELEMETRY": "1",
+            "PYTHONPATH": str(root),
+            "REVERIE_LOG_LEVEL": "CRITICAL",
+        }
+        if not bytecode:  # an empty cache prefix: nothing compiled is found, and nothing gets written there
+            empty = scratch / f"no-bytecode-{name}"
+            empty.mkdir(exist_ok=True)
+            self.env.update(PYTHONPYCACHEPREFIX=str(empty), PYTHONDONTWRITEBYTECODE="1")
+
+    def seconds(self, *args: str, env: dict[str, str] | None = None) -> float:
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, *args],
+            cwd=self.root,
+            env={**self.env, **(env or {})},
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        return time.perf_counter() - started
+
+    def reverie(self, *args: str, env: dict[str, str] | None = None) -> float:
+        """The installed `reverie` script, as a user runs it (spawned workers re-import it as their main)."""
+        started = time.perf_counter()
+        subprocess.run(
+            [str(Path(sys.executable).with_name("reverie")), *args],
+            cwd=self.root,
+            env={**self.env, **(env or {})},
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        return time.perf_counter() - started
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def _times(values: list[float]) -> str:
+    return ", ".join(f"{v:.2f}" for v in values)
+
+
+def imports(trees: list[Tree], repeats: int) -> dict[str, tuple[float, float]]:
+    found: dict[str, tuple[list[float], list[float]]] = {t.name: ([], []) for t in trees}
+    for _ in range(repeats):
+        for tree in trees:
+            found[tree.name][0].append(tree.seconds("-c", "import dagster"))
+            found[tree.name][1].append(tree.seconds("-c", "import pipeline.definitions"))
+    result = {}
+    for name, (dagster, definitions) in found.items():
+        print(
+            f"[{name}] import dagster: {_times(dagster)} s; import pipeline.definitions: {_times(definitions)} s"
+        )
+        result[name] = (_median(dagster), _median(definitions))
+        print(f"[{name}] code location / dagster alone (medians): {result[name][1] / result[name][0]:.2f}x")
+    return result
+
+
+def sql(trees: list[Tree], repeats: int, scratch: Path) -> None:
+    home = scratch / "sql-home"
+    trees[-1].reverie("--home", str(home), "ingest", str(FIXTURES / "claude-code"), str(FIXTURES / "codex"))
+    query = REPO / "sql" / "queries" / "failing_tools.sql"
+    times: dict[str, list[float]] = {t.name: [] for t in trees}
+    plain: list[float] = []
+    for _ in range(repeats):
+        plain.append(trees[-1].seconds("-c", PLAIN_SQL, str(home / "reverie.duckdb"), str(query)))
+        for tree in trees:
+            times[tree.name].append(tree.reverie("--home", str(home), "sql", "--name", "failing_tools"))
+    print(f"plain duckdb script: {_times(plain)} s")
+    for name, values in times.items():
+        print(
+            f"[{name}] reverie sql --name failing_tools: {_times(values)} s; "
+            f"ratio to the plain script (medians): {_median(values) / _median(plain):.2f}x (target <= 1.5x)"
+        )
+
+
+def fly(trees: list[Tree], repeats: int, missions: int, scratch: Path) -> None:
+    for tree in trees:
+        dagster_home, direct_home = scratch / f"fly-dagster-{tree.name}", scratch / f"fly-direct-{tree.name}"
+        dagster_times, direct_times = [], []
+        for index in range(repeats + 1):  # the first pair warms the instance and the page cache: not counted
+            day = f"2026-10-{index + 1:02d}"
+            pair = (
+                tree.reverie("--home", str(dagster_home), "fly", "--date", day, "--missions", str(missions)),
+                tree.seconds("-c", DIRECT_FLY, str(direct_home), day, str(missions)),
+            )
+            if index:
+                dagster_times.append(pair[0])
+                direct_times.append(pair[1])
+        print(
+            f"[{tree.name}] reverie fly --missions {missions}: {_times(dagster_times)} s; "
+            f"direct functions: {_times(direct_times)} s"
+        )
+        print(
+            f"[{tree.name}] through Dagster / direct (medians): "
+            f"{_median(dagster_times) / _median(direct_times):.2f}x (target <= 1.3x)"
+        )
+
+
+def demo(trees: list[Tree], nights: int, cache_off: bool, scratch: Path) -> None:
+    """Each tree's demo in a fresh home, in turn; optionally the current tree again with the arm cache off."""
+    runs = [(t, {}) for t in trees] + ([(trees[-1], {"REVERIE_ARM_CACHE": "0"})] if cache_off else [])
+    for tree, env in runs:
+        home = scratch / f"demo-{tree.name}-{len(env)}"
+        seconds = tree.reverie(
+            "--home", str(home), "demo", "--nights", str(nights), "--start", "2026-09-01", env=env
+        )
+        label = f"[{tree.name}{', REVERIE_ARM_CACHE=0' if env else ''}]"
+        print(f"{label} reverie demo --nights {nights}: {seconds:.1f} s", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--missions", type=int, default=200)
+    parser.add_argument("--before-tree", type=Path, help="an earlier commit's files, run without bytecode")
+    parser.add_argument("--demo", action="store_true", help="also time `reverie demo` (minutes)")
+    parser.add_argument("--nights", type=int, default=4)
+    parser.add_argument(
+        "--demo-cache-off", action="store_true", help="also the demo with REVERIE_ARM_CACHE=0"
+    )
+    parser.add_argument("--skip", nargs="*", default=[], choices=["imports", "sql", "fly"])
+    args = parser.parse_args()
+
+    print(
+        f"machine: nproc={os.cpu_count()}, processor={platform.processor() or 'unknown'}, "
+        f"python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = Path(tmp)
+        trees = [Tree("now", REPO, bytecode=True, scratch=scratch)]
+        if args.before_tree:
+            trees.insert(0, Tree("before", args.before_tree.resolve(), bytecode=False, scratch=scratch))
+        if "imports" not in args.skip:
+            found = imports(trees, args.repeats)
+            if args.before_tree:
+                ratio = found["now"][1] / found["before"][1]
+                print(f"code location import now / before: {ratio:.2f} (target < 0.33)", flush=True)
+        if "sql" not in args.skip:
+            sql(trees, args.repeats, scratch)
+        if "fly" not in args.skip:
+            fly(trees, max(1, args.repeats // 2), args.missions, scratch)
+        if args.demo:
+            demo(trees, args.nights, args.demo_cache_off, scratch)
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""Commands that need no run answer without loading Dagster or the other heavy libraries.
+
+Each is measured in a fresh interpreter (this test process has loaded everything already): after every
+command, the heavy modules present in `sys.modules` are recorded, so a regression names its command.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, date, datetime, time
+
+from pipeline.playbooks.model import Playbook
+from pipeline.playbooks.store import PlaybookStore, version_for
+
+HEAVY = ["dagster", "scipy", "gymnasium", "great_expectations", "anthropic", "matplotlib", "pandas"]
+PROBE = """
+import json, sys
+from typer.testing import CliRunner
+from pipeline.cli import app
+
+home, commands, heavy = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+seen = {}
+for command in commands:
+    result = CliRunner().invoke(app, ["--home", home, *command])
+    seen[" ".join(command)] = {"exit": result.exit_code, "loaded": [m for m in heavy if m in sys.modules]}
+print(json.dumps(seen))
+"""
+
+
+def test_commands_that_need_no_run_never_import_dagster_or_heavy_libraries(reverie_home):
+    store = PlaybookStore(reverie_home)
+    for day in (date(2026, 1, 1), date(2026, 1, 2)):
+        store.write(
+            Playbook(
+                version=version_for(day),
+                partition=day.isoformat(),
+                created_at=datetime.combine(day, time.max, tzinfo=UTC),
+            )
+        )
+    commands = [
+        ["sql", "select count(*) as n from sessions"],
+        ["sql", "--name", "failing_tools", "--format", "csv"],
+        ["queries"],
+        ["formats"],
+        ["playbook", "list"],
+        ["playbook", "show"],
+        ["playbook", "diff", "pb-2026-01-01", "pb-2026-01-02"],
+    ]
+    probe = subprocess.run(
+        [sys.executable, "-c", PROBE, str(reverie_home.root), json.dumps(commands), json.dumps(HEAVY)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    seen = json.loads(probe.stdout.strip().splitlines()[-1])
+    assert {name: r["exit"] for name, r in seen.items()} == {" ".join(c): 0 for c in commands}
+    assert {name: r["loaded"] for name, r in seen.items()} == {" ".join(c): [] for c in commands}
+
+
+def test_the_lake_lists_the_tables_whose_schemas_it_defers():
+    from pipeline import events, lake
+
+    assert tuple(events.TABLE_SCHEMAS) == lake.TABLE_NAMES
+    assert all(lake.TABLE_SCHEMAS[name] is events.TABLE_SCHEMAS[name] for name in lake.TABLE_NAMES)
+
+
+def test_every_command_is_listed_and_loads():
+    from typer.testing import CliRunner
+
+    from pipeline.cli import COMMANDS, app, load_command
+
+    help_text = CliRunner().invoke(app, ["--help"]).output
+    for name in COMMANDS:
+        assert name in help_text
+        assert load_command(name).name == name
