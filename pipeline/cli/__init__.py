@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from pipeline.cli import lake_commands, loop_commands
+from pipeline.cli import lake_commands, loop_commands, review_commands
 from pipeline.cli.common import set_home
 from pipeline.cli.playbook_commands import playbook_app
 
@@ -38,3 +38,4 @@ app.command()(loop_commands.backfill)
 app.command()(loop_commands.demo)
 app.command()(loop_commands.ui)
 app.add_typer(playbook_app, name="playbook")
+app.command()(review_commands.review)

@@ -8,6 +8,7 @@ and a backfill that rewrites identical versions is a no-op.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -153,6 +154,8 @@ class PlaybookStore:
             "reason": reason,
         }
         with self._log().open("a") as log:
+            # Reviewers (CLI, several review pages) append at once: one whole record per writer, in turn.
+            fcntl.flock(log.fileno(), fcntl.LOCK_EX)
             log.write(json.dumps(record, sort_keys=True) + "\n")
             log.flush()
             os.fsync(log.fileno())
