@@ -104,6 +104,7 @@ class ReviewPage:
             book=book,
             groups=catalog.grouped_entries(book),
             approvable={e.id for e in book.entries if store.approvable(e)},
+            statuses=catalog.entry_statuses(store, book),
             effect=catalog.effect_summary,
         )
 
@@ -119,6 +120,7 @@ class ReviewPage:
             version=version,
             view=view,
             entry=view.entry,
+            entry_status=catalog.entry_statuses(store, store.load(version))[entry_id],
             effect=catalog.effect_summary(view.entry),
             sessions=catalog.session_summaries(self.home, view.entry.evidence),
             min_support=store.min_support,

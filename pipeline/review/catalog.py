@@ -109,6 +109,15 @@ def version_rows(store: PlaybookStore) -> list[VersionRow]:
     return rows
 
 
+def entry_statuses(store: PlaybookStore, book: Playbook) -> dict[str, str]:
+    """Status as a reviewer means it: the entry model knows candidate/approved/retired, the log also rejected."""
+    rejected = store.reviews().get(book.version, ReviewState()).rejected
+    return {
+        e.id: "rejected" if e.id in rejected and e.status != EntryStatus.APPROVED else str(e.status)
+        for e in book.entries
+    }
+
+
 def grouped_entries(book: Playbook) -> list[SectionGroup]:
     """Live entries by agent then section (the PLAYBOOK.md order); retired ones last, in their own group."""
     groups: dict[tuple[str, Section], list[Entry]] = {}
