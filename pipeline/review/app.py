@@ -102,7 +102,7 @@ class ReviewPage:
             "version.html",
             title=f"Playbook {version}",
             book=book,
-            groups=catalog.grouped_entries(book),
+            groups=catalog.grouped_entries(book, catalog.entry_scopes(self.home, book)),
             approvable={e.id for e in book.entries if store.approvable(e)},
             statuses=catalog.entry_statuses(store, book),
             effect=catalog.effect_summary,

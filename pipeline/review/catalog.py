@@ -64,6 +64,7 @@ class SectionGroup:
     section: Section
     title: str
     entries: list[Entry]
+    scope: str = "anywhere"
 
 
 def evaluations_by_day(home: ReverieHome) -> dict[str, dict[str, dict[str, Any]]]:
@@ -118,20 +119,54 @@ def entry_statuses(store: PlaybookStore, book: Playbook) -> dict[str, str]:
     }
 
 
-def grouped_entries(book: Playbook) -> list[SectionGroup]:
-    """Live entries by agent then section (the PLAYBOOK.md order); retired ones last, in their own group."""
-    groups: dict[tuple[str, Section], list[Entry]] = {}
+def entry_scopes(home: ReverieHome, book: Playbook) -> dict[str, str]:
+    """Where each entry's evidence comes from: `in <project>` when every cited session the lake places in a
+    project shares one, else `anywhere` (also when the lake records no projects)."""
+    cited = sorted({s for e in book.entries for s in e.evidence})
+    projects: dict[str, str] = {}
+    con = lake.connect(home)
+    try:
+        columns = {row[0] for row in con.execute("DESCRIBE sessions").fetchall()}
+        if cited and "project" in columns:
+            con.execute("CREATE TEMP TABLE cited(session_id VARCHAR)")
+            con.executemany("INSERT INTO cited VALUES (?)", [(s,) for s in cited])
+            query = (
+                "SELECT session_id, any_value(project) FROM sessions JOIN cited USING (session_id) GROUP BY 1"
+            )
+            projects = {sid: project for sid, project in con.execute(query).fetchall() if project}
+    finally:
+        con.close()
+    scopes = {}
+    for entry in book.entries:
+        found = {projects[s] for s in entry.evidence if s in projects}
+        scopes[entry.id] = f"in {found.pop()}" if len(found) == 1 else "anywhere"
+    return scopes
+
+
+def grouped_entries(book: Playbook, scopes: dict[str, str] | None = None) -> list[SectionGroup]:
+    """Live entries by scope, agent, then section (the PLAYBOOK.md order); retired ones last, on their own."""
+    scopes = scopes or {}
+    groups: dict[tuple[str, str, Section], list[Entry]] = {}
     order = list(Section)
     live = [e for e in book.entries if e.status != EntryStatus.RETIRED]
-    for entry in sorted(live, key=lambda e: (e.agent, order.index(e.section), e.id)):
-        groups.setdefault((entry.agent, entry.section), []).append(entry)
+    for entry in sorted(
+        live,
+        key=lambda e: (
+            scopes.get(e.id) != "anywhere",
+            scopes.get(e.id, ""),
+            e.agent,
+            order.index(e.section),
+            e.id,
+        ),
+    ):
+        groups.setdefault((scopes.get(entry.id, "anywhere"), entry.agent, entry.section), []).append(entry)
     result = [
-        SectionGroup(agent, section, SECTION_TITLES[section], entries)
-        for (agent, section), entries in groups.items()
+        SectionGroup(agent, section, SECTION_TITLES[section], entries, scope)
+        for (scope, agent, section), entries in groups.items()
     ]
     retired = sorted((e for e in book.entries if e.status == EntryStatus.RETIRED), key=lambda e: e.id)
     if retired:
-        result.append(SectionGroup("retired", Section.RULES, "Retired", retired))
+        result.append(SectionGroup("retired", Section.RULES, "Retired", retired, ""))
     return result
 
 

@@ -37,6 +37,7 @@ class Line:
     content: str | None
     is_error: bool
     parent_seq: int | None = None
+    stored_signature: str | None = None  # the lake's `error_signature` column, where the lake has one
     support: str | None = None  # why this line backs the entry
     outcome: bool = False
 
@@ -110,6 +111,7 @@ def load_transcript(home: ReverieHome, session_id: str) -> Transcript | None:
             content=row["content"],
             is_error=bool(row["is_error"]),
             parent_seq=seq_of.get(row["parent_event_id"]) if row["parent_event_id"] else None,
+            stored_signature=row.get("error_signature"),
         )
         for row in rows
     ]
@@ -155,7 +157,7 @@ def _mark_errors_and_sequence(lines: list[Line], rule: Rule) -> None:
     if rule.error_signature:
         for index, line in enumerate(lines):
             text = _error_text(line)
-            if text is not None and error_signature(text) == rule.error_signature:
+            if text is not None and rule.error_signature in (line.stored_signature, error_signature(text)):
                 line.support = f"error «{rule.error_signature}»"
                 first_error = index if first_error is None else first_error
                 if line.parent_seq is not None:

@@ -201,3 +201,18 @@ def test_unknown_version_entry_and_session_are_404(client):
     assert get(client, "/versions/pb-1999-01-01").status_code == 404
     assert get(client, "/versions/pb-2026-03-01/entries/nope").status_code == 404
     assert get(client, "/sessions/nope").status_code == 404
+
+
+def test_entries_are_grouped_by_the_project_their_evidence_comes_from(client, review_home):
+    import polars as pl
+
+    assert "Procedures and recoveries · anywhere" in get(client, "/versions/pb-2026-03-03").text
+    coding = lake.read_table(review_home, "sessions", ["2026-03-03"])
+    lake.write_partition(
+        review_home, "sessions", "2026-03-03", coding.with_columns(pl.lit("acme-api").alias("project"))
+    )
+    html = get(client, "/versions/pb-2026-03-03").text
+    assert (
+        "Procedures and recoveries · in acme-api" in html
+    )  # the recovery was learned from acme-api sessions
+    assert "Strategies · anywhere" in html  # lunar entries: no project recorded
