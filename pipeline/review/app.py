@@ -275,4 +275,4 @@ def create_app(home: ReverieHome, token: str, reviewer: str | None = None) -> To
         Route("/versions/{version}/entries/{entry_id}/approve", page.approve_entry, methods=["POST"]),
         Route("/versions/{version}/entries/{entry_id}/reject", page.reject_entry, methods=["POST"]),
     ]
-    return TokenGuard(Starlette(routes=routes), token, page.css)
+    return TokenGuard(Starlette(routes=routes, max_body_size=MAX_FORM_BYTES), token, page.css)

@@ -162,3 +162,10 @@ def test_concurrent_reviewers_never_lose_a_decision(review_home):
     assert sorted((r["by"], r["reason"]) for r in new) == sorted(
         (name, f"{long_reason} {i}".strip()[:2000]) for name in ("ana", "bo") for i in range(10 * len(ids))
     )
+
+
+def test_an_oversized_form_is_refused(client, review_home):
+    before = PlaybookStore(review_home).decisions()
+    response = post(client, "/versions/pb-2026-03-02/approve", reason="x" * 100_000)
+    assert response.status_code == 413
+    assert PlaybookStore(review_home).decisions() == before
