@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("pipeline.cli.loop_commands", "demo"),
     "ui": ("pipeline.cli.loop_commands", "ui"),
     "playbook": ("pipeline.cli.playbook_commands", "playbook_app"),
+    "review": ("pipeline.cli.review_commands", "review"),
 }
 
 

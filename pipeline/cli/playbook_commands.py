@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 
 import typer
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.table import Table
 
 from pipeline.cli.common import console, fail, home
@@ -63,24 +65,70 @@ def show(version: str = typer.Option(None, "--version", help="Default: the lates
     """Render a version's PLAYBOOK.md."""
     store = _store()
     v = _version(store, version)
-    console.print(Markdown((store.path(v) / "PLAYBOOK.md").read_text()))
+    console.print(Markdown(literal_markdown((store.path(v) / "PLAYBOOK.md").read_text())))
+
+
+_CODE_SPAN = re.compile(r"(`+)(.*?)\1", re.DOTALL)
+
+
+def literal_markdown(text: str) -> str:
+    """Escape `<` outside code spans: Markdown reads `<n>` or `<str>` (the masks in error signatures) as HTML
+    tags, which the terminal renderer drops, so an entry would lose the very words a reviewer checks."""
+    parts, last = [], 0
+    for match in _CODE_SPAN.finditer(text):
+        parts.append(text[last : match.start()].replace("<", "\\<"))
+        parts.append(match.group(0))
+        last = match.end()
+    parts.append(text[last:].replace("<", "\\<"))
+    return "".join(parts)
 
 
 @playbook_app.command("diff")
 def diff(v1: str, v2: str) -> None:
-    """Entries added, removed and changed between two versions."""
+    """Entries added, updated (old -> new values) and retired (with the reason) between two versions."""
+    from pipeline.playbooks.changes import version_changes
+
     store = _store()
-    result = store.diff(_version(store, v1), _version(store, v2))
+    result = version_changes(store.diff(_version(store, v1), _version(store, v2)))
     if result.is_empty:
         console.print(f"{v1} and {v2} have the same entries")
         return
-    table = Table("change", "entry", "agent", "section", "text / fields")
+    # Entry text comes from sessions (error signatures, Claude-written lessons): never read it as markup.
+    table = Table("change", "entry", "agent / section", "field", "old -> new")
     for entry in result.added:
-        table.add_row("[green]added[/]", entry.id, entry.agent, str(entry.section), entry.text[:90])
+        table.add_row(
+            "[green]added[/]",
+            entry.id,
+            f"{escape(entry.agent)} / {entry.section}",
+            "text",
+            escape(entry.text),
+        )
+    for change in result.updated:
+        for index, field in enumerate(change.fields):
+            table.add_row(
+                "[yellow]updated[/]" if index == 0 else "",
+                change.new.id if index == 0 else "",
+                f"{escape(change.new.agent)} / {change.new.section}" if index == 0 else "",
+                field.field,
+                f"{escape(field.old)}\n[bold]->[/] {escape(field.new)}",
+            )
+    for change in result.retired:
+        reason = change.new.retired_reason or "no reason recorded"
+        table.add_row(
+            "[red]retired[/]",
+            change.new.id,
+            f"{escape(change.new.agent)} / {change.new.section}",
+            "reason",
+            escape(reason),
+        )
     for entry in result.removed:
-        table.add_row("[red]removed[/]", entry.id, entry.agent, str(entry.section), entry.text[:90])
-    for _old, new, fields in result.changed:
-        table.add_row("[yellow]changed[/]", new.id, new.agent, str(new.section), ", ".join(fields))
+        table.add_row(
+            "[red]removed[/]",
+            entry.id,
+            f"{escape(entry.agent)} / {entry.section}",
+            "text",
+            escape(entry.text),
+        )
     console.print(table)
 
 
