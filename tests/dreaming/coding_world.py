@@ -12,9 +12,14 @@ from __future__ import annotations
 
 import random
 import re
+import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import polars as pl
+
+from pipeline.missions.coding.transcripts import CodingTranscript, ToolCall, write_transcript
 
 PROJECTS = ("acme-api", "web-app", "tools-cli")
 
@@ -180,3 +185,39 @@ def as_frames(sessions: list[Session]) -> tuple[pl.DataFrame, pl.DataFrame]:
         }
     )
     return steps, frame
+
+
+def as_transcript(session: Session, start: datetime) -> CodingTranscript:
+    """The session as a coding agent would have logged it (shell commands, Read/Edit file tools)."""
+    calls = []
+    for call in session.calls:
+        tool, _, rest = call.command.partition(" ")
+        if tool == "Edit":
+            calls.append(ToolCall("edit", call.output, path=rest, old="x = 1", new="x = 2"))
+        elif tool == "Read":
+            calls.append(ToolCall("read", call.output, path=rest))
+        else:
+            calls.append(
+                ToolCall("shell", call.output, exit_code=1 if call.failed else 0, command=call.command)
+            )
+    return CodingTranscript(
+        session_id=str(uuid.uuid5(uuid.NAMESPACE_URL, session.session_id)),
+        cwd=f"/home/dev/src/{session.project}",
+        branch="main",
+        started_at=start,
+        task=f"Fix the failing check in {session.project}",
+        calls=calls,
+    )
+
+
+def write_transcripts(sessions: list[Session], root: Path, codex_every: int = 4) -> dict[str, Session]:
+    """Write every session under `root` (every `codex_every`-th as a Codex rollout, the rest as Claude
+    Code); returns the simulated session behind each transcript's session id."""
+    written = {}
+    for index, session in enumerate(sessions):
+        day = datetime.fromisoformat(session.day).replace(tzinfo=UTC)
+        transcript = as_transcript(session, day + timedelta(hours=8, minutes=2 * index % 600))
+        style = "codex" if index % codex_every == codex_every - 1 else "claude_code"
+        write_transcript(transcript, root, style)
+        written[transcript.session_id] = session
+    return written
