@@ -148,7 +148,11 @@ def simulate(
     rng = random.Random(seed)
     return [
         simulate_session(
-            rng, f"s{seed}-{i:04d}", projects[i % len(projects)], days[i % len(days)], install_rule
+            rng,
+            f"s{seed}-{i:04d}",
+            projects[i % len(projects)],
+            days[(i // len(projects)) % len(days)],
+            install_rule,
         )
         for i in range(n_sessions)
     ]
