@@ -64,17 +64,22 @@ class Rule(BaseModel):
     """Machine-applicable form of an entry.
 
     kind="parameter": when all `conditions` hold on the session context, set decision `parameter` as
-    recommended. kind="avoid_sequence": avoid the tool-call sequence `sequence`. kind="recovery": after
-    `error_signature`, do `sequence`.
+    recommended. Coding lessons, where `conditions` hold the scope (`project in [...]`, none: anywhere):
+    kind="precondition": run `prerequisite` before `action`; kind="recovery": after `error_signature`, run
+    `action` (older versions: the tool names in `sequence`); kind="substitution": use `action`, not
+    `alternative`; kind="hazard": avoid `action`. kind="avoid_sequence" is kept so older versions load.
     """
 
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["parameter", "avoid_sequence", "recovery"] = "parameter"
+    kind: Literal["parameter", "avoid_sequence", "recovery", "precondition", "substitution", "hazard"] = "parameter"
     parameter: str | None = None
     conditions: list[Condition] = Field(default_factory=list)
     recommend: Recommendation | None = None
     sequence: list[str] | None = None
     error_signature: str | None = None
+    action: str | None = None
+    prerequisite: str | None = None
+    alternative: str | None = None
 
     def applies(self, context: dict[str, Any]) -> bool:
         return all(c.holds(context) for c in self.conditions)

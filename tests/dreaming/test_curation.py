@@ -5,8 +5,17 @@ from pipeline.playbooks.model import Condition, Entry, EntryStatus, Playbook, Se
 
 
 def _entry(entry_id: str, evidence: list[str], helpful: int = 0) -> Entry:
-    return Entry(id=entry_id, agent="main", section=Section.MISTAKES, text=entry_id, support=len(evidence),
-                 evidence=evidence, helpful=helpful, created_in="pb-2026-11-01", updated_in="pb-2026-11-01")
+    return Entry(
+        id=entry_id,
+        agent="main",
+        section=Section.MISTAKES,
+        text=entry_id,
+        support=len(evidence),
+        evidence=evidence,
+        helpful=helpful,
+        created_in="pb-2026-11-01",
+        updated_in="pb-2026-11-01",
+    )
 
 
 def _playbook(version: str, entries: list[Entry]) -> Playbook:
@@ -14,8 +23,12 @@ def _playbook(version: str, entries: list[Entry]) -> Playbook:
 
 
 def test_merge_folds_evidence_and_counters_and_keeps_the_merged_entry_retired():
-    previous = _playbook("pb-2026-11-01", [_entry("a", ["s1", "s2", "s3"], 4), _entry("b", ["s3", "s4", "s5"], 2)])
-    merged = apply_ops(previous, [DeltaOp(op="merge", entry_id="b", into="a")], _playbook("pb-2026-11-02", []))
+    previous = _playbook(
+        "pb-2026-11-01", [_entry("a", ["s1", "s2", "s3"], 4), _entry("b", ["s3", "s4", "s5"], 2)]
+    )
+    merged = apply_ops(
+        previous, [DeltaOp(op="merge", entry_id="b", into="a")], _playbook("pb-2026-11-02", [])
+    )
     by_id = {e.id: e for e in merged.entries}
     assert by_id["a"].evidence == ["s1", "s2", "s3", "s4", "s5"] and by_id["a"].helpful == 6
     assert by_id["b"].status == EntryStatus.RETIRED and by_id["b"].retired_reason == "merged into a"

@@ -50,11 +50,15 @@ def test_coding_corpus_yields_mistakes_and_recoveries_without_copying_session_te
     write_coding_corpus(home, DAY, 300)
     result = dream(home, DAY)
     by_kind = {e.rule.kind for e in result.playbook.entries if e.rule}
-    sequences = [e.rule.sequence for e in result.playbook.entries if e.rule and e.rule.kind == "avoid_sequence"]
+    sequences = [
+        e.rule.sequence for e in result.playbook.entries if e.rule and e.rule.kind == "avoid_sequence"
+    ]
     assert ["edit_file", "git_push"] in sequences
     recoveries = [e.rule for e in result.playbook.entries if e.rule and e.rule.kind == "recovery"]
-    assert any(r.sequence == ["pip_install", "run_tests"] and "ModuleNotFoundError" in r.error_signature
-               for r in recoveries)
+    assert any(
+        r.sequence == ["pip_install", "run_tests"] and "ModuleNotFoundError" in r.error_signature
+        for r in recoveries
+    )
     assert {"avoid_sequence", "recovery"} <= by_kind
     text = result.path.joinpath("playbook.json").read_text() + result.path.joinpath("PLAYBOOK.md").read_text()
     assert "IGNORE PREVIOUS" not in text and INJECTION not in text
@@ -78,8 +82,6 @@ def test_entries_table_is_queryable_in_sql(home):
     result = dream(home, DAY)
     from pipeline.lake import connect
 
-    rows = connect(home).execute(
-        "SELECT version, count(*) FROM playbook_entries GROUP BY version"
-    ).fetchall()
+    rows = connect(home).execute("SELECT version, count(*) FROM playbook_entries GROUP BY version").fetchall()
     assert rows == [(result.playbook.version, len(result.playbook.entries))]
     assert json.loads((result.path / "playbook.json").read_text())["version"] == result.playbook.version

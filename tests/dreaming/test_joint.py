@@ -30,7 +30,11 @@ def _sessions(seed: int, n: int = 600):
     success = rng.random(n) < _success_probability(values, gravity)
     sessions = [f"s{i:04d}" for i in range(n)]
     decisions = pl.DataFrame(
-        {"session_id": np.repeat(sessions, len(PARAMETERS)), "parameter": PARAMETERS * n, "value": values.ravel()}
+        {
+            "session_id": np.repeat(sessions, len(PARAMETERS)),
+            "parameter": PARAMETERS * n,
+            "value": values.ravel(),
+        }
     )
     outcomes = pl.DataFrame({"session_id": sessions, "success": success})
     features = pl.DataFrame({"session_id": sessions, "gravity": gravity})
@@ -62,7 +66,6 @@ def test_no_fit_without_enough_successes_and_failures():
     assert fit_joint_model(decisions, outcomes, features, DreamSettings()) is None
 
 
-
 def test_the_elite_sits_closer_to_the_optimum_than_the_successes_do():
     """Sessions sampled mostly below p0's optimum (0.6): successes still lean toward where most sessions
     were, the best-judged ones less so. This is what lets the nightly ranges walk toward the optimum."""
@@ -79,7 +82,9 @@ def test_the_elite_sits_closer_to_the_optimum_than_the_successes_do():
         outcomes = outcomes.with_columns(pl.Series("success", won))
         fit = fit_joint_model(decisions, outcomes, features, DreamSettings())
         elite = elite_sessions(decisions.join(outcomes, on="session_id"), fit, DreamSettings())
-        in_elite = np.isin(outcomes["session_id"].to_numpy(), elite.filter(pl.col("elite"))["session_id"].to_numpy())
+        in_elite = np.isin(
+            outcomes["session_id"].to_numpy(), elite.filter(pl.col("elite"))["session_id"].to_numpy()
+        )
         assert 0 < in_elite.sum() < won.sum() and not (in_elite & ~won).any()
         closer += abs(np.median(skewed[in_elite]) - 0.6) < abs(np.median(skewed[won]) - 0.6)
     assert closer >= 5

@@ -31,9 +31,13 @@ def test_a_parameter_without_a_rule_gets_a_low_confidence_strategy_from_successf
 
 def test_parameters_with_a_significant_rule_get_no_strategy(home):
     ops = _ops(home)
-    rules = {op.entry.rule.parameter for op in ops if op.entry is not None and op.entry.section == Section.RULES}
+    rules = {
+        op.entry.rule.parameter for op in ops if op.entry is not None and op.entry.section == Section.RULES
+    }
     strategies = {
-        op.entry.rule.parameter for op in ops if op.entry is not None and op.entry.section == Section.STRATEGIES
+        op.entry.rule.parameter
+        for op in ops
+        if op.entry is not None and op.entry.section == Section.STRATEGIES
     }
     assert "propulsion.throttle_margin" in rules
     assert not rules & strategies

@@ -1,0 +1,380 @@
+"""Find tonight's candidate coding lessons (see `coding_lessons`), per scope, and word them as instructions.
+
+Candidates are enumerated with a few joins over the window's action parts, tested with Fisher's exact test,
+and the best one per situation is kept (the best prerequisite of a command, the best next action after an
+error, the best alternative to an action), so correlated habits do not each become an entry. A lesson is
+scoped to a project unless it holds in two projects or more, in which case one "anywhere" entry replaces them.
+Entry texts come from templates; the only session-controlled pieces are actions, error signatures and project
+names, each redacted, stripped to one line and quoted as code by `code_literal`.
+"""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+
+from pipeline.dreaming.coding_lessons import (
+    SCOPE_FEATURE,
+    Counts,
+    action_parts,
+    count_rule,
+    intent_of,
+    is_diagnostic,
+    is_observation,
+    rule_scope,
+    scope_condition,
+)
+from pipeline.dreaming.findings import Finding
+from pipeline.dreaming.settings import DreamSettings
+from pipeline.dreaming.statistics import fisher_p_value
+from pipeline.playbooks.model import Rule, Section
+from pipeline.redaction import Redactor
+
+LITERAL_CHARS = 80
+HAZARD_FAIL_RATE = 0.5
+_CONTROL = re.compile(r"[\x00-\x1f\x7f`]+")
+
+
+def code_literal(value: str | None, redactor: Redactor | None = None) -> str:
+    """Session text as an inline-code literal: redacted, one line, no backticks, bounded; never markup."""
+    text = (redactor or Redactor()).redact(value or "").text
+    text = re.sub(r"\s+", " ", _CONTROL.sub(" ", text)).strip()
+    if len(text) > LITERAL_CHARS:
+        text = text[: LITERAL_CHARS - 1] + "\u2026"
+    return f"`{text or '?'}`"
+
+
+def _where(project: str | None) -> str:
+    return "Anywhere" if project is None else f"In {code_literal(project)}"
+
+
+def _rate(k: int, n: int) -> str:
+    return f"{k}/{n} ({k / n:.0%})" if n else "0/0"
+
+
+def lesson_text(rule: Rule, counts: Counts) -> str:
+    """Instruction first, its scope, then the evidence."""
+    where, c = _where(rule_scope(rule)), counts
+    since = f"; the others most often hit {code_literal(c.common_error)}" if c.common_error else ""
+    if rule.kind == "precondition":
+        return (
+            f"{where}: run {code_literal(rule.prerequisite)} before {code_literal(rule.action)}. "
+            f"{_rate(c.k_with, c.n_with)} sessions that did succeeded; {_rate(c.k_without, c.n_without)} that "
+            f"did not{since}."
+        )
+    if rule.kind == "recovery":
+        usual = f" (most often {code_literal(c.common_error)})" if c.common_error else ""
+        return (
+            f"{where}: after the error {code_literal(rule.error_signature)}, run {code_literal(rule.action)} next. "
+            f"{_rate(c.k_with, c.n_with)} sessions that did succeeded; {_rate(c.k_without, c.n_without)} that "
+            f"did something else{usual}."
+        )
+    if rule.kind == "substitution":
+        hit = (
+            f"; sessions with {code_literal(rule.alternative)} most often hit {code_literal(c.common_error)}"
+            if (c.common_error)
+            else ""
+        )
+        verb = "edit files with" if intent_of(rule.action or "") == "edit files" else "use"
+        return (
+            f"{where}: {verb} {code_literal(rule.action)}, not {code_literal(rule.alternative)}. "
+            f"{_rate(c.k_with, c.n_with)} sessions that did succeeded; {_rate(c.k_without, c.n_without)} with "
+            f"{code_literal(rule.alternative)} instead{hit}."
+        )
+    fails = f"; its calls fail with {code_literal(c.common_error)}" if c.common_error else ""
+    return (
+        f"{where}: avoid {code_literal(rule.action)}. {c.n_with - c.k_with}/{c.n_with} sessions that ran it "
+        f"failed, {c.n_without - c.k_without}/{c.n_without} of the others{fails}."
+    )
+
+
+def _best_per(frame: pl.DataFrame, group: list[str]) -> pl.DataFrame:
+    return frame.sort("p", *group).group_by(group, maintain_order=True).head(1)
+
+
+def _with_p(frame: pl.DataFrame, alternative: str) -> pl.DataFrame:
+    p = [
+        fisher_p_value(int(k1), int(n1), int(k2), int(n2), alternative=alternative)
+        for k1, n1, k2, n2 in frame.select("k1", "n1", "k2", "n2").iter_rows()
+    ]
+    return frame.with_columns(pl.Series("p", p, dtype=pl.Float64))
+
+
+def _precondition_rules(parts: pl.DataFrame, outcome: pl.DataFrame, s: DreamSettings) -> list[Rule]:
+    first = parts.group_by("session_id", "action").agg(
+        pl.col("step").min().alias("first"), pl.col("failed").any().alias("b_failed")
+    )
+    failing = first.filter(pl.col("b_failed")).group_by("action").len().filter(pl.col("len") >= s.min_support)
+    targets = first.join(failing.select("action"), on="action", how="semi").join(outcome, on="session_id")
+    totals = targets.group_by("action").agg(
+        pl.len().alias("n"), pl.col("success").sum().alias("k"), pl.col("b_failed").sum().alias("f")
+    )
+    pairs = (
+        targets.rename({"action": "b", "first": "b_first"})
+        .join(
+            first.select("session_id", pl.col("action").alias("a"), pl.col("first").alias("a_first")),
+            on="session_id",
+        )
+        .filter((pl.col("a_first") < pl.col("b_first")) & (pl.col("a") != pl.col("b")))
+        .group_by("a", "b")
+        .agg(pl.len().alias("n1"), pl.col("success").sum().alias("k1"), pl.col("b_failed").sum().alias("f1"))
+        .join(totals.rename({"action": "b"}), on="b")
+        .with_columns(
+            (pl.col("n") - pl.col("n1")).alias("n2"),
+            (pl.col("k") - pl.col("k1")).alias("k2"),
+            (pl.col("f") - pl.col("f1")).alias("f2"),
+        )
+        .filter((pl.col("n1") >= s.min_support) & (pl.col("n2") >= s.min_support))
+        # The mechanism: the command fails less often when the prerequisite came first.
+        .filter(pl.col("f2") / pl.col("n2") - pl.col("f1") / pl.col("n1") >= s.min_effect)
+    )
+    pairs = pairs.filter(
+        [
+            not is_observation(a) and intent_of(a) != intent_of(b)
+            for a, b in pairs.select("a", "b").iter_rows()
+        ]
+    )
+    if pairs.is_empty():
+        return []
+    best = _best_per(_with_p(pairs, "greater"), ["b"])
+    return [Rule(kind="precondition", action=b, prerequisite=a) for a, b in best.select("a", "b").iter_rows()]
+
+
+def _recovery_rules(parts: pl.DataFrame, outcome: pl.DataFrame, s: DreamSettings) -> list[Rule]:
+    hits = (
+        parts.filter(pl.col("signature").is_not_null())
+        .group_by("session_id", "signature")
+        .agg(pl.col("step").min().alias("error_step"))
+    )
+    if hits.is_empty():
+        return []
+    following = (
+        parts.select("session_id", "step", "action")
+        .join(hits, on="session_id")
+        .filter(pl.col("step") // 100 > pl.col("error_step") // 100)
+        .sort("session_id", "signature", "step")
+        .group_by("session_id", "signature", maintain_order=True)
+        .agg(pl.col("action").first().alias("next"))
+    )
+    hit = hits.join(following, on=["session_id", "signature"], how="left").join(outcome, on="session_id")
+    totals = hit.group_by("signature").agg(pl.len().alias("n"), pl.col("success").sum().alias("k"))
+    options = (
+        hit.drop_nulls("next")
+        .group_by("signature", "next")
+        .agg(pl.len().alias("n1"), pl.col("success").sum().alias("k1"))
+        .join(totals, on="signature")
+        .with_columns((pl.col("n") - pl.col("n1")).alias("n2"), (pl.col("k") - pl.col("k1")).alias("k2"))
+        .filter((pl.col("n1") >= s.min_support) & (pl.col("n2") >= s.min_support))
+    )
+    if options.is_empty():
+        return []
+    best = _best_per(_with_p(options, "greater"), ["signature"])
+    return [
+        Rule(kind="recovery", error_signature=sig, action=nxt, sequence=[nxt])
+        for sig, nxt in best.select("signature", "next").iter_rows()
+    ]
+
+
+def _substitution_rules(parts: pl.DataFrame, outcome: pl.DataFrame, s: DreamSettings) -> list[Rule]:
+    used = parts.select("session_id", "action").unique().join(outcome, on="session_id")
+    counts = used.group_by("action").agg(pl.len().alias("n"))
+    actions = [a for a, n in counts.iter_rows() if n >= s.min_support]
+    by_intent: dict[str, list[str]] = {}
+    for action in actions:
+        by_intent.setdefault(intent_of(action), []).append(action)
+    rules: list[tuple[float, Rule]] = []
+    sets = {a: set(used.filter(pl.col("action") == a)["session_id"].to_list()) for a in actions}
+    success = dict(outcome.select("session_id", "success").iter_rows())
+    for group in by_intent.values():
+        for worse in sorted(group):
+            best: tuple[float, str] | None = None
+            for better in sorted(group):
+                if better == worse:
+                    continue
+                y, x = sets[better] - sets[worse], sets[worse] - sets[better]
+                if len(y) < s.min_support or len(x) < s.min_support:
+                    continue
+                k1, k2 = sum(success[i] for i in y), sum(success[i] for i in x)
+                if k1 / len(y) <= k2 / len(x):
+                    continue
+                p = fisher_p_value(k1, len(y), k2, len(x), alternative="greater")
+                if best is None or p < best[0]:
+                    best = (p, better)
+            if best is not None:
+                rules.append((best[0], Rule(kind="substitution", action=best[1], alternative=worse)))
+    return [rule for _, rule in sorted(rules, key=lambda pr: (pr[0], pr[1].alternative or ""))]
+
+
+def _hazard_rules(
+    parts: pl.DataFrame, outcome: pl.DataFrame, s: DreamSettings, explained: set[str]
+) -> list[Rule]:
+    calls = parts.group_by("action").agg(
+        pl.len().alias("calls"),
+        pl.col("failed").sum().alias("fails"),
+        pl.col("session_id").n_unique().alias("n1"),
+    )
+    risky = calls.filter(
+        (pl.col("n1") >= s.min_support) & (pl.col("fails") / pl.col("calls") >= HAZARD_FAIL_RATE)
+    )["action"].to_list()
+    return [
+        Rule(kind="hazard", action=action)
+        for action in sorted(risky)
+        if not is_diagnostic(action) and action not in explained
+    ]
+
+
+def _finding(rule: Rule, counts: Counts, scope: str | None, settings: DreamSettings) -> Finding:
+    hazard = rule.kind == "hazard"
+    update: dict[str, object] = {"conditions": scope_condition(scope)}
+    if rule.kind == "precondition":
+        update["error_signature"] = counts.common_error  # the failure the prerequisite prevents
+    rule = rule.model_copy(update=update)
+    return Finding(
+        kind=rule.kind,
+        agent="*",
+        section={"precondition": Section.PROCEDURES, "recovery": Section.PROCEDURES}.get(
+            rule.kind, Section.MISTAKES
+        ),
+        rule=rule,
+        text=lesson_text(rule, counts),
+        k_with=counts.k_with,
+        n_with=counts.n_with,
+        k_without=counts.k_without,
+        n_without=counts.n_without,
+        p_value=fisher_p_value(
+            counts.k_with,
+            counts.n_with,
+            counts.k_without,
+            counts.n_without,
+            alternative="less" if hazard else "greater",
+        ),
+        evidence=counts.evidence[: settings.evidence_limit],
+        key=lesson_key(rule),
+    )
+
+
+def lesson_key(rule: Rule) -> str:
+    """What makes two coding lessons the same across nights: kind, scope and the actions/error they name."""
+    parts = [
+        rule.kind,
+        (rule_scope(rule) or "*").replace("|", "/"),
+        rule.prerequisite or "",
+        rule.action or "",
+        rule.alternative or "",
+        rule.error_signature or "",
+    ]
+    return "lesson|" + "|".join(parts)
+
+
+def _scope_candidates(
+    parts: pl.DataFrame, sessions: pl.DataFrame, scope: str | None, settings: DreamSettings
+) -> list[Finding]:
+    outcome = (sessions if scope is None else sessions.filter(pl.col(SCOPE_FEATURE) == scope)).select(
+        "session_id", "success"
+    )
+    scoped = parts.join(outcome.select("session_id"), on="session_id", how="semi")
+    if scoped.is_empty():
+        return []
+    rules = _precondition_rules(scoped, outcome, settings) + _recovery_rules(scoped, outcome, settings)
+    rules += _substitution_rules(scoped, outcome, settings)
+    explained = {r.action for r in rules if r.kind == "precondition"} | {
+        r.alternative for r in rules if r.kind == "substitution"
+    }
+    rules += _hazard_rules(scoped, outcome, settings, {a for a in explained if a})
+    findings = []
+    for rule in rules:
+        scoped_rule = rule.model_copy(update={"conditions": scope_condition(scope)})
+        counts = count_rule(scoped_rule, parts, sessions, settings.evidence_limit)
+        if counts is not None and counts.n_with >= settings.min_support and counts.n_without > 0:
+            findings.append(_finding(rule, counts, scope, settings))
+    return findings
+
+
+def _holds(finding: Finding, settings: DreamSettings) -> bool:
+    sign = -1 if finding.kind == "hazard" else 1
+    return finding.n_with >= settings.min_support and sign * finding.diff >= settings.min_effect
+
+
+def mine_coding_lessons(
+    steps: pl.DataFrame, sessions: pl.DataFrame, settings: DreamSettings
+) -> list[Finding]:
+    """Candidate lessons of every kind and scope. `steps`: session_id, step, action, failed, signature;
+    `sessions`: session_id, success, project. A lesson found in one project stays scoped to it; one that holds
+    in two projects or more becomes a single "anywhere" lesson."""
+    if steps.is_empty() or "action" not in steps.columns:
+        return []
+    if SCOPE_FEATURE not in sessions.columns:
+        sessions = sessions.with_columns(pl.lit(None, dtype=pl.String).alias(SCOPE_FEATURE))
+    parts = action_parts(steps.filter(pl.col("action").is_not_null()))
+    sizes = sessions.drop_nulls(SCOPE_FEATURE).group_by(SCOPE_FEATURE).len()
+    projects = sorted(p for p, n in sizes.iter_rows() if n >= settings.min_support)
+    scoped = {p: _scope_candidates(parts, sessions, p, settings) for p in projects}
+    anywhere = {f.key.replace("|*|", "|", 1): f for f in _scope_candidates(parts, sessions, None, settings)}
+    kept: list[Finding] = []
+    covered: set[str] = set()
+    for bare, finding in anywhere.items():
+        holding = [f for fs in scoped.values() for f in fs if _bare(f) == bare and _holds(f, settings)]
+        if len(holding) >= 2 or not projects:
+            kept.append(finding)
+            covered.add(bare)
+    kept += [f for p in projects for f in scoped[p] if _bare(f) not in covered]
+    return kept
+
+
+def _bare(finding: Finding) -> str:
+    """A lesson's key without its scope, to compare one pattern across projects."""
+    kind, _scope, rest = finding.key.removeprefix("lesson|").split("|", 2)
+    return f"lesson|{kind}|{rest}"
+
+
+def recent_contradiction(
+    rule: Rule, steps: pl.DataFrame, sessions: pl.DataFrame, settings: DreamSettings
+) -> str | None:
+    """Why the newest day of the window says a coding lesson no longer holds, or None.
+
+    A seven-day window still carries the days when the lesson was true, so staleness is judged on the
+    newest day alone: the pattern no longer separates success from failure there (with enough sessions on
+    both sides), or, for a prerequisite, the failure it prevented no longer happens to sessions that skip it.
+    """
+    if "date" not in sessions.columns or sessions.is_empty():
+        return None
+    newest = sessions["date"].max()
+    today = sessions.filter(pl.col("date") == newest)
+    if SCOPE_FEATURE not in today.columns:
+        today = today.with_columns(pl.lit(None, dtype=pl.String).alias(SCOPE_FEATURE))
+    parts = action_parts(
+        steps.join(today.select("session_id"), on="session_id", how="semi").drop_nulls("action")
+    )
+    counts = count_rule(rule, parts, today, settings.evidence_limit)
+    if counts is None or counts.n_with < settings.min_support or counts.n_without < settings.min_support:
+        return None
+    sign = -1 if rule.kind == "hazard" else 1
+    diff = counts.k_with / counts.n_with - counts.k_without / counts.n_without
+    day = str(newest)
+    if rule.kind == "precondition" and rule.error_signature:
+        skipped = _sessions_without_prerequisite(rule, parts)
+        hit = parts.filter(
+            pl.col("session_id").is_in(skipped.implode()) & (pl.col("signature") == rule.error_signature)
+        )["session_id"].n_unique()
+        if hit == 0:
+            return (
+                f"no longer holds on {day}: none of {counts.n_without} sessions that skipped "
+                f"{code_literal(rule.prerequisite)} hit {code_literal(rule.error_signature)}"
+            )
+    if sign * diff <= 0:
+        return (
+            f"no longer holds on {day}: {_rate(counts.k_with, counts.n_with)} with the pattern vs "
+            f"{_rate(counts.k_without, counts.n_without)} without"
+        )
+    return None
+
+
+def _sessions_without_prerequisite(rule: Rule, parts: pl.DataFrame) -> pl.Series:
+    first = parts.group_by("session_id", "action").agg(pl.col("step").min().alias("first"))
+    target = first.filter(pl.col("action") == rule.action).select("session_id", pl.col("first").alias("b"))
+    before = first.filter(pl.col("action") == rule.prerequisite).select(
+        "session_id", pl.col("first").alias("a")
+    )
+    frame = target.join(before, on="session_id", how="left")
+    return frame.filter(~(pl.col("a") < pl.col("b")).fill_null(False))["session_id"]

@@ -1,0 +1,1 @@
+"""The coding mission: coding sessions written as real coding-agent transcripts."""
