@@ -281,7 +281,7 @@ def _malformed(raw: dict[str, Any]) -> str:
             return f"malformed operation: {name} must be a string, got {type(raw[name]).__name__}"
     evidence = raw.get("evidence")
     if evidence is not None and not (isinstance(evidence, list) and all(isinstance(s, str) for s in evidence)):
-        return "malformed operation: evidence must be a list of session ids"
+        return "malformed operation: evidence is not a list of session ids"
     if raw.get("rule") is not None and not isinstance(raw["rule"], dict):
         return f"malformed operation: rule must be an object, got {type(raw['rule']).__name__}"
     return ""

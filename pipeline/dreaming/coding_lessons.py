@@ -24,9 +24,12 @@ from dataclasses import dataclass
 import polars as pl
 
 from pipeline.playbooks.model import Condition, Rule
+from pipeline.playbooks.safe_text import clean_value
 
 SCOPE_FEATURE = "project"
+ACTION_CHARS = 120
 PART_SEPARATORS = (" && ", " || ", " ; ", " | ")
+_EDIT_TOOLS = frozenset({"Edit", "Write", "MultiEdit", "NotebookEdit", "apply_patch", "str_replace_based_edit_tool"})
 _EDIT_PREFIXES = (
     "Edit ",
     "Write ",
@@ -122,12 +125,13 @@ class Counts:
     n_without: int
     evidence: list[str]
     common_error: str | None = None
+    members: list[str] | None = None  # every session that shows the pattern (for the source-spread rule)
 
 
 def action_parts(steps: pl.DataFrame) -> pl.DataFrame:
     """One row per part of a compound command (`a && b | c`), in order; a call's failure is its last part's."""
     if steps.is_empty():
-        return steps.select("session_id", "step", "action", "failed", "signature")
+        return steps.select("session_id", "step", "action", "failed", "signature", pl.col("action").alias("call"))
     pattern = "|".join(sep.replace("|", r"\|") for sep in PART_SEPARATORS)
     exploded = (
         steps.select("session_id", "step", "action", "failed", "signature")
@@ -137,19 +141,25 @@ def action_parts(steps: pl.DataFrame) -> pl.DataFrame:
         .with_columns(pl.int_range(pl.len()).over("session_id", "step").alias("index"))
     )
     last = pl.col("index") == pl.col("n_parts") - 1
-    return exploded.select(
+    parts = exploded.select(
         "session_id",
         (pl.col("step") * 100 + pl.col("index")).alias("step"),
         pl.col("part").str.strip_chars().alias("action"),
         (pl.col("failed") & last).alias("failed"),
         pl.when(last).then(pl.col("signature")).alias("signature"),
+        pl.col("action").alias("call"),  # the whole command line, so the safety screen sees `curl ... | sh`
     ).filter(pl.col("action") != "")
+    # Actions are session text: each part is made inert once (redacted, one line, bounded, no markup).
+    mapping = {v: clean_value(v, ACTION_CHARS) for v in parts["action"].unique().to_list()}
+    if any(k != v for k, v in mapping.items()):
+        parts = parts.with_columns(pl.col("action").replace_strict(mapping, return_dtype=pl.String))
+    return parts
 
 
 def intent_of(action: str) -> str:
     """What an action is for, so only real alternatives are compared: every file edit is one intent; a
     command's intent is its program and subcommand (`npm test`, `pytest`), whatever its flags and targets."""
-    if action.startswith(_EDIT_PREFIXES):
+    if action.startswith(_EDIT_PREFIXES) or action.split(" ", 1)[0] in _EDIT_TOOLS:
         return "edit files"
     words = [w for w in action.split() if not w.startswith(("-", "<")) and w not in (".", "..")]
     if not words:
@@ -186,6 +196,19 @@ def rule_scope(rule: Rule) -> str | None:
         if condition.feature == SCOPE_FEATURE and condition.in_set:
             return str(condition.in_set[0])
     return None
+
+
+def lesson_key(rule: Rule) -> str:
+    """What makes two coding lessons the same across nights: kind, scope and the actions/error they name."""
+    parts = [
+        rule.kind,
+        (rule_scope(rule) or "*").replace("|", "/"),
+        rule.prerequisite or "",
+        rule.action or "",
+        rule.alternative or "",
+        rule.error_signature or "",
+    ]
+    return "lesson|" + "|".join(parts)
 
 
 def _in_scope(sessions: pl.DataFrame, project: str | None) -> pl.DataFrame:
@@ -240,7 +263,7 @@ def _distinctive_error(steps: pl.DataFrame, failing: pl.Series, others: pl.Serie
     return str(lift.sort(["lift", "signature"], descending=[True, False]).row(0, named=True)["signature"])
 
 
-def count_rule(rule: Rule, parts: pl.DataFrame, sessions: pl.DataFrame, limit: int = 25) -> Counts | None:
+def _count_rule(rule: Rule, parts: pl.DataFrame, sessions: pl.DataFrame, limit: int = 25) -> Counts | None:
     """Recount a coding lesson on these sessions (`parts` from `action_parts`; `sessions` with success and
     project). None when the rule is not a coding lesson or nothing in scope shows the situation it is about."""
     scoped = _in_scope(sessions, rule_scope(rule)).select("session_id", "success")
@@ -313,3 +336,24 @@ def count_rule(rule: Rule, parts: pl.DataFrame, sessions: pl.DataFrame, limit: i
         cited = frame.filter(pl.col("used") & ~pl.col("success"))["session_id"].sort().to_list()[:limit]
         return Counts(k1, n1, k2, n2, cited, common_error=_most_common(own))
     return None
+
+
+def count_rule(rule: Rule, parts: pl.DataFrame, sessions: pl.DataFrame, limit: int = 25) -> Counts | None:
+    """Recount a coding lesson on these sessions (`parts` from `action_parts`; `sessions` with success and
+    project), with the sessions that show its pattern. None when the rule is not a coding lesson or nothing in
+    scope shows the situation it is about."""
+    counts = _count_rule(rule, parts, sessions, limit)
+    if counts is None:
+        return None
+    return Counts(**{**counts.__dict__, "members": pattern_sessions(rule, parts, sessions)})
+
+
+def pattern_sessions(rule: Rule, parts: pl.DataFrame, sessions: pl.DataFrame) -> list[str]:
+    """Sessions that did what the lesson says (or, for a hazard, ran the action it warns about)."""
+    counts = _count_rule(rule, parts, sessions, limit=10**9)
+    if counts is None:
+        return []
+    scoped = set(_in_scope(sessions, rule_scope(rule))["session_id"].to_list())
+    named = [a for a in (rule.action, rule.prerequisite) if a]
+    shown = set(parts.filter(pl.col("action").is_in(named))["session_id"].to_list())
+    return sorted(scoped & shown)

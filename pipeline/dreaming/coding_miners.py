@@ -22,6 +22,7 @@ from pipeline.dreaming.coding_lessons import (
     intent_of,
     is_diagnostic,
     is_observation,
+    lesson_key,
     rule_scope,
     scope_condition,
 )
@@ -31,6 +32,7 @@ from pipeline.dreaming.statistics import fisher_p_value
 from pipeline.playbooks.model import Rule, Section
 from pipeline.redaction import Redactor
 
+CODING_KINDS = frozenset({"precondition", "recovery", "substitution", "hazard"})
 LITERAL_CHARS = 80
 HAZARD_FAIL_RATE = 0.5
 _CONTROL = re.compile(r"[\x00-\x1f\x7f`]+")
@@ -254,19 +256,6 @@ def _finding(rule: Rule, counts: Counts, scope: str | None, settings: DreamSetti
     )
 
 
-def lesson_key(rule: Rule) -> str:
-    """What makes two coding lessons the same across nights: kind, scope and the actions/error they name."""
-    parts = [
-        rule.kind,
-        (rule_scope(rule) or "*").replace("|", "/"),
-        rule.prerequisite or "",
-        rule.action or "",
-        rule.alternative or "",
-        rule.error_signature or "",
-    ]
-    return "lesson|" + "|".join(parts)
-
-
 def _scope_candidates(
     parts: pl.DataFrame, sessions: pl.DataFrame, scope: str | None, settings: DreamSettings
 ) -> list[Finding]:
@@ -287,8 +276,21 @@ def _scope_candidates(
         scoped_rule = rule.model_copy(update={"conditions": scope_condition(scope)})
         counts = count_rule(scoped_rule, parts, sessions, settings.evidence_limit)
         if counts is not None and counts.n_with >= settings.min_support and counts.n_without > 0:
-            findings.append(_finding(rule, counts, scope, settings))
+            finding = _finding(rule, counts, scope, settings)
+            finding.tags["calls"] = _whole_calls(scoped, rule)
+            finding.members = counts.members or []
+            findings.append(finding)
     return findings
+
+
+def _whole_calls(parts: pl.DataFrame, rule: Rule) -> str:
+    """The whole command lines the actions a lesson names came from (a part alone can look harmless:
+    `curl -fsSL <url>` of `curl -fsSL <url> | sh`), for the safety screen."""
+    named = [a for a in (rule.action, rule.prerequisite, rule.alternative) if a]
+    if "call" not in parts.columns or not named:
+        return ""
+    calls = parts.filter(pl.col("action").is_in(named))["call"].unique().sort().head(5).to_list()
+    return " ; ".join(calls)
 
 
 def _holds(finding: Finding, settings: DreamSettings) -> bool:

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from pipeline.dreaming.coding_lessons import lesson_key
 from pipeline.dreaming.findings import Finding
 from pipeline.playbooks.model import Condition, Entry, EntryStatus, Playbook, Rule, SourceSpread
 
@@ -34,6 +35,8 @@ def rule_key(agent: str, rule: Rule | None, fallback: str) -> str:
     """What makes two entries the same pattern across nights (ranges and stats may move; the key does not)."""
     if rule is None:
         return fallback
+    if rule.kind in ("precondition", "substitution", "hazard") or (rule.kind == "recovery" and rule.action):
+        return lesson_key(rule)
     if rule.kind == "parameter":
         features = ",".join(sorted(c.feature for c in rule.conditions))
         return f"parameter|{agent}|{rule.parameter}|{features}"

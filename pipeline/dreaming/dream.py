@@ -127,7 +127,7 @@ def dream(
 def _notes(window: DreamWindow, stats: DreamStats) -> list[str]:
     # Nothing ingested or nothing scored: say so, rather than report 0 of 0 patterns as if it were a finding.
     if window.n_sessions == 0:
-        notes = [
+        return [
             f"No scored session in {window.days[0]}..{window.days[-1]}: nothing new was learned and the "
             "parent's entries carry on (ingest logs and run `reverie score` first)."
         ]

@@ -117,7 +117,7 @@ def describe(hazard: Hazard) -> str:
     return f"safety screen: {hazard.reason} ({hazard.name})"
 
 
-RECOMMENDING_KINDS = {"parameter", "recovery", "context_risk"}
+RECOMMENDING_KINDS = {"parameter", "recovery", "context_risk", "precondition", "substitution"}
 
 
 def _addressing(*texts: str | None) -> Hazard | None:
@@ -131,14 +131,14 @@ def finding_hazard(finding: Finding) -> Hazard | None:
     rule = finding.rule.model_dump_json(exclude_none=True) if finding.rule else None
     if finding.kind not in RECOMMENDING_KINDS:
         return _addressing(finding.text, rule)
-    return hazard_of(finding.text, rule)
+    return hazard_of(finding.text, rule, finding.tags.get("calls"))
 
 
 def entry_hazard(entry: Entry) -> Hazard | None:
     """A live entry screened the same way; model-written entries always, whatever their rule says."""
     kind = entry.rule.kind if entry.rule else None
     rule = entry.rule.model_dump_json(exclude_none=True) if entry.rule else None
-    if entry.source == "statistical" and kind == "avoid_sequence":
+    if entry.source == "statistical" and kind in ("avoid_sequence", "hazard"):
         return _addressing(entry.text, rule)
     return hazard_of(entry.text, rule)
 

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
+from pipeline.dreaming.coding_miners import CODING_KINDS, mine_coding_lessons, recent_contradiction
 from pipeline.dreaming.curation import (
     DeltaOp,
     conditions_overlap,
@@ -22,7 +23,6 @@ from pipeline.dreaming.findings import Finding
 from pipeline.dreaming.parameters import mine_parameters
 from pipeline.dreaming.provenance import source_spread
 from pipeline.dreaming.safety import describe, entry_hazard
-from pipeline.dreaming.sequences import mine_error_signatures, mine_failing_sequences, mine_recoveries
 from pipeline.dreaming.settings import DreamSettings
 from pipeline.dreaming.statistics import benjamini_hochberg, difference_interval
 from pipeline.dreaming.window import DreamWindow
@@ -34,9 +34,7 @@ def mine_window(window: DreamWindow, settings: DreamSettings) -> list[Finding]:
     outcomes = window.learning_sessions.select("session_id", "success")
     findings = (
         mine_parameters(window.decisions, outcomes, window.features, settings)
-        + mine_failing_sequences(window.steps, outcomes, settings)
-        + mine_error_signatures(window.steps, outcomes, settings)
-        + mine_recoveries(window.steps, outcomes, settings)
+        + mine_coding_lessons(window.steps, window.learning_sessions, settings)
     )
     # One test per parameter (its cells share it) and one per other pattern: a parameter split into three
     # context cells must not count as three discoveries.
@@ -53,7 +51,7 @@ def is_significant(finding: Finding, settings: DreamSettings) -> bool:
     """Support, FDR and effect size together keep noise out; direction depends on what the finding claims."""
     if "strategy" in finding.tags or finding.n_with < settings.min_support or finding.q_value > settings.fdr:
         return False
-    if finding.kind in ("failing_sequence", "error_signature"):
+    if finding.kind == "hazard":
         return -finding.diff >= settings.min_effect
     return (finding.gate_diff if finding.gate_diff is not None else finding.diff) >= settings.min_effect
 
@@ -80,8 +78,11 @@ def _match_previous(
 
 
 def contradiction(entry: Entry, window: DreamWindow, settings: DreamSettings) -> str | None:
-    """Why the window's data contradicts a parameter entry (in-range sessions do significantly worse)."""
+    """Why the window's data contradicts an entry: a coding lesson whose pattern no longer separates success
+    from failure on the newest day, or a parameter rule whose in-range sessions do significantly worse."""
     rule = entry.rule
+    if rule is not None and rule.kind in CODING_KINDS:
+        return recent_contradiction(rule, window.steps, window.learning_sessions, settings)
     if rule is None or rule.kind != "parameter" or rule.recommend is None or rule.recommend.min is None:
         return None
     rows = (
@@ -148,7 +149,16 @@ def propose_ops(
     not supported for `stale_days`, are retired with the reason. `findings` must already be screened
     (`safety.screen_findings`)."""
     live = [e for e in (previous.entries if previous else []) if e.status != EntryStatus.RETIRED]
-    significant = [f for f in findings if is_significant(f, settings)]
+    significant = [
+        f
+        for f in findings
+        if is_significant(f, settings)
+        and not (
+            f.kind in CODING_KINDS
+            and f.rule
+            and recent_contradiction(f.rule, window.steps, window.learning_sessions, settings)
+        )
+    ]
     kept = sorted(
         significant + _strategies_for_unruled(findings, significant, live),
         key=lambda f: (f.key, str(f.conditions)),

@@ -33,11 +33,11 @@ def window_days(day: date, days: int) -> list[str]:
 class DreamWindow:
     """Tidy views of one window. Every frame is keyed by `session_id`.
 
-    - `sessions`: session_id, date, task, success (bool), heldout (bool), playbook_version
+    - `sessions`: session_id, date, task, project, success (bool), heldout (bool), playbook_version
     - `features`: session_id + one numeric column per context feature (bools as 0/1)
     - `decisions`: session_id, date, agent, parameter, value (float), followed (list of entry ids);
       the last value per (session, parameter) wins, as it is the one the session flew with
-    - `steps`: session_id, step (order), tool, failed (bool), signature (masked error text or null)
+    - `steps`: session_id, step (order), tool, action, failed (bool), signature (masked error text or null)
     """
 
     days: list[str]
@@ -95,8 +95,8 @@ def load_window(home: ReverieHome, day: date, days: int = 7, redactor: Redactor 
     day_list = window_days(day, days)
     verdicts = session_success(home, day_list)
     raw_sessions = (
-        scan_table(home, "sessions", day_list)
-        .select("session_id", "date", "task", "context", "playbook_version")
+        _with_project(scan_table(home, "sessions", day_list))
+        .select("session_id", "date", "task", "context", "playbook_version", "project")
         .unique("session_id", keep="last")
         .collect()
         .join(verdicts, on="session_id", how="inner")
@@ -108,7 +108,9 @@ def load_window(home: ReverieHome, day: date, days: int = 7, redactor: Redactor 
         if "heldout" in features.columns
         else pl.Series("heldout", [False] * features.height, dtype=pl.Boolean)
     )  # typed: an empty window (nothing scored yet) must still filter, not fail on a Null column
-    sessions = raw_sessions.drop("context").with_columns(heldout.alias("heldout"))
+    sessions = _inert(
+        raw_sessions.drop("context").with_columns(heldout.alias("heldout")), {"project": NAME_CHARS}, redactor
+    )
     features = features.drop([c for c in ("heldout",) if c in features.columns])
 
     events = scan_table(home, "events", day_list).filter(
@@ -157,10 +159,20 @@ def _inert(frame: pl.DataFrame, limits: dict[str, int], redactor: Redactor | Non
     return frame.with_columns(cleaned) if cleaned else frame
 
 
+def _with_project(sessions: pl.LazyFrame) -> pl.LazyFrame:
+    """Sessions with their `project` (the scope of coding lessons); null where the lake predates it."""
+    if "project" in sessions.collect_schema().names():
+        return sessions
+    return sessions.with_columns(pl.lit(None, dtype=pl.String).alias("project"))
+
+
 def _tool_steps(events: pl.LazyFrame, redactor: Redactor | None) -> pl.DataFrame:
-    """Tool calls in order, each marked failed when its result (or an error event right after) failed."""
+    """Tool calls in order, each with its action (the tool name when a call has no command), marked failed
+    when its result failed."""
+    has_action = "action" in events.collect_schema().names()
+    action = pl.coalesce(pl.col("action"), pl.col("tool")) if has_action else pl.col("tool")
     calls = events.filter(pl.col("type") == "tool_call").select(
-        "session_id", "event_id", "seq", pl.col("tool").fill_null("?")
+        "session_id", "event_id", "seq", pl.col("tool").fill_null("?"), action.fill_null("?").alias("action")
     )
     results = events.filter((pl.col("type") == "tool_result") & pl.col("is_error").fill_null(False)).select(
         "session_id", pl.col("parent_event_id").alias("event_id"), pl.col("content").alias("error_text")
@@ -175,6 +187,6 @@ def _tool_steps(events: pl.LazyFrame, redactor: Redactor | None) -> pl.DataFrame
     texts = joined.filter(failed)["error_text"].unique().to_list()
     signature_of = {text: error_signature(text, redactor) for text in texts}
     signatures = joined["error_text"].replace_strict(signature_of, default=None, return_dtype=pl.String)
-    return joined.select("session_id", "step", "tool").with_columns(
+    return joined.select("session_id", "step", "tool", "action").with_columns(
         failed.alias("failed"), signatures.alias("signature")
     )

@@ -72,7 +72,9 @@ def write_session(
     for index, call in enumerate(calls):
         tool_id = f"toolu_{session_id[-6:]}_{index:02d}"
         ts += timedelta(seconds=2)
-        use = {"type": "tool_use", "id": tool_id, "name": call.tool, "input": {"command": "make test"}}
+        # Only the shell tool carries a command, so every other tool's action is its (untrusted) name.
+        tool_input = {"command": "make test"} if call.tool == "Bash" else {}
+        use = {"type": "tool_use", "id": tool_id, "name": call.tool, "input": tool_input}
         message = {
             "model": "claude-opus-4-5",
             "id": f"msg_{index}",

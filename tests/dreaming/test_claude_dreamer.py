@@ -32,14 +32,16 @@ def _curator(body: dict) -> dict:
         }
     prompt = body["messages"][0]["content"]
     bundles = _bundle_stats(prompt)
-    sequence_bundle = next(b for b, s in bundles.items() if s["pattern"] == "sequence|edit_file -> git_push")
+    sequence_bundle = next(b for b, s in bundles.items() if s["pattern"].startswith("lesson|recovery|"))
     cited = bundles[sequence_bundle]["cited_sessions"]
+    signature = bundles[sequence_bundle]["pattern"].rsplit("|", 1)[1]
     sound = {
         "op": "add",
         "bundle": sequence_bundle,
         "agent": "*",
-        "section": "mistakes",
-        "rule": {"kind": "avoid_sequence", "sequence": ["edit_file", "git_push"]},
+        "section": "procedures",
+        "rule": {"kind": "recovery", "error_signature": signature, "action": "pip_install",
+                 "sequence": ["pip_install"]},
         "evidence": cited,
     }
     operations = [

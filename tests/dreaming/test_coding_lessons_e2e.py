@@ -13,6 +13,7 @@ import pytest
 from pipeline.dreaming import dream
 from pipeline.home import ReverieHome
 from pipeline.ingest.engine import ingest
+from pipeline.outcomes import load_criteria
 from pipeline.outcomes.scoring import score_all
 from pipeline.playbooks.model import EntryStatus
 from tests.dreaming.coding_world import Call, Session, simulate, write_transcripts
@@ -37,7 +38,7 @@ def _injecting_session() -> Session:
 def _ingest_and_score(home: ReverieHome, sessions: list[Session], root: Path) -> None:
     write_transcripts(sessions, root)
     ingest(home, [root / ".claude" / "projects", root / ".codex" / "sessions"])
-    score_all(home)
+    score_all(home, load_criteria(home_root=home.root))
 
 
 @pytest.mark.slow
@@ -51,7 +52,7 @@ def test_planted_lessons_come_out_of_transcripts_and_a_stale_one_is_retired(tmp_
 
     assert "In `acme-api`: run `pip install -e .` before `pytest`." in texts
     assert "In `web-app`: use `npm test -- --runInBand`, not `npm test`." in texts
-    assert "not `sed -i`" in texts
+    assert "not `sed -i" in texts
     assert "curl" not in texts and "IMPORTANT" not in texts
     assert all("->" not in e.text for e in live), "tool-name sequences are never an entry"
     assert all(not (e.rule and e.rule.kind == "hazard" and e.rule.action == "pytest") for e in live)

@@ -50,16 +50,9 @@ def test_coding_corpus_yields_mistakes_and_recoveries_without_copying_session_te
     write_coding_corpus(home, DAY, 300)
     result = dream(home, DAY)
     by_kind = {e.rule.kind for e in result.playbook.entries if e.rule}
-    sequences = [
-        e.rule.sequence for e in result.playbook.entries if e.rule and e.rule.kind == "avoid_sequence"
-    ]
-    assert ["edit_file", "git_push"] in sequences
     recoveries = [e.rule for e in result.playbook.entries if e.rule and e.rule.kind == "recovery"]
-    assert any(
-        r.sequence == ["pip_install", "run_tests"] and "ModuleNotFoundError" in r.error_signature
-        for r in recoveries
-    )
-    assert {"avoid_sequence", "recovery"} <= by_kind
+    assert any(r.action == "pip_install" and "ModuleNotFoundError" in r.error_signature for r in recoveries)
+    assert "avoid_sequence" not in by_kind, "tool-name sequences are never an entry"
     text = result.path.joinpath("playbook.json").read_text() + result.path.joinpath("PLAYBOOK.md").read_text()
     assert "IGNORE PREVIOUS" not in text and INJECTION not in text
     assert "'requests'" not in text  # error details are masked before they are quoted

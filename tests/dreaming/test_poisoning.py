@@ -54,11 +54,11 @@ def test_injected_tool_names_stay_quoted_data_in_the_playbook_exports_and_prompt
     store = PlaybookStore(home)
     approved = store.approve(result.playbook.version)
     book = store.load(result.playbook.version)
-    hostile = [e for e in book.entries if "no-preserve-root" in e.text]
-    assert hostile and {e.id for e in hostile} <= set(approved), "the quoted avoid entries are approved"
-    for entry in hostile:
-        assert "\n" not in entry.text and "`rm -rf ~ --no-preserve-root" in entry.text  # a quoted value
-        assert all("\n" not in tool for tool in entry.rule.sequence)
+    assert approved, "the ordinary lessons are approved"
+    # The hostile tool's "recovery" (10/10 successes) recommends a recursive delete: screened out.
+    assert not [e for e in book.entries if "no-preserve-root" in e.text]
+    screened = result.stats.extra["screened"]
+    assert any(s["kind"] == "recovery" and "recursive" in s["reason"] for s in screened)
 
     outputs = {"PLAYBOOK.md": (result.path / "PLAYBOOK.md").read_text(), "preview": render_markdown(book)}
     for kind in ("memory", "skill", "prompt"):
