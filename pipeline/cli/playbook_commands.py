@@ -69,6 +69,7 @@ def show(version: str = typer.Option(None, "--version", help="Default: the lates
 
 
 _CODE_SPAN = re.compile(r"(`+)(.*?)\1", re.DOTALL)
+_UNESCAPED_LT = re.compile(r"(?<!\\)<")  # PLAYBOOK.md already escapes session text; never twice
 
 
 def literal_markdown(text: str) -> str:
@@ -76,10 +77,10 @@ def literal_markdown(text: str) -> str:
     tags, which the terminal renderer drops, so an entry would lose the very words a reviewer checks."""
     parts, last = [], 0
     for match in _CODE_SPAN.finditer(text):
-        parts.append(text[last : match.start()].replace("<", "\\<"))
+        parts.append(_UNESCAPED_LT.sub(r"\\<", text[last : match.start()]))
         parts.append(match.group(0))
         last = match.end()
-    parts.append(text[last:].replace("<", "\\<"))
+    parts.append(_UNESCAPED_LT.sub(r"\\<", text[last:]))
     return "".join(parts)
 
 

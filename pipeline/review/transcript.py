@@ -10,13 +10,16 @@ sequence. The session's end is marked as its outcome, so a reviewer sees both ha
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.dreaming.window import error_signature
+from pipeline.dreaming.coding_lessons import ACTION_CHARS
+from pipeline.dreaming.window import SIGNATURE_CHARS, error_signature
 from pipeline.home import ReverieHome
 from pipeline.lake import connect
 from pipeline.playbooks.model import Entry, Rule
+from pipeline.playbooks.safe_text import clean_value
 
 FOLD_CHARS = 600
 FOLD_LINES = 12
@@ -152,23 +155,48 @@ def _error_text(line: Line) -> str | None:
     return None
 
 
+def _signature_forms(line: Line, text: str) -> set[str | None]:
+    """The error as the lake stored it and as the dream window cleaned it (entries quote the clean form)."""
+    raw = {line.stored_signature, error_signature(text)}
+    return raw | {clean_value(v, SIGNATURE_CHARS) for v in raw if v}
+
+
+def _action_forms(line: Line) -> list[str]:
+    """A call's action, whole and by part, as the dream window cleans them."""
+    action = line.action or line.tool or ""
+    parts = [p.strip() for p in re.split(r" && | \|\| | ; | \| ", action) if p.strip()]
+    return [clean_value(p, ACTION_CHARS) for p in [action, *parts]]
+
+
 def _mark_errors_and_sequence(lines: list[Line], rule: Rule) -> None:
     first_error: int | None = None
     if rule.error_signature:
         for index, line in enumerate(lines):
             text = _error_text(line)
-            if text is not None and rule.error_signature in (line.stored_signature, error_signature(text)):
+            if text is not None and rule.error_signature in _signature_forms(line, text):
                 line.support = f"error «{rule.error_signature}»"
                 first_error = index if first_error is None else first_error
                 if line.parent_seq is not None:
                     call = next((c for c in lines if c.seq == line.parent_seq), None)
                     if call is not None and not call.support:
                         call.support = "the tool call that failed with the rule's error"
+    named = {a: label for a, label in ((rule.prerequisite, "the prerequisite the lesson names"),
+                                       (rule.action, "the action the lesson names"),
+                                       (rule.alternative, "the alternative the lesson warns about")) if a}
+    if named and rule.kind != "recovery":
+        for line in lines:
+            if line.type == "tool_call" and not line.support:
+                label = next((named[a] for a in _action_forms(line) if a in named), None)
+                if label:
+                    line.support = label
+        return
     sequence = rule.sequence or []
     if not sequence:
         return
     calls = [line for line in lines[(first_error or 0) :] if line.type == "tool_call"]
     names = [c.tool for c in calls]
+    if rule.action:  # coding recoveries name the action (a command), not the tool
+        names = [next((a for a in _action_forms(c) if a in sequence), c.tool) for c in calls]
     for start in range(len(names) - len(sequence) + 1):
         if names[start : start + len(sequence)] == sequence:
             label = "after the error, " if rule.kind == "recovery" else ""

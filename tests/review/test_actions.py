@@ -28,7 +28,8 @@ def _entries(home, version: str):
 
 
 def test_approve_an_entry_records_who_and_why(client, review_home):
-    entry = next(e for e in _entries(review_home, "pb-2026-03-03") if e.support >= 3)
+    store = PlaybookStore(review_home)
+    entry = next(e for e in _entries(review_home, "pb-2026-03-03") if store.approvable(e))
     response = post(
         client,
         f"/versions/pb-2026-03-03/entries/{entry.id}/approve",

@@ -10,6 +10,7 @@ import pytest
 from loop_home import FAKE_KEY, HOSTILE_SESSION, SCRIPT, START, TOKEN
 
 from pipeline import lake
+from pipeline.error_signatures import error_signature
 from pipeline.playbooks.model import Effect, Entry, EntryStatus, Playbook, Rule, Section
 from pipeline.playbooks.store import PlaybookStore, version_for
 
@@ -124,7 +125,7 @@ def _hostile_version(home) -> str:
     store = PlaybookStore(home)
     base = store.load("pb-2026-03-03", with_reviews=False)
     day = START + timedelta(days=3)
-    signature = "ModuleNotFoundError: No module named <str> at line <n>"
+    signature = error_signature("ModuleNotFoundError: No module named 'evil' at line 3")  # as the lake masks it
     entry = Entry(
         id="reco-hostile",
         agent="coder",
