@@ -131,8 +131,8 @@ def test_claude_dreamer_keeps_verified_lessons_and_drops_poisoned_ones(corpus):
         "rule value",
         "longer than 400",
         "evidence is not a list",
-        "update of unknown entry",
-        "retire of unknown entry",
+        "entry_id must be a string",
+        "entry_id must be a string, got dict",
     ):
         assert any(expected in r for r in reasons), expected
     assert "/v1/messages/batches" in paths and paths.count("/v1/messages") == 1

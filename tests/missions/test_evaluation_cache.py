@@ -9,7 +9,16 @@ import pytest
 
 from pipeline import evaluation_cache
 from pipeline.evaluation import evaluate_candidate
-from pipeline.playbooks.model import Condition, Effect, Entry, Playbook, Recommendation, Rule, Section
+from pipeline.playbooks.model import (
+    Condition,
+    Effect,
+    Entry,
+    Playbook,
+    Recommendation,
+    Rule,
+    Section,
+    SourceSpread,
+)
 from pipeline.playbooks.store import PlaybookStore, version_for
 
 IN_FORCE_DAY, CANDIDATE_DAY = date(2026, 5, 1), date(2026, 5, 2)
@@ -29,6 +38,7 @@ def _entry(entry_id: str, parameter: str, low: float, high: float) -> Entry:
         ),
         support=6,
         evidence=[f"s{i}" for i in range(6)],
+        provenance=[SourceSpread(axis="days", distinct=3, in_window=3)],
         effect=Effect(
             rate_with=0.8, rate_without=0.4, n_with=6, n_without=20, diff=0.4, ci_low=0.1, ci_high=0.6
         ),
