@@ -21,6 +21,13 @@ class ExportKind(StrEnum):
     memory = "memory"
     skill = "skill"
     prompt = "prompt"
+    claude_md = "claude-md"
+    agents_md = "agents-md"
+    claude_memory = "claude-memory"
+    agent_skill = "agent-skill"
+
+
+AGENT_FILE_KINDS = {ExportKind.claude_md, ExportKind.agents_md, ExportKind.claude_memory, ExportKind.agent_skill}
 
 
 def _store():
@@ -168,14 +175,23 @@ def rollback(version: str, reason: str = typer.Option("", "--reason")) -> None:
 
 @playbook_app.command("export")
 def export(
-    kind: ExportKind = typer.Option(..., "--as", help="memory | skill | prompt"),
+    kind: ExportKind = typer.Option(
+        ..., "--as", help="memory | skill | prompt | claude-md | agents-md | claude-memory | agent-skill"
+    ),
     to: Path = typer.Option(..., "--to"),
     version: str = typer.Option(None, "--version"),
+    project: str = typer.Option(None, "--project", help="Only this project's lessons and the anywhere ones."),
 ) -> None:
-    """Export a version as a Claude memory directory, an Agent Skill folder, or a system-prompt snippet."""
+    """Export a version: a Claude memory directory, an Agent Skill folder or a system-prompt snippet; or, for
+    coding agents, the files they read as they are (claude-md: CLAUDE.md block in the project folder --to;
+    agents-md: AGENTS.md block; claude-memory: Claude Code's auto-memory folder --to; agent-skill: a skill
+    under the skills folder --to). Coding-agent exports take the version in force unless --version is given."""
     store = _store()
     if to.exists() and not to.is_dir():
         fail(f"--to must be a folder, and {to} is a file")
+    if kind in AGENT_FILE_KINDS:
+        _export_agent_files(store, kind, to, version, project)
+        return
     try:
         paths = store.export(_version(store, version), kind.value, to)
     except PlaybookError as exc:
@@ -183,3 +199,30 @@ def export(
     except OSError as exc:
         fail(f"cannot write the export under {to}: {exc.strerror or exc}")
     console.print(f"wrote {len(paths)} file(s) under {to}")
+
+
+def _export_agent_files(store, kind: ExportKind, to: Path, version: str | None, project: str | None) -> None:
+    from datetime import date, timedelta
+
+    from pipeline.playbooks import agent_files
+
+    if version is None:
+        playbook = store.in_force(date.today() + timedelta(days=1))
+        if playbook is None:
+            fail("no playbook is in force: approve a version first (`reverie playbook approve V`)")
+    else:
+        playbook = store.load(_version(store, version))
+    try:
+        if kind == ExportKind.claude_md:
+            paths = [agent_files.export_instructions_file(playbook, to / "CLAUDE.md", project)]
+        elif kind == ExportKind.agents_md:
+            paths = [agent_files.export_instructions_file(playbook, to / "AGENTS.md", project)]
+        elif kind == ExportKind.claude_memory:
+            paths = agent_files.export_claude_memory(playbook, to, project)
+        else:
+            paths = [agent_files.export_skill(playbook, to, project)]
+    except (agent_files.NothingToExport, ValueError) as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot write the export under {to}: {exc.strerror or exc}")
+    console.print(f"wrote {len(paths)} file(s) from {playbook.version} under {to}")

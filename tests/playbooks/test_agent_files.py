@@ -144,3 +144,24 @@ def test_skill_follows_the_agentskills_rules(tmp_path: Path, playbook: Playbook)
     assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", meta["name"]) and len(meta["name"]) <= 64
     assert 0 < len(meta["description"]) <= 1024 and "Use before" in meta["description"]
     assert len(body.splitlines()) < 500 and INSTALL in body
+
+
+def test_cli_exports_the_version_in_force_into_claude_md_and_refuses_when_nothing_is_approved(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+    from pipeline.home import ReverieHome
+    from pipeline.playbooks.store import PlaybookStore
+
+    home = ReverieHome.at(tmp_path / "home").ensure()
+    store = PlaybookStore(home)
+    book = _playbook("pb-2026-11-04", [_entry("prec-1", INSTALL, "acme-api", status=EntryStatus.CANDIDATE)])
+    store.write(book.model_copy(update={"partition": "2026-11-04"}))
+    runner = CliRunner()
+    project = tmp_path / "acme-api"
+    args = ["--home", str(home.root), "playbook", "export", "--as", "claude-md", "--to", str(project)]
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 1 and "no playbook is in force" in refused.output
+    assert not (project / "CLAUDE.md").exists()
+    done = runner.invoke(app, [*args, "--version", "pb-2026-11-04"])
+    assert done.exit_code == 1 and "no approved entry" in done.output
