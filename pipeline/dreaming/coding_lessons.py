@@ -23,13 +23,15 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from pipeline.actions import PART_SEPARATORS
 from pipeline.playbooks.model import Condition, Rule
 from pipeline.playbooks.safe_text import clean_value
 
 SCOPE_FEATURE = "project"
 ACTION_CHARS = 120
-PART_SEPARATORS = (" && ", " || ", " ; ", " | ")
-_EDIT_TOOLS = frozenset({"Edit", "Write", "MultiEdit", "NotebookEdit", "apply_patch", "str_replace_based_edit_tool"})
+_EDIT_TOOLS = frozenset(
+    {"Edit", "Write", "MultiEdit", "NotebookEdit", "apply_patch", "str_replace_based_edit_tool"}
+)
 _EDIT_PREFIXES = (
     "Edit ",
     "Write ",
@@ -40,53 +42,6 @@ _EDIT_PREFIXES = (
     "perl -i",
     "perl -pi",
 )
-_DIAGNOSTIC_PROGRAMS = frozenset(
-    {
-        "pytest",
-        "python -m",
-        "npm test",
-        "npm run",
-        "npx jest",
-        "npx vitest",
-        "jest",
-        "vitest",
-        "go test",
-        "cargo test",
-        "cargo build",
-        "make test",
-        "make",
-        "tox",
-        "ruff",
-        "mypy",
-        "eslint",
-        "tsc",
-        "git status",
-        "git diff",
-        "git log",
-        "git show",
-        "ls",
-        "cat",
-        "head",
-        "tail",
-        "grep",
-        "rg",
-        "find",
-        "echo",
-        "pwd",
-        "cd",
-        "wc",
-        "Read",
-        "Grep",
-        "Glob",
-        "LS",
-        "TodoWrite",
-        "Task",
-        "WebFetch",
-        "WebSearch",
-    }
-)
-
-
 _OBSERVATION = frozenset(
     {
         "ls",
@@ -113,6 +68,28 @@ _OBSERVATION = frozenset(
         "WebSearch",
     }
 )
+# Running tests, builds and linters, and delegating: needed whatever happened, so never a hazard either.
+_DIAGNOSTIC_PROGRAMS = _OBSERVATION | {
+    "pytest",
+    "python -m",
+    "npm test",
+    "npm run",
+    "npx jest",
+    "npx vitest",
+    "jest",
+    "vitest",
+    "go test",
+    "cargo test",
+    "cargo build",
+    "make test",
+    "make",
+    "tox",
+    "ruff",
+    "mypy",
+    "eslint",
+    "tsc",
+    "Task",
+}
 
 
 @dataclass(frozen=True)
@@ -131,7 +108,9 @@ class Counts:
 def action_parts(steps: pl.DataFrame) -> pl.DataFrame:
     """One row per part of a compound command (`a && b | c`), in order; a call's failure is its last part's."""
     if steps.is_empty():
-        return steps.select("session_id", "step", "action", "failed", "signature", pl.col("action").alias("call"))
+        return steps.select(
+            "session_id", "step", "action", "failed", "signature", pl.col("action").alias("call")
+        )
     pattern = "|".join(sep.replace("|", r"\|") for sep in PART_SEPARATORS)
     exploded = (
         steps.select("session_id", "step", "action", "failed", "signature")
@@ -171,20 +150,20 @@ def intent_of(action: str) -> str:
 
 def is_diagnostic(action: str) -> bool:
     """Actions an agent needs whatever happened (tests, reads, searches, edits): never a hazard."""
-    if intent_of(action) == "edit files":
-        return True
-    words = action.split()
-    return any(" ".join(words[:n]) in _DIAGNOSTIC_PROGRAMS for n in (1, 2))
+    return intent_of(action) == "edit files" or _program_in(action, _DIAGNOSTIC_PROGRAMS)
 
 
 def is_observation(action: str) -> bool:
     """Reading, listing, searching, editing: what every session does before running anything. Never a
     prerequisite: "edit before testing" is the ordinary loop, and an edit tool preceding the test run is the
     shadow of a substitution (sessions that edited another way), not a step of its own."""
-    if intent_of(action) == "edit files":
-        return True
+    return intent_of(action) == "edit files" or _program_in(action, _OBSERVATION)
+
+
+def _program_in(action: str, programs: frozenset[str]) -> bool:
+    """Whether the action's program, or program and subcommand, is one of `programs`."""
     words = action.split()
-    return bool(words) and (" ".join(words[:2]) in _OBSERVATION or words[0] in _OBSERVATION)
+    return any(" ".join(words[:n]) in programs for n in (1, 2) if len(words) >= n)
 
 
 def scope_condition(project: str | None) -> list[Condition]:
@@ -349,10 +328,8 @@ def count_rule(rule: Rule, parts: pl.DataFrame, sessions: pl.DataFrame, limit: i
 
 
 def pattern_sessions(rule: Rule, parts: pl.DataFrame, sessions: pl.DataFrame) -> list[str]:
-    """Sessions that did what the lesson says (or, for a hazard, ran the action it warns about)."""
-    counts = _count_rule(rule, parts, sessions, limit=10**9)
-    if counts is None:
-        return []
+    """Sessions in the lesson's scope that ran the actions it names (what it says to do, or, for a hazard,
+    the action it warns about)."""
     scoped = set(_in_scope(sessions, rule_scope(rule))["session_id"].to_list())
     named = [a for a in (rule.action, rule.prerequisite) if a]
     shown = set(parts.filter(pl.col("action").is_in(named))["session_id"].to_list())

@@ -10,10 +10,10 @@ sequence. The session's end is marked as its outcome, so a reviewer sees both ha
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline.actions import action_parts
 from pipeline.dreaming.coding_lessons import ACTION_CHARS
 from pipeline.dreaming.window import SIGNATURE_CHARS, error_signature
 from pipeline.home import ReverieHome
@@ -164,7 +164,7 @@ def _signature_forms(line: Line, text: str) -> set[str | None]:
 def _action_forms(line: Line) -> list[str]:
     """A call's action, whole and by part, as the dream window cleans them."""
     action = line.action or line.tool or ""
-    parts = [p.strip() for p in re.split(r" && | \|\| | ; | \| ", action) if p.strip()]
+    parts = [p.strip() for p in action_parts(action) if p.strip()]
     return [clean_value(p, ACTION_CHARS) for p in [action, *parts]]
 
 
