@@ -183,17 +183,29 @@ class PlaybookStore:
         }
         with FileLock(str(self._log()) + ".lock"):
             self._repair_tail()
-            if self._already_decided(action, version, entries):
+            if self._already_decided(action, version, entries, by, reason):
                 return
             with self._log().open("a") as log:
                 log.write(json.dumps(record, sort_keys=True) + "\n")
                 log.flush()
                 os.fsync(log.fileno())
 
-    def _already_decided(self, action: str, version: str, entries: list[str]) -> bool:
+    def _already_decided(
+        self, action: str, version: str, entries: list[str], by: str, reason: str | None
+    ) -> bool:
         """Re-running approve, reject or an evaluation that promotes must not add duplicate lines: a
         decision whose effect is already the replayed state is not appended again (a rollback, when the
-        last decision is that very rollback). A real change of mind (approve, reject, approve) still is."""
+        last decision is that very rollback), unless it gives a reason of its own: a reviewer who says why
+        is a review worth keeping, so concurrent reviewers lose none. The same reviewer repeating the same
+        reason is a re-run. A real change of mind (approve, reject, approve) is always recorded."""
+        if not self._changes_nothing(action, version, entries):
+            return False
+        if reason is None:
+            return True
+        last = next((d for d in reversed(self.decisions()) if d.get("version") == version), None)
+        return last is not None and (last.get("by"), last.get("reason")) == (by, reason)
+
+    def _changes_nothing(self, action: str, version: str, entries: list[str]) -> bool:
         if action == "rollback":
             last = self.decisions()[-1:] or [{}]
             return last[0].get("action") == "rollback" and last[0].get("version") == version
