@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.dreaming.sequences import SEPARATOR
 from pipeline.dreaming.settings import DreamSettings
 from pipeline.dreaming.window import DreamWindow
 from pipeline.playbooks.model import Rule
+
+SEPARATOR = " -> "  # how a recovery's tool sequence reads when checked against a cited session
 
 
 def verify_operation(evidence: list[str], rule: Rule | None, window: DreamWindow, settings: DreamSettings) -> str | None:
