@@ -21,8 +21,8 @@ from pipeline.dreaming import DreamSettings, dream
 from pipeline.evaluation import heldout_seeds
 from pipeline.home import ReverieHome
 from pipeline.ingest.engine import ingest
-from pipeline.missions.batch import batch_seeds, fly_batch
-from pipeline.missions.lunar import fly_reference
+from pipeline.missions.lunar.batch import batch_seeds, fly_batch
+from pipeline.missions.lunar.flight import fly_reference
 from pipeline.outcomes.scoring import score_partition
 from pipeline.outcomes.spec import load_criteria
 from pipeline.playbooks.model import Playbook

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import typer
 
-from pipeline.cli.common import console, fail, home, materialization_metadata, print_kv, progress_bar, run
+from cli.common import console, fail, home, materialization_metadata, print_kv, progress_bar, run
 from pipeline.llm.client import LLMSettings
-from pipeline.missions.suite import EVALUATION_MISSIONS
+from pipeline.missions.lunar.suite import EVALUATION_MISSIONS
 
 
 def _day(value: str | None) -> date:
@@ -111,7 +111,7 @@ def backfill(
 
 def ui(port: int = typer.Option(3000, "--port")) -> None:
     """Open the Dagster UI on this REVERIE_HOME (the CLI's runs are there too)."""
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "REVERIE_HOME": str(home().root), "DAGSTER_HOME": str(home().dagster_home)}
     dagster = Path(sys.executable).with_name("dagster")
     console.print(f"Dagster UI on http://127.0.0.1:{port} (REVERIE_HOME={home().root})")

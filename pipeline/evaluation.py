@@ -20,8 +20,8 @@ from pipeline.dreaming.statistics import wilson_interval
 from pipeline.evaluation_cache import ArmOutcomes, cached_arm, playbook_identity
 from pipeline.home import ReverieHome
 from pipeline.lazy import deferred
-from pipeline.missions.lunar import fly_reference, mission_seed, success
-from pipeline.missions.suite import EVALUATION_MISSIONS, EVALUATION_SUITE
+from pipeline.missions.lunar.flight import fly_reference, mission_seed, success
+from pipeline.missions.lunar.suite import EVALUATION_MISSIONS, EVALUATION_SUITE
 from pipeline.playbooks.model import EntryStatus, Playbook
 from pipeline.playbooks.store import PlaybookStore, version_for
 
@@ -101,7 +101,7 @@ def evaluate_candidate(
     workers: int = 2,
 ) -> EvaluationReport:
     """Fly candidate vs in-force vs reference on the held-out suite, decide, and record everything."""
-    from pipeline.agents.batch import fly_batch
+    from pipeline.missions.lunar.batch import fly_batch
 
     store = PlaybookStore(home)
     version = version_for(day)

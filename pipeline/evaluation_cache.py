@@ -30,7 +30,7 @@ from functools import cache
 from pathlib import Path
 
 from pipeline.home import ReverieHome
-from pipeline.missions.suite import MISSION_CODE_VERSION
+from pipeline.missions.lunar.suite import MISSION_CODE_VERSION
 from pipeline.playbooks.model import Playbook
 
 CACHE_FORMAT = 1

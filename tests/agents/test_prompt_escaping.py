@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 from pipeline.llm.client import LLMSettings
 from pipeline.llm.stub import MessagesStub
-from pipeline.missions.runner import MissionSpec, run_mission
+from pipeline.missions.lunar.runner import MissionSpec, run_mission
 from pipeline.playbooks.model import Entry, EntryStatus, Playbook, Recommendation, Rule, Section
 from tests.agents.test_claude_backend import crew  # the scripted crew: every role takes a turn
 

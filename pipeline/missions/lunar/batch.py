@@ -16,8 +16,14 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from pipeline.home import ReverieHome
-from pipeline.missions.lunar import draw_conditions, fly_reference, mission_seed
-from pipeline.missions.runner import DEFAULT_EXPLORATION, Backend, MissionRecord, MissionSpec, run_mission
+from pipeline.missions.lunar.flight import draw_conditions, fly_reference, mission_seed
+from pipeline.missions.lunar.runner import (
+    DEFAULT_EXPLORATION,
+    Backend,
+    MissionRecord,
+    MissionSpec,
+    run_mission,
+)
 from pipeline.playbooks.model import Playbook
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from pipeline.missions.autopilot import FIRE_MAIN, NOOP, REFERENCE_PARAMS, Autopilot, AutopilotParams
+from pipeline.missions.lunar.autopilot import FIRE_MAIN, NOOP, REFERENCE_PARAMS, Autopilot, AutopilotParams
 
 ENV_ID = "LunarLander-v3"
 WIND_POWER_RANGE = (0.0, 20.0)

@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
-from pipeline.agents.lunar_team import (
+from pipeline.agents.session_log import SessionRecorder
+from pipeline.agents.team import Message, TeamSession
+from pipeline.events import EventType
+from pipeline.missions.lunar.autopilot import PARAMETERS, REFERENCE_PARAMS, ROLES, AutopilotParams
+from pipeline.missions.lunar.flight import FlightResult, MissionConditions, draw_conditions, fly, success
+from pipeline.missions.lunar.team import (
     DIRECTOR,
     FLIGHT_COMPUTER,
     LUNAR_TOOLS,
@@ -22,11 +27,6 @@ from pipeline.agents.lunar_team import (
     offline_agents,
     playbook_digest,
 )
-from pipeline.agents.session_log import SessionRecorder
-from pipeline.agents.team import Message, TeamSession
-from pipeline.events import EventType
-from pipeline.missions.autopilot import PARAMETERS, REFERENCE_PARAMS, ROLES, AutopilotParams
-from pipeline.missions.lunar import FlightResult, MissionConditions, draw_conditions, fly, success
 from pipeline.playbooks.model import Playbook
 
 if TYPE_CHECKING:  # the anthropic SDK is a slow import; offline workers never need it
