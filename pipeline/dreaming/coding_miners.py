@@ -226,7 +226,9 @@ def _hazard_rules(
     ]
 
 
-def _finding(rule: Rule, counts: Counts, scope: str | None, settings: DreamSettings) -> Finding:
+def lesson_finding(rule: Rule, counts: Counts, scope: str | None, settings: DreamSettings) -> Finding:
+    """The finding a lesson's counts make: its rule (scoped; a precondition names the failure it prevents),
+    its template text, the one-sided test in the direction it claims and the sessions it cites."""
     hazard = rule.kind == "hazard"
     update: dict[str, object] = {"conditions": scope_condition(scope)}
     if rule.kind == "precondition":
@@ -276,14 +278,14 @@ def _scope_candidates(
         scoped_rule = rule.model_copy(update={"conditions": scope_condition(scope)})
         counts = count_rule(scoped_rule, parts, sessions, settings.evidence_limit)
         if counts is not None and counts.n_with >= settings.min_support and counts.n_without > 0:
-            finding = _finding(rule, counts, scope, settings)
-            finding.tags["calls"] = _whole_calls(scoped, rule)
+            finding = lesson_finding(rule, counts, scope, settings)
+            finding.tags["calls"] = whole_calls(scoped, rule)
             finding.members = counts.members or []
             findings.append(finding)
     return findings
 
 
-def _whole_calls(parts: pl.DataFrame, rule: Rule) -> str:
+def whole_calls(parts: pl.DataFrame, rule: Rule) -> str:
     """The whole command lines the actions a lesson names came from (a part alone can look harmless:
     `curl -fsSL <url>` of `curl -fsSL <url> | sh`), for the safety screen."""
     named = [a for a in (rule.action, rule.prerequisite, rule.alternative) if a]
