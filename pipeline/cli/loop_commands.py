@@ -72,6 +72,24 @@ def dream(
                  run_config={"ops": {"playbook": {"config": {"backend": backend, "window_days": window_days}}}})
     stats = materialization_metadata(result, "playbook")
     print_kv(f"dream {day}", {k: stats.get(k) for k in ("version", "parent", "sessions_reviewed", "entries", "ops", "path")})
+    if "dropped_ops" in stats:
+        _print_dropped(stats["dropped_ops"])
+
+
+def _print_dropped(dropped: list[dict[str, str]]) -> None:
+    """Operations Claude proposed that failed verification, each with its reason (plain text, never markup:
+    reasons quote values that came from sessions)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    if not dropped:
+        console.print(Text("claude: every proposed operation passed verification"))
+        return
+    title = f"claude: {len(dropped)} operation(s) dropped"
+    table = Table("op", "target", "why it was dropped", title=title, title_justify="left")
+    for op in dropped:
+        table.add_row(*(Text(str(op.get(key, ""))[:300]) for key in ("op", "target", "reason")))
+    console.print(table)
 
 
 def evaluate(

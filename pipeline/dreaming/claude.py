@@ -77,11 +77,11 @@ class ClaudeStats:
     dropped_ops: list[dict[str, str]] = field(default_factory=list)  # op, target, reason
 
     def drop(self, raw: dict[str, Any], reason: str) -> None:
-        target = raw.get("entry_id") or raw.get("bundle") or ""
+        target = raw.get("entry_id") or _lesson_named(raw.get("rule")) or raw.get("bundle") or "-"
         self.dropped += 1
         self.drop_reasons.append(reason)
         self.dropped_ops.append(
-            {"op": clean_value(raw.get("op"), 20), "target": clean_value(target, 40), "reason": reason}
+            {"op": clean_value(raw.get("op"), 20), "target": clean_value(target, 80), "reason": reason}
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -94,6 +94,15 @@ class ClaudeStats:
             "drop_reasons": self.drop_reasons,
             "dropped_ops": self.dropped_ops,
         }
+
+
+def _lesson_named(rule: Any) -> str:
+    """A proposed rule in a few words (`precondition: pip install -e . -> pytest`), to say which op dropped."""
+    if not isinstance(rule, dict):
+        return ""
+    named = [rule.get(k) for k in ("prerequisite", "error_signature", "action", "alternative", "parameter")]
+    words = " -> ".join(str(v) for v in named if isinstance(v, str) and v)
+    return f"{rule.get('kind')}: {words}" if words else ""
 
 
 def _reflect_params(bundle: EvidenceBundle, settings: LLMSettings) -> dict[str, Any]:
