@@ -77,19 +77,16 @@ def dream(
 
 
 def _print_dropped(dropped: list[dict[str, str]]) -> None:
-    """Operations Claude proposed that failed verification, each with its reason (plain text, never markup:
-    reasons quote values that came from sessions)."""
-    from rich.table import Table
+    """Operations Claude proposed that failed verification, one line each with its reason (plain text, never
+    markup: reasons quote values that came from sessions)."""
     from rich.text import Text
 
     if not dropped:
         console.print(Text("claude: every proposed operation passed verification"))
         return
-    title = f"claude: {len(dropped)} operation(s) dropped"
-    table = Table("op", "target", "why it was dropped", title=title, title_justify="left")
+    console.print(Text(f"claude: {len(dropped)} operation(s) dropped"))
     for op in dropped:
-        table.add_row(*(Text(str(op.get(key, ""))[:300]) for key in ("op", "target", "reason")))
-    console.print(table)
+        console.print(Text(f"  {op.get('op')} {op.get('target')}: {op.get('reason')}"[:400]))
 
 
 def evaluate(
