@@ -104,16 +104,46 @@ def _with_p(frame: pl.DataFrame, alternative: str) -> pl.DataFrame:
 
 
 def _precondition_rules(parts: pl.DataFrame, outcome: pl.DataFrame, s: DreamSettings) -> list[Rule]:
+    """The best prerequisite of each command. For a command that fails, the prerequisite must make it fail
+    less (the mechanism); a command that does not fail (`git push`, `npm publish`) can still need one when
+    doing it first goes with success ("run the tests before `git push`"), provided the command is not one an
+    agent runs whatever happened (tests, reads, edits): the ordinary run -> edit -> run loop never gates."""
     first = parts.group_by("session_id", "action").agg(
         pl.col("step").min().alias("first"), pl.col("failed").any().alias("b_failed")
     )
-    failing = first.filter(pl.col("b_failed")).group_by("action").len().filter(pl.col("len") >= s.min_support)
-    targets = first.join(failing.select("action"), on="action", how="semi").join(outcome, on="session_id")
-    totals = targets.group_by("action").agg(
+    fails = first.filter(pl.col("b_failed")).group_by("action").len()
+    failing = set(fails.filter(pl.col("len") >= s.min_support)["action"].to_list())
+    quiet = {a for a in first["action"].unique().to_list() if a not in failing and not is_diagnostic(a)}
+    pairs = pl.concat(
+        [
+            _prerequisite_pairs(first, outcome, failing, s, mechanism=True),
+            _prerequisite_pairs(first, outcome, quiet, s, mechanism=False),
+        ]
+    )
+    pairs = pairs.filter(
+        [
+            not is_observation(a) and intent_of(a) != intent_of(b)
+            for a, b in pairs.select("a", "b").iter_rows()
+        ]
+    )
+    if pairs.is_empty():
+        return []
+    best = _best_per(_with_p(pairs, "greater"), ["b"])
+    return [Rule(kind="precondition", action=b, prerequisite=a) for a, b in best.select("a", "b").iter_rows()]
+
+
+def _prerequisite_pairs(
+    first: pl.DataFrame, outcome: pl.DataFrame, targets: set[str], s: DreamSettings, mechanism: bool
+) -> pl.DataFrame:
+    """(a, b, k1, n1, k2, n2) for each action a that came before target b in enough sessions, with the
+    sessions that ran b split by whether a came first. With `mechanism`, b must fail less when a came
+    first; without, the sessions that did a first must succeed more."""
+    rows = first.filter(pl.col("action").is_in(sorted(targets))).join(outcome, on="session_id")
+    totals = rows.group_by("action").agg(
         pl.len().alias("n"), pl.col("success").sum().alias("k"), pl.col("b_failed").sum().alias("f")
     )
     pairs = (
-        targets.rename({"action": "b", "first": "b_first"})
+        rows.rename({"action": "b", "first": "b_first"})
         .join(
             first.select("session_id", pl.col("action").alias("a"), pl.col("first").alias("a_first")),
             on="session_id",
@@ -128,19 +158,12 @@ def _precondition_rules(parts: pl.DataFrame, outcome: pl.DataFrame, s: DreamSett
             (pl.col("f") - pl.col("f1")).alias("f2"),
         )
         .filter((pl.col("n1") >= s.min_support) & (pl.col("n2") >= s.min_support))
-        # The mechanism: the command fails less often when the prerequisite came first.
-        .filter(pl.col("f2") / pl.col("n2") - pl.col("f1") / pl.col("n1") >= s.min_effect)
     )
-    pairs = pairs.filter(
-        [
-            not is_observation(a) and intent_of(a) != intent_of(b)
-            for a, b in pairs.select("a", "b").iter_rows()
-        ]
-    )
-    if pairs.is_empty():
-        return []
-    best = _best_per(_with_p(pairs, "greater"), ["b"])
-    return [Rule(kind="precondition", action=b, prerequisite=a) for a, b in best.select("a", "b").iter_rows()]
+    if mechanism:  # the command fails less often when the prerequisite came first
+        pairs = pairs.filter(pl.col("f2") / pl.col("n2") - pl.col("f1") / pl.col("n1") >= s.min_effect)
+    else:
+        pairs = pairs.filter(pl.col("k1") / pl.col("n1") - pl.col("k2") / pl.col("n2") >= s.min_effect)
+    return pairs.select("a", "b", *(pl.col(c).cast(pl.Int64) for c in ("k1", "n1", "k2", "n2")))
 
 
 def _recovery_rules(parts: pl.DataFrame, outcome: pl.DataFrame, s: DreamSettings) -> list[Rule]:
