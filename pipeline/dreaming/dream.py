@@ -52,7 +52,8 @@ _STAT_FOR_OP = {"add": "added", "update": "updated", "merge": "merged", "retire"
 
 
 def _counted(ops: list[DeltaOp], stats: DreamStats) -> DreamStats:
-    for op in ops:
+    """Entries added, updated, merged and retired (an entry both dreamers retire counts once)."""
+    for op in {(op.op, op.entry_id): op for op in ops}.values():
         field_name = _STAT_FOR_OP[op.op]
         setattr(stats, field_name, getattr(stats, field_name) + 1)
     return stats
