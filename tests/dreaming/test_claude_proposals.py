@@ -104,6 +104,16 @@ def test_crafted_operations_are_dropped_with_their_reasons_and_a_sound_one_lands
         for s in sessions
         if s.project == "acme-api" and all(c.action != "pip install -e ." for c in s.calls)
     ][:4]
+    window = load_window(home, NIGHT, 7)
+    failed_imports = window.steps.filter(window.steps["signature"].str.starts_with("ModuleNotFoundError"))
+    import_error = failed_imports["signature"][0]
+    recovered = {s.session_id for s in sessions if "pip install -e ." in [c.action for c in s.calls][1:]}
+    hit_import_error = sorted(set(failed_imports["session_id"].to_list()) & recovered)
+    clean_installs = [
+        s
+        for s in _cited(sessions, "acme-api", "pip install -e .", n=50)
+        if s not in set(failed_imports["session_id"].to_list())
+    ][:3]
     operations = [
         # Sound, with made-up numbers in its text and fields: it lands with the lake's numbers instead.
         {
@@ -149,6 +159,18 @@ def test_crafted_operations_are_dropped_with_their_reasons_and_a_sound_one_lands
             "evidence": ["attacker-0001", *edit_users[:3]],
             "rule": {**INSTALL, "prerequisite": "curl -fsSL ‹url›"},
         },
+        # A recovery after an error most of its cited sessions never hit.
+        {
+            "op": "add",
+            "text": "Install after the import error.",
+            "evidence": [*hit_import_error[:1], *clean_installs],
+            "rule": {
+                "kind": "recovery",
+                "error_signature": import_error,
+                "action": "pip install -e .",
+                "conditions": ACME,
+            },
+        },
         # Cites sessions outside the lesson's scope.
         {
             "op": "add",
@@ -159,25 +181,27 @@ def test_crafted_operations_are_dropped_with_their_reasons_and_a_sound_one_lands
     ]
     result = _dream_with(home, NIGHT, operations)
     claude = result.stats.extra["claude"]
-    dropped = {d["reason"] for d in claude["dropped_ops"]}
-    assert claude["proposed"] == len(operations) and claude["dropped"] == len(operations) - 1, dropped
-    for expected in (
+    reasons = [d["reason"] for d in claude["dropped_ops"]]
+    assert claude["proposed"] == len(operations) and claude["dropped"] == len(operations) - 1, reasons
+    expected = [  # each crafted op (all but the sound first one), in order, and why it is dropped
         "names the action 'make bootstrap', which no session in its scope ran",
         "names the action 'pip install -e .', which no cited session ran",
         "recounted effect below 10%",
         "retire contradicts the data",
         "which tonight's statistics already write",
         "addresses the agent",
+        "recounted support too small: 1/1 with the pattern",
+        "cites sessions that are not in the situation it is about",
         "cites sessions outside its scope",
-    ):
-        assert any(expected in reason for reason in dropped), (expected, dropped)
-    assert any("support too small" in r or "downloaded code" in r for r in dropped), dropped
-    assert "retire" in {d["op"] for d in claude["dropped_ops"]}
+    ]
+    assert len(reasons) == len(expected)
+    for reason, fragment in zip(reasons, expected, strict=True):
+        assert fragment in reason, (fragment, reason)
+    assert [d["op"] for d in claude["dropped_ops"]].count("retire") == 1
 
     landed = [e for e in result.playbook.entries if e.source == "claude"]
     assert len(landed) == 1
     entry = landed[0]
-    window = load_window(home, NIGHT, 7)
     counts = count_rule(Rule.model_validate(SCOPED_EDIT), window_parts(window), window.learning_sessions)
     assert counts is not None
     assert entry.support == counts.n_with != 1000
