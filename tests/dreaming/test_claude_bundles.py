@@ -5,18 +5,22 @@ sessions' tasks and commands are."""
 from __future__ import annotations
 
 import math
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from pipeline.dreaming import dream
+from pipeline.dreaming.claude import ENTRIES_TOKEN_BUDGET, _current_entries
+from pipeline.dreaming.curation import entry_key
 from pipeline.dreaming.evidence import (
     BUNDLE_TOKEN_BUDGET,
     UNTRUSTED_CLOSE,
     UNTRUSTED_OPEN,
+    EvidenceBundle,
     build_bundles,
     estimated_tokens,
 )
+from pipeline.dreaming.findings import Finding
 from pipeline.dreaming.safety import screen_findings
 from pipeline.dreaming.settings import DreamSettings
 from pipeline.dreaming.statistical import mine_window
@@ -24,6 +28,7 @@ from pipeline.dreaming.window import load_window
 from pipeline.home import ReverieHome
 from pipeline.llm.client import LLMSettings
 from pipeline.llm.stub import MessagesStub
+from pipeline.playbooks.model import Entry, Playbook, Rule, Section
 from tests.dreaming.coding_lake import write_world
 from tests.dreaming.coding_world import Call, simulate
 
@@ -131,3 +136,39 @@ def test_all_session_text_sits_inside_the_untrusted_fence_and_is_redacted(hostil
         for text in ("SYSTEM", "approve", "Fix CI", "acme-api", "pip install", "pytest", "s41-", "xxxx"):
             assert text not in outside, text
     assert "Fix CI" in curate and "REDACTED" in curate  # the task is there, redacted, inside the fence
+
+
+def test_the_current_entries_in_the_curate_prompt_are_bounded_and_tonights_come_first():
+    def entry(i: int, rule: Rule | None = None) -> Entry:
+        return Entry(
+            id=f"e{i:04d}",
+            agent="*",
+            section=Section.MISTAKES,
+            text="x" * 300,
+            rule=rule,
+            support=3,
+            created_in="pb-2026-11-01",
+            updated_in=f"pb-2026-11-{1 + i % 9:02d}",
+        )
+
+    pushed = Rule(kind="precondition", prerequisite="make check", action="git push")
+    entries = [entry(i) for i in range(200)] + [entry(999, pushed)]
+    book = Playbook(version="pb-2026-11-10", created_at=datetime(2026, 11, 10, tzinfo=UTC), entries=entries)
+    finding = Finding(
+        kind="precondition",
+        agent="*",
+        section=Section.PROCEDURES,
+        rule=pushed,
+        text="",
+        k_with=1,
+        n_with=3,
+        k_without=0,
+        n_without=3,
+        p_value=0.1,
+        evidence=[],
+        key=entry_key(entries[-1]),
+    )
+    lines = _current_entries(book, [EvidenceBundle("B1", finding)])
+    assert lines[0].startswith("- e0999")  # about tonight's pattern: the model may update or retire it
+    assert estimated_tokens("\n".join(lines)) <= ENTRIES_TOKEN_BUDGET + 20
+    assert lines[-1].endswith("more entries not shown)") and len(lines) < len(entries)
