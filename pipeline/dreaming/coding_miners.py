@@ -10,8 +10,6 @@ names, each redacted, stripped to one line and quoted as code by `code_literal`.
 
 from __future__ import annotations
 
-import re
-
 import polars as pl
 
 from pipeline.dreaming.coding_lessons import (
@@ -23,72 +21,16 @@ from pipeline.dreaming.coding_lessons import (
     is_diagnostic,
     is_observation,
     lesson_key,
-    rule_scope,
     scope_condition,
 )
 from pipeline.dreaming.findings import Finding
+from pipeline.dreaming.lesson_texts import code_literal, lesson_text, rate
 from pipeline.dreaming.settings import DreamSettings
 from pipeline.dreaming.statistics import fisher_p_value
 from pipeline.playbooks.model import Rule, Section
-from pipeline.redaction import Redactor
 
 CODING_KINDS = frozenset({"precondition", "recovery", "substitution", "hazard"})
-LITERAL_CHARS = 80
 HAZARD_FAIL_RATE = 0.5
-_CONTROL = re.compile(r"[\x00-\x1f\x7f`]+")
-
-
-def code_literal(value: str | None, redactor: Redactor | None = None) -> str:
-    """Session text as an inline-code literal: redacted, one line, no backticks, bounded; never markup."""
-    text = (redactor or Redactor()).redact(value or "").text
-    text = re.sub(r"\s+", " ", _CONTROL.sub(" ", text)).strip()
-    if len(text) > LITERAL_CHARS:
-        text = text[: LITERAL_CHARS - 1] + "\u2026"
-    return f"`{text or '?'}`"
-
-
-def _where(project: str | None) -> str:
-    return "Anywhere" if project is None else f"In {code_literal(project)}"
-
-
-def _rate(k: int, n: int) -> str:
-    return f"{k}/{n} ({k / n:.0%})" if n else "0/0"
-
-
-def lesson_text(rule: Rule, counts: Counts) -> str:
-    """Instruction first, its scope, then the evidence."""
-    where, c = _where(rule_scope(rule)), counts
-    since = f"; the others most often hit {code_literal(c.common_error)}" if c.common_error else ""
-    if rule.kind == "precondition":
-        return (
-            f"{where}: run {code_literal(rule.prerequisite)} before {code_literal(rule.action)}. "
-            f"{_rate(c.k_with, c.n_with)} sessions that did succeeded; {_rate(c.k_without, c.n_without)} that "
-            f"did not{since}."
-        )
-    if rule.kind == "recovery":
-        usual = f" (most often {code_literal(c.common_error)})" if c.common_error else ""
-        return (
-            f"{where}: after the error {code_literal(rule.error_signature)}, run {code_literal(rule.action)} next. "
-            f"{_rate(c.k_with, c.n_with)} sessions that did succeeded; {_rate(c.k_without, c.n_without)} that "
-            f"did something else{usual}."
-        )
-    if rule.kind == "substitution":
-        hit = (
-            f"; sessions with {code_literal(rule.alternative)} most often hit {code_literal(c.common_error)}"
-            if (c.common_error)
-            else ""
-        )
-        verb = "edit files with" if intent_of(rule.action or "") == "edit files" else "use"
-        return (
-            f"{where}: {verb} {code_literal(rule.action)}, not {code_literal(rule.alternative)}. "
-            f"{_rate(c.k_with, c.n_with)} sessions that did succeeded; {_rate(c.k_without, c.n_without)} with "
-            f"{code_literal(rule.alternative)} instead{hit}."
-        )
-    fails = f"; its calls fail with {code_literal(c.common_error)}" if c.common_error else ""
-    return (
-        f"{where}: avoid {code_literal(rule.action)}. {c.n_with - c.k_with}/{c.n_with} sessions that ran it "
-        f"failed, {c.n_without - c.k_without}/{c.n_without} of the others{fails}."
-    )
 
 
 def _best_per(frame: pl.DataFrame, group: list[str]) -> pl.DataFrame:
@@ -391,8 +333,8 @@ def recent_contradiction(
             )
     if sign * diff <= 0:
         return (
-            f"no longer holds on {day}: {_rate(counts.k_with, counts.n_with)} with the pattern vs "
-            f"{_rate(counts.k_without, counts.n_without)} without"
+            f"no longer holds on {day}: {rate(counts.k_with, counts.n_with)} with the pattern vs "
+            f"{rate(counts.k_without, counts.n_without)} without"
         )
     return None
 

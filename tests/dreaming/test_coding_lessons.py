@@ -7,7 +7,8 @@ import polars as pl
 import pytest
 
 from pipeline.dreaming.coding_lessons import action_parts, count_rule, intent_of, is_diagnostic
-from pipeline.dreaming.coding_miners import code_literal, mine_coding_lessons, recent_contradiction
+from pipeline.dreaming.coding_miners import mine_coding_lessons, recent_contradiction
+from pipeline.dreaming.lesson_texts import code_literal
 from pipeline.dreaming.settings import DreamSettings
 from pipeline.dreaming.statistics import benjamini_hochberg
 from pipeline.playbooks.model import Condition, Rule
