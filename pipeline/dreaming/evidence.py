@@ -157,7 +157,11 @@ def _excerpt(window: DreamWindow, session_id: str, finding: Finding, redactor: R
     project = meta.get("project")
     if finding.kind == "parameter":
         rows = window.decisions.filter(pl.col("session_id") == session_id).sort("parameter")
-        steps = [f"{r['parameter']} = {r['value']:.4g}" for r in rows.iter_rows(named=True)]
+        steps = [
+            f"{r['parameter']} = {r['value']:.4g}"
+            for r in rows.iter_rows(named=True)
+            if r["value"] is not None
+        ]
     else:
         rule = finding.rule
         named = {a for a in (rule.action, rule.prerequisite, rule.alternative) if a} if rule else set()
@@ -165,7 +169,7 @@ def _excerpt(window: DreamWindow, session_id: str, finding: Finding, redactor: R
         lines = []
         for r in rows.iter_rows(named=True):
             action = clean_value(r["action"] or r["tool"], ACTION_CHARS, redactor)
-            failure = f" FAILED {r['signature']}" if r["failed"] else ""
+            failure = f" FAILED {r['signature'] or '(no error text)'}" if r["failed"] else ""
             relevant = r["failed"] or any(a in action for a in named)
             lines.append((not relevant, r["step"], f"{r['step']}: {action}{failure}"))
         kept = sorted(sorted(lines)[:STEPS_PER_SESSION], key=lambda line: line[1])
