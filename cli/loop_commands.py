@@ -72,6 +72,21 @@ def dream(
                  run_config={"ops": {"playbook": {"config": {"backend": backend, "window_days": window_days}}}})
     stats = materialization_metadata(result, "playbook")
     print_kv(f"dream {day}", {k: stats.get(k) for k in ("version", "parent", "sessions_reviewed", "entries", "ops", "path")})
+    if "dropped_ops" in stats:
+        _print_dropped(stats["dropped_ops"])
+
+
+def _print_dropped(dropped: list[dict[str, str]]) -> None:
+    """Operations Claude proposed that failed verification, one line each with its reason (plain text, never
+    markup: reasons quote values that came from sessions)."""
+    from rich.text import Text
+
+    if not dropped:
+        console.print(Text("claude: every proposed operation passed verification"))
+        return
+    console.print(Text(f"claude: {len(dropped)} operation(s) dropped"))
+    for op in dropped:
+        console.print(Text(f"  {op.get('op')} {op.get('target')}: {op.get('reason')}"[:400]))
 
 
 def evaluate(
