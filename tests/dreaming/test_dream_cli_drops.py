@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from cli import app
 from pipeline.llm.stub import MessagesStub
 from tests.dreaming.coding_lake import write_world
 from tests.dreaming.coding_world import simulate
