@@ -20,8 +20,8 @@ from pipeline.dreaming.statistics import wilson_interval
 from pipeline.evaluation_cache import ArmOutcomes, cached_arm, playbook_identity
 from pipeline.home import ReverieHome
 from pipeline.lazy import deferred
-from pipeline.missions.lunar.flight import fly_reference, mission_seed, success
-from pipeline.missions.lunar.suite import EVALUATION_MISSIONS, EVALUATION_SUITE
+from pipeline.missions.lunar.flight import fly_reference, success
+from pipeline.missions.lunar.suite import EVALUATION_MISSIONS, tuning_seeds
 from pipeline.playbooks.model import EntryStatus, Playbook
 from pipeline.playbooks.store import PlaybookStore, version_for
 
@@ -65,8 +65,9 @@ class EvaluationReport:
 
 
 def heldout_seeds(n: int) -> list[int]:
-    """The fixed held-out suite: disjoint from every training seed, identical every night."""
-    return [mission_seed(EVALUATION_SUITE, i, heldout=True) for i in range(n)]
+    """The fixed held-out suite the nightly gate flies: disjoint from every training seed, identical every
+    night, and the tuning suite (never the locked report suite, which only the report benchmark flies)."""
+    return tuning_seeds(n)
 
 
 def as_promoted(candidate: Playbook, store: PlaybookStore) -> Playbook:

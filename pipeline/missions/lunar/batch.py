@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 
 from pipeline.home import ReverieHome
 from pipeline.missions.base import Backend, BatchReport, MissionRecord, ProgressCallback
-from pipeline.missions.lunar.flight import draw_conditions, fly_reference, mission_seed
+from pipeline.missions.lunar.flight import draw_conditions, fly_reference
 from pipeline.missions.lunar.runner import DEFAULT_EXPLORATION, MissionSpec, run_mission
+from pipeline.missions.lunar.suite import mission_seed
 from pipeline.playbooks.model import Playbook
 
 if TYPE_CHECKING:
