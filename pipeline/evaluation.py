@@ -24,6 +24,7 @@ from pipeline.missions.lunar.flight import fly_reference, success
 from pipeline.missions.lunar.suite import EVALUATION_MISSIONS, tuning_seeds
 from pipeline.playbooks.model import EntryStatus, Playbook
 from pipeline.playbooks.store import PlaybookStore, version_for
+from pipeline.progress import progress_for
 
 binomtest = deferred("scipy.stats", "binomtest")  # scipy loads when an evaluation decides, not at import
 
@@ -115,7 +116,8 @@ def evaluate_candidate(
 
     def fly_playbook(playbook: Playbook | None) -> ArmOutcomes:
         flown = fly_batch(home, day, len(seeds), heldout=True, playbook=playbook,
-                          exploration=0.0, workers=workers, write_logs=False, seeds=seeds)
+                          exploration=0.0, workers=workers, write_logs=False, seeds=seeds,
+                          progress=progress_for("evaluate"))
         return ArmOutcomes(tuple(seeds), tuple(r.success for r in flown.results),
                            tuple(r.failure_mode for r in flown.results))
 
