@@ -202,8 +202,3 @@ def _record(home: ReverieHome, day: date, report: EvaluationReport) -> None:
     out = home.reports / "evaluations" / f"{day.isoformat()}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(report.to_json())
-
-
-def load_report(home: ReverieHome, day: date) -> dict | None:
-    path = home.reports / "evaluations" / f"{day.isoformat()}.json"
-    return json.loads(path.read_text()) if path.exists() else None

@@ -25,7 +25,6 @@ TURBULENCE_POWER_RANGE = (0.0, 2.0)
 GRAVITY_RANGE = (-11.5, -8.0)
 SOLVED_REWARD = 200.0  # gymnasium's "solved" bar for one episode
 PAD_HALF_WIDTH = 0.2  # the pad spans x in [-0.2, 0.2] in observation units
-MAX_STEPS = 1000  # gymnasium's TimeLimit for this env
 FINAL_APPROACH_ALTITUDE = 0.25
 FLIP_ANGLE = 0.8  # radians: a crash beyond this tilt is a flip rather than a hard landing
 _CONDITIONS_DOMAIN = 0x5EED_C0DE
