@@ -95,7 +95,9 @@ def success(metrics: dict[str, Any]) -> bool:
     """Mission success, as the outcome criteria define it: at rest on the pad with reward >= 200.
 
     `landed` already means "came to rest on the pad" (an off-pad rest is the `landed_off_pad` failure), so
-    `landed and reward >= 200` and this function always agree.
+    `landed and reward >= 200` and this function always agree. The same rule, as the outcome criteria the dream
+    learns from, is `outcomes/lunar.yaml`'s required criteria: tests/missions/test_success_agreement.py flies a
+    batch and checks the two verdicts agree on every mission, so change both or neither.
     """
     return bool(metrics.get("landed")) and float(metrics.get("reward") or 0.0) >= SOLVED_REWARD
 
