@@ -31,7 +31,8 @@ def fly_day(day: date, missions: int, backend: str = "offline", heldout: bool = 
         flown = run("mission_batch_job", partition_key=day.isoformat(),
                     run_config={"ops": {"mission_batch": {"config": config}}})
     landing = str(home().landing / day.isoformat())
-    run("ingest_job", run_config={"ops": {"staged_logs": {"config": {"paths": [landing]}}}})
+    with progress_bar("ingest", f"ingesting the logs of {day}"):
+        run("ingest_job", run_config={"ops": {"staged_logs": {"config": {"paths": [landing]}}}})
     run("lake_job", partition_key=day.isoformat())
     return materialization_metadata(flown, "mission_batch")
 
@@ -96,8 +97,9 @@ def evaluate(
 ) -> None:
     """Fly the night's candidate and the playbook in force on held-out seeds; promote under the policy."""
     day = _day(date_)
-    result = run("evaluate_job", partition_key=day.isoformat(),
-                 run_config={"ops": {"playbook_evaluation": {"config": {"missions": missions, "policy": policy}}}})
+    with progress_bar("evaluate", f"evaluating the candidate of {day}"):
+        result = run("evaluate_job", partition_key=day.isoformat(),
+                     run_config={"ops": {"playbook_evaluation": {"config": {"missions": missions, "policy": policy}}}})
     stats = materialization_metadata(result, "playbook_evaluation")
     print_kv(f"evaluation {day}", stats)
 
@@ -154,9 +156,10 @@ def demo(
         day = first + timedelta(days=n)
         console.rule(f"night {n + 1}/{nights}: {day}")
         flown = fly_day(day, missions)
-        result = run("nightly_dream_job", partition_key=day.isoformat(), run_config={"ops": {
-            "playbook_evaluation": {"config": {"missions": eval_missions, "policy": "auto"}},
-        }})
+        with progress_bar("evaluate", f"dreaming and evaluating {day}"):
+            result = run("nightly_dream_job", partition_key=day.isoformat(), run_config={"ops": {
+                "playbook_evaluation": {"config": {"missions": eval_missions, "policy": "auto"}},
+            }})
         dreamed = materialization_metadata(result, "playbook")
         evaluated = materialization_metadata(result, "playbook_evaluation")
         promoted = evaluated.get("decision") == "promoted"

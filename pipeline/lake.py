@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import uuid
 from collections.abc import Iterable
 from datetime import date
@@ -83,10 +82,6 @@ def write_file_atomically(path: Path, data: pa.Table) -> Path:
     pq.write_table(data, tmp, compression="zstd")
     os.replace(tmp, path)
     return path
-
-
-def drop_partition(home: ReverieHome, table: str, day: date | str) -> None:
-    shutil.rmtree(partition_dir(home, table, day), ignore_errors=True)
 
 
 def partitions(home: ReverieHome, table: str) -> list[str]:

@@ -161,8 +161,3 @@ def _carry_counters(playbook: Playbook, window: DreamWindow, previous: Playbook 
         for e in playbook.entries
     ]
     return playbook.model_copy(update={"entries": entries})
-
-
-def dream_window(home: ReverieHome, day: date, window_days: int = 7) -> DreamWindow:
-    """The evidence a dream on `day` would review (for previews and evidence bundles)."""
-    return load_window(home, day, window_days)

@@ -4,10 +4,10 @@ from datetime import timedelta
 import pytest
 
 from pipeline.dreaming import dream
-from pipeline.dreaming.synthetic_coding import write_coding_corpus
 from pipeline.llm.client import LLMSettings
-from pipeline.llm.stub import MessagesStub
 from tests.dreaming.conftest import DAY
+from tests.support.messages_stub import MessagesStub
+from tests.support.synthetic_coding import write_coding_corpus
 
 
 def _bundle_stats(prompt: str) -> dict[str, dict]:

@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING
 
 from pipeline.home import ReverieHome
 from pipeline.missions.base import Backend, BatchReport, MissionRecord, ProgressCallback
-from pipeline.missions.lunar.flight import draw_conditions, fly_reference, mission_seed
+from pipeline.missions.lunar.flight import draw_conditions, fly_reference
 from pipeline.missions.lunar.runner import DEFAULT_EXPLORATION, MissionSpec, run_mission
+from pipeline.missions.lunar.suite import mission_seed
 from pipeline.playbooks.model import Playbook
+from pipeline.progress import progress_for
 
 if TYPE_CHECKING:
     from pipeline.llm.client import LLMSettings
@@ -75,7 +77,7 @@ def fly_batch(
         )
         for index, seed in enumerate(seed_list)
     ]
-    records = _run_all(specs, workers, progress)
+    records = _run_all(specs, workers, progress_for("fly", progress))
     records.sort(key=lambda record: record.index)
     return BatchReport(
         day=day,
