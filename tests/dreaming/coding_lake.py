@@ -10,9 +10,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 
-from pipeline.dreaming.synthetic import append_partition
 from pipeline.home import ReverieHome
 from tests.dreaming.coding_world import Session
+from tests.support.synthetic import append_partition
 
 
 def _tool(command: str) -> str:

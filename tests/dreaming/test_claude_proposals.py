@@ -16,11 +16,11 @@ from pipeline.dreaming.recount import window_parts
 from pipeline.dreaming.window import load_window
 from pipeline.home import ReverieHome
 from pipeline.llm.client import LLMSettings
-from pipeline.llm.stub import MessagesStub
 from pipeline.playbooks.model import EntryStatus, Rule
 from pipeline.playbooks.store import PlaybookStore
 from tests.dreaming.coding_lake import write_world
 from tests.dreaming.coding_world import Call, Session, simulate
+from tests.support.messages_stub import MessagesStub
 
 FIRST = date(2026, 11, 2)
 DAYS = tuple((FIRST + timedelta(days=offset)).isoformat() for offset in range(3))

@@ -7,9 +7,9 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from pipeline.llm.stub import MessagesStub
 from tests.dreaming.coding_lake import write_world
 from tests.dreaming.coding_world import simulate
+from tests.support.messages_stub import MessagesStub
 
 pytestmark = pytest.mark.xdist_group("dagster-cli")
 DAYS = ("2026-11-02", "2026-11-03", "2026-11-04")
