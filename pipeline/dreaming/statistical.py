@@ -32,9 +32,8 @@ from pipeline.playbooks.model import Entry, EntryStatus, Playbook, Section
 def mine_window(window: DreamWindow, settings: DreamSettings) -> list[Finding]:
     """Every tested pattern in the window, with BH q-values across all of them (one family per night)."""
     outcomes = window.learning_sessions.select("session_id", "success")
-    findings = (
-        mine_parameters(window.decisions, outcomes, window.features, settings)
-        + mine_coding_lessons(window.steps, window.learning_sessions, settings)
+    findings = mine_parameters(window.decisions, outcomes, window.features, settings) + mine_coding_lessons(
+        window.steps, window.learning_sessions, settings
     )
     # One test per parameter (its cells share it) and one per other pattern: a parameter split into three
     # context cells must not count as three discoveries.
@@ -215,9 +214,10 @@ def cited_counters(window: DreamWindow, since: str | None) -> dict[str, tuple[in
     """helpful/harmful per entry id from sessions newer than the parent version's partition: each session
     that cited an entry counts once, as helpful if it succeeded and harmful if not. Counting only new
     partitions lets counters carry across overlapping windows without double counting."""
-    cites = (
-        window.decisions.select("session_id", "date", "followed").explode("followed").drop_nulls("followed")
-    )
+    cites = window.decisions.select("session_id", "date", "followed")
+    if window.citations is not None and not window.citations.is_empty():
+        cites = pl.concat([cites, window.citations.select(cites.columns).cast(cites.schema)], how="vertical")
+    cites = cites.explode("followed").drop_nulls("followed")
     if since is not None:
         cites = cites.filter(pl.col("date") > date.fromisoformat(since))
     counted = (
