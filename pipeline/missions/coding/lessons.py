@@ -70,7 +70,8 @@ class Lesson:
 def observed_signature(output: str) -> str:
     """A tool output's error signature in the form lesson texts quote it: the lake's signature, cleaned as the
     dream window cleans it, then made a code literal as the miners write it (without the backticks)."""
-    return code_literal(clean_value(error_signature(output), SIGNATURE_CHARS)).strip("`")
+    literal = code_literal(clean_value(error_signature(output), SIGNATURE_CHARS)).strip("`")
+    return literal.replace("\u2039", "<").replace("\u203a", ">")
 
 
 def parse_instructions(text: str) -> list[Lesson]:
@@ -88,7 +89,11 @@ def parse_instructions(text: str) -> list[Lesson]:
             found = template.match(scoped.group("rest"))
             if found is None:
                 continue
-            groups = found.groupdict()
+            # Exports print placeholders as `‹path›` so no session text reads as markup; actions say `<path>`.
+            groups = {
+                k: v.replace("\u2039", "<").replace("\u203a", ">") if v else v
+                for k, v in found.groupdict().items()
+            }
             lessons.append(
                 Lesson(
                     entry_id=bullet.group("id"),
