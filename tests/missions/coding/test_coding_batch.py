@@ -4,6 +4,7 @@ world judged it; the Claude crew plays the same roles with the same tools agains
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 
@@ -104,5 +105,5 @@ def test_the_claude_crew_reads_the_export_and_uses_the_same_tools(tmp_path):
     planner = next(b for b in requests if b["system"][0]["text"].startswith("You are planner"))
     assert "less-0000000a" in planner["system"][-1]["text"]  # the CLAUDE.md export, fenced as data
     assert {t["name"] for t in planner["tools"]} >= {"run_command", "read_file", "send_message"}
-    transcript = open(record.path).read()
+    transcript = Path(record.path).read_text(encoding="utf-8")
     assert "pip install -e ." in transcript and "Following the playbook: [less-0000000a]" in transcript
