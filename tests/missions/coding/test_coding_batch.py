@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipeline.dreaming.statistical import cited_counters
 from pipeline.dreaming.window import load_window
 from pipeline.home import ReverieHome
 from pipeline.ingest.engine import ingest
@@ -48,6 +49,9 @@ def test_a_flown_batch_is_ingested_and_scored_as_the_world_judged_it(tmp_path):
     cited = window.citations.explode("followed")
     followed = {(r.session_id, i) for r in batch.results for i in r.followed}
     assert followed and {(s, i) for s, i in cited.select("session_id", "followed").iter_rows()} == followed
+    citing = [r for r in batch.results if "less-0000000a" in r.followed]
+    helpful, harmful = cited_counters(window, None)["less-0000000a"]
+    assert (helpful, harmful) == (sum(r.success for r in citing), sum(not r.success for r in citing))
 
 
 def _claude_crew(body: dict) -> dict:
