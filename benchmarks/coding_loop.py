@@ -26,6 +26,8 @@ from pathlib import Path
 from pipeline.dreaming import dream
 from pipeline.home import ReverieHome
 from pipeline.ingest.engine import ingest
+from pipeline.missions.coding.catalog import rule_coverage
+from pipeline.missions.coding.lessons import lessons_for
 from pipeline.missions.coding.mission import CODING
 from pipeline.missions.coding.transcripts import CodingTranscript, ToolCall, write_transcript
 from pipeline.missions.coding.world import RULE_KINDS, repositories, repository
@@ -63,24 +65,24 @@ def rate(outcomes) -> float:
 
 
 def lessons_against_rules(playbook: Playbook | None) -> None:
-    """Each repository's planted rules next to the approved lessons in force for it (own scope or anywhere)."""
-    entries = playbook.active_entries() if playbook else []
+    """Each repository's planted rules next to the approved lessons in force for it that capture them (read
+    back from its CLAUDE.md export, as the crew reads them), then every lesson in force for it."""
+    captured: dict[str, list[int]] = {}
     for repo in repositories():
-        scoped = [e for e in entries if not _scope(e) or _scope(e) == repo.name]
-        print(f"  {repo.name} ({repo.stack}) rules: {', '.join(sorted(repo.rules))}")
-        for entry in scoped:
-            if _scope(entry) == repo.name:
-                print(f"      {entry.id}: {entry.text[:150]}")
-    anywhere = [e for e in entries if not _scope(e)]
-    print(f"  anywhere: {len(anywhere)} entries")
-    for entry in anywhere:
-        print(f"      {entry.id}: {entry.text[:150]}")
-
-
-def _scope(entry) -> str | None:
-    from pipeline.playbooks.agent_files import entry_scope
-
-    return entry_scope(entry)
+        lessons = lessons_for(playbook, repo.name)
+        coverage = rule_coverage(repo, lessons)
+        cells = [f"{rule}: {', '.join(ids) if ids else 'not found'}" for rule, ids in coverage.items()]
+        print(f"  {repo.name} ({repo.stack}) " + "; ".join(cells))
+        for lesson in lessons:
+            print(f"      {lesson.entry_id}: {lesson.text[:140]}")
+        for rule, ids in coverage.items():
+            captured.setdefault(rule, [0, 0])
+            captured[rule][0] += bool(ids)
+            captured[rule][1] += 1
+    found = sum(c for c, _ in captured.values())
+    print(f"rules captured by a lesson in force: {found}/{sum(n for _, n in captured.values())}")
+    for rule, (c, n) in sorted(captured.items()):
+        print(f"  {rule}: {c}/{n}")
 
 
 def main() -> None:

@@ -108,7 +108,42 @@ def oracle_lessons(repo: Repository) -> list[Lesson]:
         elif rule == "flaky_test":
             add(rule, "recovery", test, marker="test_retry_backoff" if py else "Exceeded timeout of 5000 ms")
         elif rule == "precommit_hook":
-            add(rule, "recovery", "git add -A", marker="- hook id: ruff-format")
+            add(rule, "recovery", "git add -A", marker="ruff-format")
         elif rule == "push_refused":
             add(rule, "hazard", "git push")
     return lessons
+
+
+def _same_command(found: str | None, planted: str | None, tests: set[str]) -> bool:
+    return found == planted or (found in tests and planted in tests)
+
+
+def captures(found: Lesson, planted: Lesson, tests: set[str]) -> bool:
+    """Whether a mined lesson says what an oracle lesson says (any test command stands for "the tests")."""
+    if found.kind != planted.kind:
+        return False
+    if planted.kind == "recovery":
+        error = found.error or ""
+        marker = planted.error_marker or ""
+        named = found.error_marker == marker or marker in error
+        named = named or (marker.startswith("Exceeded timeout") and error.startswith("thrown:"))
+        return named and _same_command(found.action, planted.action, tests)
+    if planted.kind == "substitution" and planted.action.startswith("Edit *."):
+        ext = planted.action.removeprefix("Edit *.")
+        return (
+            found.action in edit_actions("Edit", ext) | edit_actions("Write", ext)
+            and found.other == planted.other
+        )
+    return _same_command(found.action, planted.action, tests) and found.other == planted.other
+
+
+def rule_coverage(repo: Repository, found: list[Lesson]) -> dict[str, list[str]]:
+    """For each hidden rule of `repo`, the ids of the lessons (read from its export) that capture it."""
+    tests = {action(c.format(test_file="tests/x.py")) for c in TESTS[repo.stack]}
+    coverage: dict[str, list[str]] = {rule: [] for rule in sorted(repo.rules)}
+    for planted in oracle_lessons(repo):
+        rule = planted.entry_id.removeprefix("oracle-").rsplit("-", 1)[0]
+        coverage[rule] += [
+            f.entry_id for f in found if captures(f, planted, tests) and f.entry_id not in coverage[rule]
+        ]
+    return coverage

@@ -92,3 +92,22 @@ def test_the_oracle_crew_beats_the_naive_prior_on_the_same_held_out_tasks():
     assert sum(oracle.success) >= sum(naive.success) + 15
     assert CODING.fly_reference(seeds) == oracle  # a held-out arm is a pure function of its seeds
     assert CODING.name == "coding" and CODING.reference_name == "oracle crew"
+
+
+def test_rule_coverage_matches_lessons_to_the_rules_they_capture():
+    from pipeline.missions.coding.catalog import oracle_lessons, rule_coverage
+    from pipeline.missions.coding.lessons import Lesson
+
+    for repo in world.repositories():
+        assert all(
+            rule_coverage(repo, oracle_lessons(repo)).values()
+        )  # the oracle's lessons capture each rule
+    notify = next(r for r in world.repositories() if r.has("push_refused"))
+    mined = [
+        Lesson("less-1", "hazard", "git push", scope=notify.name),
+        Lesson("less-2", "hazard", "git status"),
+    ]
+    coverage = rule_coverage(notify, mined)
+    assert coverage["push_refused"] == ["less-1"] and not any(
+        ids for rule, ids in coverage.items() if rule != "push_refused"
+    )
