@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from pipeline.agents.session_log import SessionRecorder
 from pipeline.agents.team import Message, TeamSession
 from pipeline.missions.base import Backend, MissionRecord
 from pipeline.missions.coding.catalog import oracle_lessons
@@ -99,8 +100,15 @@ def run_task(spec: TaskSpec) -> MissionRecord:
         agents = _claude_agents(spec, render_instructions(spec.playbook, repo.name, filename))
     else:
         raise ValueError(f"unknown backend {spec.backend!r}; use 'offline' or 'claude'")
+    started = datetime.combine(spec.day, time(8), tzinfo=UTC) + spec.index * TASK_SLOT
+    # The team's own log (messages, tool calls, token usage) stays in memory: the transcript is what lands.
+    recorder = SessionRecorder(session_id, started)
     team = TeamSession(
-        build_roles(agents), CODING_TOOLS, max_turns=spec.max_turns, external=(USER, WORKSPACE)
+        build_roles(agents),
+        CODING_TOOLS,
+        recorder=recorder,
+        max_turns=spec.max_turns,
+        external=(USER, WORKSPACE),
     )
     team.state.update(workspace=workspace, calls=[], followed=set(), notes=[])
 
@@ -136,7 +144,7 @@ def run_task(spec: TaskSpec) -> MissionRecord:
         session_id=session_id,
         cwd=repo.cwd,
         branch="main",
-        started_at=datetime.combine(spec.day, time(8), tzinfo=UTC) + spec.index * TASK_SLOT,
+        started_at=started,
         task=the_task.prompt(),
         calls=team.state["calls"],
         summary=summary,
@@ -180,7 +188,7 @@ def run_task(spec: TaskSpec) -> MissionRecord:
         followed=sorted(team.state["followed"]),
         explored=policy.explored if policy else 0,
         path=path,
-        n_events=len(team.state["calls"]),
-        tokens_in=0,
-        tokens_out=0,
+        n_events=len(recorder.events),
+        tokens_in=sum(e.tokens_in or 0 for e in recorder.events),
+        tokens_out=sum(e.tokens_out or 0 for e in recorder.events),
     )

@@ -105,9 +105,19 @@ def test_the_claude_crew_reads_the_export_and_uses_the_same_tools(tmp_path):
         )
         requests = [body for path, body in stub.requests if path == "/v1/messages"]
     assert record.followed == ["less-0000000a", "less-0000000b"]
-    assert record.metrics["test_runs"] >= 1 and record.path is not None
+    assert record.metrics["test_runs"] >= 1 and record.path is not None and record.tokens_in > 0
     planner = next(b for b in requests if b["system"][0]["text"].startswith("You are planner"))
     assert "less-0000000a" in planner["system"][-1]["text"]  # the CLAUDE.md export, fenced as data
     assert {t["name"] for t in planner["tools"]} >= {"run_command", "read_file", "send_message"}
     transcript = Path(record.path).read_text(encoding="utf-8")
     assert "pip install -e ." in transcript and "Following the playbook: [less-0000000a]" in transcript
+
+
+def test_re_flying_a_day_rewrites_the_same_transcripts_and_held_out_tasks_are_never_written(tmp_path):
+    home = ReverieHome.at(tmp_path / "home").ensure()
+    first = CODING.fly_batch(home, DAY, 6)
+    before = {p: Path(p).read_bytes() for p in first.paths}
+    again = CODING.fly_batch(home, DAY, 6, workers=2)
+    assert {p: Path(p).read_bytes() for p in again.paths} == before
+    held = CODING.fly_batch(home, DAY, 4, heldout=True)
+    assert held.heldout and held.paths == [] and held.exploration == 0.0
