@@ -71,12 +71,19 @@ class Workspace:
         return self.task.repo.has(rule)
 
     def read(self, path: str) -> Result:
-        name = path.rsplit("/", 1)[-1]
-        if path == self.task.repo.test_file(self.task.module):
-            text = f"def {self.task.test_name}():\n    assert {self.task.module}_result() == expected\n"
+        task, python = self.task, self.task.repo.stack == "python"
+        if path == task.repo.test_file(task.module):
+            text = (
+                f"def {task.test_name}():\n    assert {task.module}_result([1, 2]) == 3\n"
+                if python
+                else f"it('{task.test_name}', () => {{\n  expect({task.module}Result([1, 2])).toBe(3);\n}});\n"
+            )
         else:
             text = (
-                f"# {name}\ndef {self.task.module}_result(items):\n    total = sum(items)\n    return total\n"
+                f"def {task.module}_result(items):\n    total = sum(items)\n    return total\n"
+                if python
+                else f"export function {task.module}Result(items: number[]): number {{\n"
+                "  return items.reduce((a, b) => a + b, 0);\n}\n"
             )
         return self._done(Result(text))
 
@@ -97,8 +104,7 @@ class Workspace:
             self.code = "corrupted"
         if tool == "sed":
             return self._done(Result(""))
-        verb = "created" if tool == "Write" else "updated"
-        return self._done(Result(f"The file {repo.cwd}/{path} has been {verb} successfully."))
+        return self._done(Result(f"The file {repo.cwd}/{path} has been updated successfully."))
 
     def run(self, command: str) -> Result:
         """Run a shell command line; `&&` chains stop at the first failure, like a shell's."""
@@ -262,18 +268,34 @@ class Workspace:
                 "Test Suites: 1 failed, 11 passed, 12 total",
                 1,
             )
-        failures = []
+        failures = []  # (file, test title, error): jest prints each failing test under its title
         if self._has("migrations") and not self.migrated:
-            failures.append(("src/__tests__/db.test.ts", 'error: relation "orders" does not exist'))
+            failures.append(
+                (
+                    "src/__tests__/db.test.ts",
+                    "orders repository › saves an order",
+                    'error: relation "orders" does not exist',
+                )
+            )
         if self._has("run_in_band") and "--runInBand" not in words:
-            failures.append(("src/__tests__/db.test.ts", "error: deadlock detected"))
+            failures.append(
+                ("src/__tests__/db.test.ts", "orders repository › locks the row", "error: deadlock detected")
+            )
         if self.snapshots_broken:
-            failures.append(("src/__tests__/render.test.ts", "expect(received).toMatchSnapshot()"))
+            failures.append(
+                ("src/__tests__/render.test.ts", "renders the invoice", "expect(received).toMatchSnapshot()")
+            )
         if self.code != "fixed":
-            failures.append((test_file, "expect(received).toBe(expected) // Object.is equality"))
+            failures.append(
+                (test_file, task.test_name, "expect(received).toBe(expected) // Object.is equality")
+            )
         if self._has("flaky_test") and (self.test_edited or self._flaky_draw()):
             failures.append(
-                ("src/__tests__/sync.test.ts", 'thrown: "Exceeded timeout of 5000 ms for a test."')
+                (
+                    "src/__tests__/sync.test.ts",
+                    "sync › retries with backoff",
+                    'thrown: "Exceeded timeout of 5000 ms for a test."',
+                )
             )
         if not failures:
             return (
@@ -281,10 +303,7 @@ class Workspace:
                 "87 total\nSnapshots:   4 passed, 4 total\nTime:        4.512 s\nRan all test suites.",
                 0,
             )
-        body = [
-            f"FAIL {path}\n  ● {task.test_name.replace('_', ' ')}\n\n    {error}\n"
-            for path, error in failures
-        ]
+        body = [f"FAIL {path}\n  ● {title}\n\n    {error}\n" for path, title, error in failures]
         n = len(failures)
         return (
             header + "\n".join(body) + f"\nTest Suites: {n} failed, {12 - n} passed, 12 total\n"
