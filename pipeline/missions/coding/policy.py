@@ -138,11 +138,12 @@ class OfflinePolicy:
             if command is None or command in self.done or not self.heeds(lesson, *key):
                 continue
             self.prerequisites(ctx, lesson.other, key, depth + 1)
-            ok, _ = self._call(ctx, command, [lesson.entry_id])
+            ok, _ = self.run_as_is(ctx, command, [lesson.entry_id])
             if ok:
                 self.done.add(command)
 
-    def _call(self, ctx: TurnContext, command: str, cited: list[str]) -> tuple[bool, str]:
+    def run_as_is(self, ctx: TurnContext, command: str, cited: list[str]) -> tuple[bool, str]:
+        """Run `command` without looking for its prerequisites (a remedy, a retry, a lesson's own step)."""
         output, _ = ctx.call_tool("run_command", {"command": command, "followed": cited})
         return not ctx.state["workspace"].history[-1].failed, str(output)
 
@@ -244,7 +245,7 @@ class OfflineTester:
                 if lesson.action not in p.test_actions:  # a test action means: run the tests again
                     command = p.command_for(lesson.action)
                     if command is not None:
-                        p._call(ctx, command, [lesson.entry_id])
+                        p.run_as_is(ctx, command, [lesson.entry_id])
                 else:
                     p.test_cited = sorted({*p.test_cited, lesson.entry_id})
                 continue
@@ -265,7 +266,7 @@ class OfflineTester:
         if choice == "setup":
             pending = [c for c in p.setup if c not in p.done]
             if pending:
-                p._call(ctx, pending[int(p.draw("remedy-setup", *key) * len(pending))], [])
+                p.run_as_is(ctx, pending[int(p.draw("remedy-setup", *key) * len(pending))], [])
         elif choice == "switch":
             others = [c for c in p.tests if c != p.test_command]
             p.test_command = others[int(p.draw("remedy-switch", *key) * len(others))]
@@ -304,20 +305,20 @@ class OfflineLead:
         if not commit_asked or p.stopped(ctx):
             return "Done: tests run."
         if p.draw("pre-commit") < PRE_COMMIT_PRIOR:
-            p._call(ctx, catalog.PRE_COMMIT, [])
+            p.run_as_is(ctx, catalog.PRE_COMMIT, [])
         command = catalog.COMMIT.format(message=p.commit_message())
         ok, output = p.run(ctx, command, [], "commit")
         if not ok:
             lesson = p.recovery_for(output, "commit")
             if lesson is not None and (fix := p.command_for(lesson.action)) is not None:
-                ok, _ = p._call(ctx, fix, [lesson.entry_id])
+                ok, _ = p.run_as_is(ctx, fix, [lesson.entry_id])
                 if ok and fix != command:
-                    ok, _ = p._call(ctx, command, [])
+                    ok, _ = p.run_as_is(ctx, command, [])
             elif p.draw("commit-retry") < COMMIT_RETRY_PRIOR:
-                ok, _ = p._call(ctx, command, [])
+                ok, _ = p.run_as_is(ctx, command, [])
         if ok and p.draw("push") < PUSH_PRIOR:
             if (lesson := p.avoided(catalog.action(catalog.PUSH), "push")) is None:
-                p._call(ctx, catalog.PUSH, [])
+                p.run_as_is(ctx, catalog.PUSH, [])
             else:
                 p.cite_without_call(ctx, lesson, "did not push")
         return "Done: committed." if ok else "Done, but the commit failed."
