@@ -23,6 +23,7 @@ import hashlib
 import random
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Literal
 
 Stack = Literal["python", "node"]
@@ -237,17 +238,32 @@ def stream(*key: object) -> random.Random:
     return random.Random(int.from_bytes(digest[:8], "big"))
 
 
-def _draw_rules(rng: random.Random, stack: Stack) -> frozenset[str]:
-    chosen: list[str] = []
-    candidates = [k for k in RULE_KINDS if stack in k.stacks]
-    while len(chosen) < RULES_PER_REPO:
-        kind = rng.choice(candidates)
-        if kind.name in chosen or any(e in chosen for e in kind.excludes):
-            continue
-        chosen.append(kind.name)
-    if "db_service" in chosen and "migrations" not in chosen:  # a database only matters to migrations
-        chosen.append("migrations")
-    return frozenset(chosen)
+@cache
+def _stack_rules(stack: Stack) -> tuple[frozenset[str], ...]:
+    """The rules of each repository of one stack, in order: dealt from seeded shuffles of every kind the stack
+    can hold, so every kind is planted somewhere and no repository holds more than three (four when a
+    database rule brings its migrations) or two that exclude each other."""
+    rng = stream("coding-rules", stack)
+    kinds = [k.name for k in RULE_KINDS if stack in k.stacks]
+    n_repos = sum(1 for index in range(N_REPOS) if _stack_of(index) == stack)
+    deck = [name for _ in range(n_repos) for name in rng.sample(kinds, len(kinds))]
+    dealt = []
+    for _ in range(n_repos):
+        chosen: list[str] = []
+        while len(chosen) < RULES_PER_REPO:
+            name = next(
+                n for n in deck if n not in chosen and not set(KINDS_BY_NAME[n].excludes) & set(chosen)
+            )
+            deck.remove(name)
+            chosen.append(name)
+        if "db_service" in chosen and "migrations" not in chosen:  # a database only matters to migrations
+            chosen.append("migrations")
+        dealt.append(frozenset(chosen))
+    return tuple(dealt)
+
+
+def _stack_of(index: int) -> Stack:
+    return "python" if index % 2 == 0 else "node"
 
 
 def repository(index: int) -> Repository:
@@ -255,12 +271,12 @@ def repository(index: int) -> Repository:
     if not 0 <= index < N_REPOS:
         raise ValueError(f"repository index {index} is outside 0..{N_REPOS - 1}")
     rng = stream("coding-repository", index)
-    stack: Stack = "python" if index % 2 == 0 else "node"
+    stack = _stack_of(index)
     area = _AREAS[index % len(_AREAS)]
     suffixes = _PY_SUFFIXES if stack == "python" else _NODE_SUFFIXES
     name = f"{area}-{suffixes[(index // len(_AREAS)) % len(suffixes)]}"
     modules = tuple(sorted(rng.sample(_MODULES, 4)))
-    return Repository(index, name, stack, area, modules, _draw_rules(rng, stack))
+    return Repository(index, name, stack, area, modules, _stack_rules(stack)[index // 2])
 
 
 def repositories() -> list[Repository]:

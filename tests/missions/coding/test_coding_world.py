@@ -20,6 +20,7 @@ def test_repositories_are_seeded_and_hold_few_of_many_rule_kinds():
     assert all(len(r.rules) <= world.RULES_PER_REPO + 1 for r in repos)
     assert len(world.RULE_KINDS) >= 4 * world.RULES_PER_REPO
     assert all(not ({"slow_suite", "random_order"} <= r.rules) for r in repos)
+    assert set().union(*(r.rules for r in repos)) == {k.name for k in world.RULE_KINDS}  # every kind planted
 
 
 def test_suites_are_disjoint_and_report_repositories_are_only_in_the_report_suite():
@@ -53,6 +54,8 @@ def test_sed_corrupts_source_files_where_the_rule_holds_and_the_edit_tool_does_n
 
 def test_the_slow_suite_times_out_unless_narrowed_and_push_is_refused_where_the_user_refuses_it():
     slow = Workspace(_task_in("slow_suite"))
+    for step in ("pip install -e .", "cp .env.example .env", "make proto"):
+        slow.run(step)
     assert slow.run("pytest").output == "Command timed out after 2m 0.0s"
     narrow = slow.run(f"pytest {slow.task.repo.test_file(slow.task.module)}")
     assert "timed out" not in narrow.output
