@@ -45,6 +45,8 @@ class OfflinePolicy:
         self.setup = list(catalog.SETUP[repo.stack])
         self.tests = [c.format(test_file=repo.test_file(self.task.module)) for c in catalog.TESTS[repo.stack]]
         self.test_actions = {catalog.action(c) for c in self.tests}
+        # The repository's own lessons first: where an anywhere lesson contradicts one, the specific one wins.
+        self.lessons = sorted(self.lessons, key=lambda lesson: lesson.scope is None)
 
     # --- dice and lessons --------------------------------------------------------------------------------
 
@@ -59,10 +61,13 @@ class OfflinePolicy:
         return True
 
     def choose(self, options: list[Option], *key: object) -> tuple[str, list[str]]:
-        """Pick one option: hazards removed, substitutes preferred, else the prior's weights."""
+        """Pick one option: hazards removed, substitutes preferred, else the prior's weights. A lesson that
+        forbids what an earlier (more specific) lesson prefers is passed over."""
         named = set().union(*(names for _, names, _ in options))
         allowed, cited, preferred = list(options), [], set()
         for lesson in self.lessons:
+            if (lesson.other if lesson.kind == "substitution" else lesson.action) in preferred:
+                continue
             if lesson.kind == "hazard" and lesson.action in named and self.heeds(lesson, *key):
                 kept = [o for o in allowed if lesson.action not in o[1]]
                 if kept and len(kept) < len(allowed):

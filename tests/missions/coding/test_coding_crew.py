@@ -111,3 +111,25 @@ def test_rule_coverage_matches_lessons_to_the_rules_they_capture():
     assert coverage["push_refused"] == ["less-1"] and not any(
         ids for rule, ids in coverage.items() if rule != "push_refused"
     )
+
+
+def test_a_repository_s_own_lesson_wins_over_an_anywhere_lesson_that_contradicts_it():
+    from pipeline.missions.coding.lessons import Lesson
+    from pipeline.missions.coding.policy import OfflinePolicy
+
+    ordered = next(r for r in world.repositories() if r.has("random_order"))
+    lessons = [
+        Lesson("less-00000001", "substitution", "pytest <path>", scope=None, other="pytest -p"),
+        Lesson("less-00000002", "substitution", "pytest -p", scope=ordered.name, other="pytest <path>"),
+    ]
+    for n in range(10):
+        policy = OfflinePolicy(world.task(world.task_id(ordered.index, n)), lessons)
+        options = [(c, frozenset({catalog_action(c)}), 1.0) for c in policy.tests]
+        command, cited = policy.choose(options, "test")
+        assert command == "pytest -p no:randomly" and cited == ["less-00000002"]
+
+
+def catalog_action(command: str) -> str:
+    from pipeline.missions.coding.catalog import action
+
+    return action(command)
