@@ -70,8 +70,12 @@ def _precondition_rules(parts: pl.DataFrame, outcome: pl.DataFrame, s: DreamSett
     )
     if pairs.is_empty():
         return []
-    best = _best_per(_with_p(pairs, "greater"), ["b"])
-    return [Rule(kind="precondition", action=b, prerequisite=a) for a, b in best.select("a", "b").iter_rows()]
+    ranked = _with_p(pairs, "greater").sort("p", "a")
+    targets = first.filter(pl.col("action").is_in(sorted(failing | quiet))).join(outcome, on="session_id")
+    chosen = _conditional_prerequisites(ranked, first, targets, failing, s)
+    return [
+        Rule(kind="precondition", action=b, prerequisite=a) for b, prereqs in chosen.items() for a in prereqs
+    ]
 
 
 def _prerequisite_pairs(
@@ -106,6 +110,45 @@ def _prerequisite_pairs(
     else:
         pairs = pairs.filter(pl.col("k1") / pl.col("n1") - pl.col("k2") / pl.col("n2") >= s.min_effect)
     return pairs.select("a", "b", *(pl.col(c).cast(pl.Int64) for c in ("k1", "n1", "k2", "n2")))
+
+
+def _conditional_prerequisites(
+    ranked: pl.DataFrame, first: pl.DataFrame, targets: pl.DataFrame, failing: set[str], s: DreamSettings
+) -> dict[str, list[str]]:
+    """The best prerequisite of each command, then any other that still matters among the sessions that
+    already ran the chosen ones first (a repository can need `pip install -e .` *and* a `.env` before its
+    tests). The conditional test is what keeps a habit that merely travels with a real prerequisite out:
+    given the real one, the habit no longer separates success from failure."""
+    order = first.select("session_id", pl.col("action").alias("a"), pl.col("first").alias("a_first"))
+    chosen: dict[str, list[str]] = {}
+    for b in ranked["b"].unique(maintain_order=True).to_list():
+        candidates = ranked.filter(pl.col("b") == b)["a"].to_list()
+        runs = targets.filter(pl.col("action") == b).select("session_id", "first", "success", "b_failed")
+        preceded = (
+            runs.join(order, on="session_id")
+            .filter(pl.col("a_first") < pl.col("first"))
+            .group_by("session_id")
+            .agg(pl.col("a"))
+        )
+        before = {sid: set(actions) for sid, actions in preceded.iter_rows()}
+        rows = [(sid, bool(ok), bool(failed)) for sid, _, ok, failed in runs.iter_rows()]
+        picked = [candidates[0]]
+        for a in candidates[1:]:
+            base = [r for r in rows if set(picked) <= before.get(r[0], set())]
+            with_a = [r for r in base if a in before.get(r[0], set())]
+            without = [r for r in base if a not in before.get(r[0], set())]
+            if len(with_a) < s.min_support or len(without) < s.min_support:
+                continue
+            k1, k2 = sum(r[1] for r in with_a), sum(r[1] for r in without)
+            if b in failing:  # the mechanism, as for the first prerequisite: b fails less after a
+                gain = sum(r[2] for r in without) / len(without) - sum(r[2] for r in with_a) / len(with_a)
+            else:  # a command that does not fail: doing a first goes with success
+                gain = k1 / len(with_a) - k2 / len(without)
+            p = fisher_p_value(k1, len(with_a), k2, len(without), alternative="greater")
+            if gain >= s.min_effect and p < s.fdr:
+                picked.append(a)
+        chosen[b] = picked
+    return chosen
 
 
 def _recovery_rules(parts: pl.DataFrame, outcome: pl.DataFrame, s: DreamSettings) -> list[Rule]:

@@ -193,9 +193,10 @@ def cited_counters(window: DreamWindow, since: str | None) -> dict[str, tuple[in
     """helpful/harmful per entry id from sessions newer than the parent version's partition: each session
     that cited an entry counts once, as helpful if it succeeded and harmful if not. Counting only new
     partitions lets counters carry across overlapping windows without double counting."""
-    cites = (
-        window.decisions.select("session_id", "date", "followed").explode("followed").drop_nulls("followed")
-    )
+    cites = window.decisions.select("session_id", "date", "followed")
+    if window.citations is not None and not window.citations.is_empty():
+        cites = pl.concat([cites, window.citations.select(cites.columns).cast(cites.schema)], how="vertical")
+    cites = cites.explode("followed").drop_nulls("followed")
     if since is not None:
         cites = cites.filter(pl.col("date") > date.fromisoformat(since))
     counted = (
