@@ -76,6 +76,26 @@ def write_partition(home: ReverieHome, table: str, day: date | str, data: pa.Tab
     return final
 
 
+def replace_mission_rows(
+    home: ReverieHome, table: str, day: date | str, mission: str, data: pl.DataFrame, *, legacy: str = "lunar"
+) -> Path:
+    """Replace one mission's rows of a day's partition, keeping the other missions' rows.
+
+    Tables both missions write on the same day (`evaluations`, `playbook_entries`) carry a `mission` column;
+    rows written before it existed (null) belong to `legacy`, the only mission there was.
+    """
+    path = partition_dir(home, table, day) / PARTITION_FILE
+    data = data.with_columns(pl.lit(mission).alias("mission"))
+    if path.exists():
+        kept = pl.from_arrow(conform(table, pq.read_table(path)))
+        kept = kept.filter(pl.col("mission").fill_null(legacy) != mission).with_columns(
+            pl.col("mission").fill_null(legacy)
+        )
+        if kept.height:
+            data = pl.concat([kept, pl.from_arrow(conform(table, data))], how="vertical_relaxed")
+    return write_partition(home, table, day, data)
+
+
 def write_file_atomically(path: Path, data: pa.Table) -> Path:
     """Write any Parquet file through a temp name (used for staging and non-partitioned tables)."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,7 @@
 """The held-out evaluation suite's fixed identity, importable without the simulator (the CLI needs the
 defaults at start-up)."""
 
+TASK = "lunar_landing"  # the `task` of every lunar session, which is how the lake tells them apart
 EVALUATION_SUITE = "evaluation"  # held-out seeds are drawn from this fixed partition tag, every night alike
 # Held-out missions per arm: at 400 paired seeds a 5-point gain typically clears p < 0.05, at 200 it often
 # does not (the discordant pairs are what the test sees), and three arms of 400 cost seconds a night.
