@@ -2,25 +2,24 @@
 
 A mission's candidate and its playbook in force fly the same held-out seeds with no exploration, next to
 the mission's reference arm (gymnasium's heuristic for lunar, an oracle crew for coding); a paired
-(McNemar) test decides. Pairing matters: the same seed is
-easy or hard for both arms, so the test sees only the missions where the arms disagree, and a few hundred
-flights are enough to separate a real improvement from luck.
+(McNemar) test decides. Pairing matters: the same seed is easy or hard for both arms, so the test sees only
+the missions where the arms disagree, and a few hundred flights are enough to separate a real improvement
+from luck. The report models live in `pipeline/loop_report.py` with the loop's other reports.
 """
 
 from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Literal
 
 import polars as pl
-from pydantic import BaseModel, Field
 
 from pipeline import lake
 from pipeline.dreaming.statistics import wilson_interval
 from pipeline.evaluation_cache import ArmOutcomes, cached_arm, playbook_identity
 from pipeline.home import ReverieHome
 from pipeline.lazy import deferred
+from pipeline.loop_report import ArmResult, EvaluationReport, PromotionPolicy
 from pipeline.missions.base import Mission
 from pipeline.missions.lunar.suite import EVALUATION_MISSIONS
 from pipeline.missions.registry import DEFAULT_MISSION
@@ -29,58 +28,6 @@ from pipeline.playbooks.model import EntryStatus, Playbook
 from pipeline.playbooks.store import PlaybookStore, line_root, version_for
 
 binomtest = deferred("scipy.stats", "binomtest")  # scipy loads when an evaluation decides, not at import
-
-PromotionPolicy = Literal["auto", "manual"]
-Decision = Literal["promoted", "kept", "awaiting_approval", "no_change"]
-
-
-class ArmResult(BaseModel):
-    name: str
-    version: str | None
-    successes: int
-    n: int
-    rate: float
-    ci_low: float
-    ci_high: float
-
-
-class EvaluationReport(BaseModel):
-    """One night's held-out A/B of a mission's candidate, as recorded and as the loop's callers read it."""
-
-    mission: str = DEFAULT_MISSION
-    day: str
-    candidate_version: str
-    in_force_version: str | None
-    seeds: list[int]
-    candidate: ArmResult
-    in_force: ArmResult
-    reference: ArmResult
-    discordant_better: int
-    discordant_worse: int
-    p_value: float
-    prunes_only: bool
-    policy: str
-    decision: Decision
-    reason: str
-    failure_modes: dict[str, dict[str, int]] = Field(default_factory=dict)
-    cached_arms: list[str] = Field(default_factory=list)  # arms read from the cache instead of flown
-
-    @property
-    def promoted(self) -> bool:
-        return self.decision == "promoted"
-
-    @property
-    def version_in_force_after(self) -> str | None:
-        """The version the mission's crew follows after this night's decision."""
-        return self.candidate_version if self.promoted else self.in_force_version
-
-    @property
-    def heldout_success_after(self) -> float:
-        """Held-out success of the playbook in force after the decision, on the night's seeds."""
-        return self.candidate.rate if self.promoted else self.in_force.rate
-
-    def to_json(self) -> str:
-        return self.model_dump_json(indent=2)
 
 
 def as_promoted(candidate: Playbook, store: PlaybookStore) -> Playbook:

@@ -64,7 +64,11 @@ def test_nightly_schedule_targets_the_day_that_just_ended(reverie_home):
     from assets.automation import nightly_dream_schedule
 
     context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 3, 10, 2, 0, tzinfo=UTC))
-    assert nightly_dream_schedule(context).partition_key == "2026-03-09"
+    requests = nightly_dream_schedule(context)
+    assert [r.partition_key for r in requests if r.tags["reverie/mission"] == "lunar"] == ["2026-03-09"]
+    lunar = next(r for r in requests if r.tags["reverie/mission"] == "lunar")
+    assert lunar.run_config["ops"]["playbook"]["config"]["mission"] == "lunar"
+    assert lunar.run_config["ops"]["playbook_evaluation"]["config"]["mission"] == "lunar"
 
 
 def test_workspace_loads_with_dagster_cli(reverie_home):

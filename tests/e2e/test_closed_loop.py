@@ -50,7 +50,7 @@ def loop_home(tmp_path_factory) -> ReverieHome:
             shutil.rmtree(shared, ignore_errors=True)
             shared.mkdir(parents=True)
             reverie(
-                home, "demo", "--nights", str(NIGHTS), "--missions", str(MISSIONS), "--eval-missions", str(EVAL),
+                home, "demo", "--mission", "lunar", "--nights", str(NIGHTS), "--missions", str(MISSIONS), "--eval-missions", str(EVAL),
                 "--start", START.isoformat(), "--report-json", str(shared / "report.json"),
             )
             (shared / "DONE").write_text("built\n")
@@ -64,8 +64,9 @@ def test_report_has_one_row_per_night(loop_home):
         assert set(night) >= {"night", "playbook_version", "train_success", "heldout_success", "reference_success"}
         assert 0.0 <= night["heldout_success"] <= 1.0
     assert (loop_home.reports / "success_by_night.png").stat().st_size > 1000
+    assert report["mission"] == "lunar" and report["reference"] == "gymnasium heuristic"
     final = report["final_playbook"]
-    if report["nights"][-1]["playbook_version"].startswith("pb-"):  # something was promoted: shown as approved
+    if report["nights"][-1]["playbook_version"]:  # something was promoted: shown as approved
         assert final == str(loop_home.reports / "PLAYBOOK.md")
         assert "- status: approved" in (loop_home.reports / "PLAYBOOK.md").read_text()
 
