@@ -136,17 +136,21 @@ def partition_files(home: ReverieHome, table: str, days: Iterable[date | str] | 
 
 def read_table(home: ReverieHome, table: str, days: Iterable[date | str] | None = None) -> pl.DataFrame:
     """Read partitions of a table into polars; an absent table reads as an empty frame with its schema."""
-    files = partition_files(home, table, days)
-    if not files:
-        return pl.from_arrow(empty_table(table))  # type: ignore[return-value]
-    return pl.read_parquet([str(f) for f in files])
+    return scan_table(home, table, days).collect()
 
 
 def scan_table(home: ReverieHome, table: str, days: Iterable[date | str] | None = None) -> pl.LazyFrame:
     files = partition_files(home, table, days)
     if not files:
         return pl.from_arrow(empty_table(table)).lazy()  # type: ignore[union-attr]
-    return pl.scan_parquet([str(f) for f in files])
+    schemas = [pq.read_schema(f) for f in files]
+    if all(schema.names == schemas[0].names for schema in schemas):
+        return pl.scan_parquet([str(f) for f in files])
+    # Partitions written before a column joined the contract lack it (e.g. `evaluations.mission`): read every
+    # column any partition has, null where a partition has none, as DuckDB's `union_by_name` does.
+    union = pa.unify_schemas(schemas, promote_options="permissive")
+    schema = pl.from_arrow(pa.Table.from_batches([], schema=union)).schema  # type: ignore[union-attr]
+    return pl.scan_parquet([str(f) for f in files], schema=schema, missing_columns="insert")
 
 
 # --- DuckDB catalog ------------------------------------------------------------------------------------------

@@ -111,3 +111,16 @@ def test_a_line_learns_only_from_its_missions_sessions(reverie_home):
     }
     assert seen == {"lunar": ["lunar-1"], "coding": ["cc-1", "cc-2"]}
     assert sorted(load_window(reverie_home, DAY, 1).sessions["session_id"]) == ["cc-1", "cc-2", "lunar-1"]
+
+
+def test_partitions_from_before_the_mission_column_read_with_new_ones(reverie_home):
+    old = pl.DataFrame({"day": [DAY], "arm": ["candidate"], "rate": [0.5], "date": [DAY]})
+    lake.write_partition(reverie_home, "evaluations", DAY, old)
+    partition = lake.partition_dir(reverie_home, "evaluations", DAY) / lake.PARTITION_FILE
+    pl.read_parquet(partition).drop("mission").write_parquet(partition)  # as a home written before it
+    later = date(2026, 4, 3)
+    lake.replace_mission_rows(
+        reverie_home, "evaluations", later, "coding", old.with_columns(day=pl.lit(later))
+    )
+    frame = lake.read_table(reverie_home, "evaluations").sort("day")
+    assert frame["mission"].to_list() == [None, "coding"] and frame["rate"].to_list() == [0.5, 0.5]
