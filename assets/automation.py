@@ -1,8 +1,9 @@
 """Jobs, schedules and sensors: how the loop runs by itself once `dagster dev` (or a daemon) is up.
 
-Chain: the daily mission schedule flies today's batch into landing -> the landing sensor stages new files ->
-a run-status sensor builds the lake partitions those files touched -> the nightly schedule dreams over the day
-that just ended and evaluates the candidate.
+Chain: the daily mission schedule flies today's batch of every available mission into landing -> the
+landing sensor stages new files -> a run-status sensor builds the lake partitions those files touched -> the
+nightly schedule dreams over the day that just ended and evaluates each mission's candidate. The schedules
+build their runs with the loop's own configs (`assets/loop.py`), one run per mission, tagged with it.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.loop import batch_run_config, mission_tags, nightly_run_config
 from assets.partitions import daily_partitions
 from pipeline.home import ReverieHome
+from pipeline.loop_report import LoopSettings
+from pipeline.missions.registry import available_missions
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -29,54 +33,96 @@ lake_job = dg.define_asset_job(
     description="Build events and sessions partitions from staged logs, then score them.",
 )
 mission_job = dg.define_asset_job(
-    "mission_batch_job", selection=["mission_batch"], partitions_def=daily_partitions,
-    description="Fly a batch of lunar missions with the playbook in force.",
+    "mission_batch_job",
+    selection=["mission_batch"],
+    partitions_def=daily_partitions,
+    description="Fly a batch of a mission (config `mission`: lunar | coding) with its playbook in force.",
 )
 nightly_job = dg.define_asset_job(
     "nightly_dream_job",
     selection=["playbook", "playbook_evaluation"],
     partitions_def=daily_partitions,
-    description="Dream over the window ending on the partition day, then evaluate and maybe promote.",
+    description="Dream a mission's playbook over the window ending on the partition day, then evaluate and "
+    "maybe promote (config `mission` on both steps).",
 )
 
 score_job = dg.define_asset_job(
-    "score_job", selection=["outcome_scores"], partitions_def=daily_partitions,
+    "score_job",
+    selection=["outcome_scores"],
+    partitions_def=daily_partitions,
     description="Re-score session partitions (after a criteria change).",
 )
 dream_job = dg.define_asset_job(
-    "dream_job", selection=["playbook"], partitions_def=daily_partitions,
+    "dream_job",
+    selection=["playbook"],
+    partitions_def=daily_partitions,
     description="Dream only: write the night's candidate playbook.",
 )
 evaluate_job = dg.define_asset_job(
-    "evaluate_job", selection=["playbook_evaluation"], partitions_def=daily_partitions,
+    "evaluate_job",
+    selection=["playbook_evaluation"],
+    partitions_def=daily_partitions,
     description="Evaluate the night's candidate on held-out missions and apply the promotion policy.",
 )
 
 JOBS = [ingest_job, lake_job, mission_job, nightly_job, score_job, dream_job, evaluate_job]
 
+
 @dg.schedule(
-    job=nightly_job, cron_schedule="0 2 * * *", execution_timezone="UTC", name="nightly_dream_schedule",
+    job=nightly_job,
+    cron_schedule="0 2 * * *",
+    execution_timezone="UTC",
+    name="nightly_dream_schedule",
     default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="At 02:00 UTC, each available mission dreams over (and evaluates) the day that just ended.",
 )
-def nightly_dream_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    """At 02:00 UTC, dream over (and evaluate) the day that just ended."""
+def nightly_dream_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+    """One run per mission: the missions' lines are independent, so one failing never holds the other back."""
     now = context.scheduled_execution_time or datetime.now(UTC)
     day = (now - timedelta(days=1)).date().isoformat()
-    return dg.RunRequest(run_key=f"nightly-{day}", partition_key=day)
+    return [
+        dg.RunRequest(
+            run_key=f"nightly-{settings.mission}-{day}",
+            partition_key=day,
+            run_config=nightly_run_config(settings),
+            tags=mission_tags(settings),
+        )  # fmt: skip
+        for settings in _scheduled_settings()
+    ]
 
 
 @dg.schedule(
-    job=mission_job, cron_schedule="0 6 * * *", execution_timezone="UTC",
+    job=mission_job,
+    cron_schedule="0 6 * * *",
+    execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="At 06:00 UTC, each available mission flies the day's batch with what the night promoted.",
 )
-def daily_mission_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    """Fly the current day's batch in the morning, with whatever playbook the night promoted."""
+def daily_mission_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+    """One training batch per mission, with the loop's default settings."""
     day = (context.scheduled_execution_time or datetime.now(UTC)).date().isoformat()
-    return dg.RunRequest(run_key=f"missions-{day}", partition_key=day)
+    return [
+        dg.RunRequest(
+            run_key=f"missions-{settings.mission}-{day}",
+            partition_key=day,
+            run_config=batch_run_config(settings),
+            tags=mission_tags(settings),
+        )  # fmt: skip
+        for settings in _scheduled_settings()
+    ]
+
+
+def _scheduled_settings() -> list[LoopSettings]:
+    """The loop's default settings for every mission whose code is present (coding once it lands)."""
+    return [LoopSettings(mission=name) for name in available_missions()]
 
 
 def _landing_fingerprint(landing: Path) -> dict[str, float]:
-    files = [p for p in landing.rglob("*") if p.is_file() and not p.name.startswith(".")] if landing.exists() else []
+    files = (
+        [p for p in landing.rglob("*") if p.is_file() and not p.name.startswith(".")]
+        if landing.exists()
+        else []
+    )
     return {"count": len(files), "max_mtime": max((p.stat().st_mtime for p in files), default=0.0)}
 
 
@@ -92,7 +138,9 @@ def landing_sensor(context: dg.SensorEvaluationContext):
 
 
 @dg.run_status_sensor(
-    run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[ingest_job], request_job=lake_job,
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[ingest_job],
+    request_job=lake_job,
     default_status=dg.DefaultSensorStatus.STOPPED,
 )
 def staged_to_lake_sensor(context: dg.RunStatusSensorContext):

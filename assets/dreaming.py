@@ -1,16 +1,22 @@
-"""Dreaming: the nightly review that turns a window of sessions into a new candidate playbook."""
+"""Dreaming: the nightly review that turns a window of a mission's sessions into a new candidate version of
+that mission's playbook line (config `mission`)."""
 
 from datetime import date
+from typing import Any
 
 import dagster as dg
 
 from assets.partitions import daily_partitions
 from pipeline.lazy import deferred
+from pipeline.loop_report import REPORT_METADATA, DreamReport
+from pipeline.missions.registry import DEFAULT_MISSION, session_scope
 from pipeline.playbooks.render import render_preview
+from pipeline.playbooks.store import PlaybookStore
 from resources.lakehouse import LakehouseResource
 from resources.llm import LLMResource
 
 dream = deferred("pipeline.dreaming", "dream")  # scipy and the miners load when a night is dreamed
+DreamSettings = deferred("pipeline.dreaming.settings", "DreamSettings")
 
 DEFAULT_WINDOW_DAYS = 7
 _window = dg.TimeWindowPartitionMapping(
@@ -19,8 +25,10 @@ _window = dg.TimeWindowPartitionMapping(
 
 
 class DreamConfig(dg.Config):
+    mission: str = DEFAULT_MISSION  # whose playbook line, learning from whose sessions
     backend: str = "offline"  # offline (statistical) | claude
     window_days: int = DEFAULT_WINDOW_DAYS
+    settings: dict[str, Any] = {}  # DreamSettings fields to override (benchmarks' ablations)
 
 
 @dg.asset(
@@ -37,9 +45,10 @@ class DreamConfig(dg.Config):
     ],
     group_name="dreaming",
     kinds={"python", "json", "markdown"},
-    description="A new candidate playbook version: the previous version plus the delta operations the "
-    "dreamer derived from the window's sessions and outcomes. Every entry cites its sessions.",
-    code_version="2",
+    description="A new candidate version of a mission's playbook line: the previous version plus the delta "
+    "operations the dreamer derived from the window's sessions of that mission and their outcomes. Every "
+    "entry cites its sessions.",
+    code_version="3",
 )
 def playbook(
     context: dg.AssetExecutionContext, config: DreamConfig, lakehouse: LakehouseResource, llm: LLMResource
@@ -47,10 +56,24 @@ def playbook(
     home = lakehouse.reverie_home
     day = date.fromisoformat(context.partition_key)
     result = dream(
-        home, day, window_days=config.window_days, backend=config.backend, llm_settings=llm.settings()
-    )
+        home, day, window_days=config.window_days, backend=config.backend, llm_settings=llm.settings(),
+        settings=DreamSettings(**config.settings), line=config.mission, scope=session_scope(config.mission),
+    )  # fmt: skip
     lakehouse.refresh_catalog()
     book, stats = result.playbook, result.stats
+    path = PlaybookStore(home, mission=config.mission).path(book.version)
+    ops = {
+        k: getattr(stats, k)
+        for k in ("added", "updated", "merged", "retired", "patterns_tested", "patterns_found")
+    }
+    report = DreamReport(
+        mission=config.mission, day=day, version=book.version, parent=book.parent,
+        sessions_reviewed=book.n_sessions_reviewed,
+        entries=sum(e.status != "retired" for e in book.entries),
+        entries_retired=sum(e.status == "retired" for e in book.entries),
+        ops=ops, dropped_by_safety_screen=len(stats.extra.get("screened", [])), path=str(path),
+        dropped_ops=stats.extra["claude"]["dropped_ops"] if stats.extra.get("claude") else None,
+    )  # fmt: skip
     claude = stats.extra.get("claude")
     # What Claude proposed and verification refused, with the reason each was dropped (claude backend only).
     checked = (
@@ -61,20 +84,17 @@ def playbook(
     return dg.MaterializeResult(
         metadata={
             **checked,
+            "mission": config.mission,
             "version": book.version,
             "parent": book.parent or "none",
             "sessions_reviewed": book.n_sessions_reviewed,
-            "entries": sum(e.status != "retired" for e in book.entries),
-            "entries_retired": sum(e.status == "retired" for e in book.entries),
-            "ops": dg.MetadataValue.json(
-                {
-                    k: getattr(stats, k)
-                    for k in ("added", "updated", "merged", "retired", "patterns_tested", "patterns_found")
-                }
-            ),
+            "entries": report.entries,
+            "entries_retired": report.entries_retired,
+            "ops": dg.MetadataValue.json(ops),
             "window": dg.MetadataValue.json(book.window),
-            "dropped_by_safety_screen": len(stats.extra.get("screened", [])),
+            "dropped_by_safety_screen": report.dropped_by_safety_screen,
             "preview": dg.MetadataValue.md(render_preview(book)),
-            "path": dg.MetadataValue.path(str(home.playbooks / book.version)),
+            "path": dg.MetadataValue.path(report.path),
+            REPORT_METADATA: dg.MetadataValue.json(report.model_dump(mode="json")),
         }
     )

@@ -1,5 +1,5 @@
-"""Held-out evaluation of the night's candidate playbook, and the promotion decision."""
-
+"""Held-out evaluation of the night's candidate playbook of a mission (config `mission`), and the promotion
+decision."""
 
 from datetime import date
 
@@ -7,7 +7,9 @@ import dagster as dg
 
 from assets.partitions import daily_partitions
 from pipeline.lazy import deferred
+from pipeline.loop_report import REPORT_METADATA
 from pipeline.missions.lunar.suite import EVALUATION_MISSIONS
+from pipeline.missions.registry import DEFAULT_MISSION
 from resources.lakehouse import LakehouseResource
 from resources.missions import MissionRuntimeResource
 
@@ -16,6 +18,7 @@ evaluate_candidate = deferred("pipeline.evaluation", "evaluate_candidate")
 
 
 class EvaluationConfig(dg.Config):
+    mission: str = DEFAULT_MISSION  # lunar | coding: whose candidate, suite and reference arm
     missions: int = EVALUATION_MISSIONS
     policy: str = "auto"  # auto | manual
     alpha: float = 0.05
@@ -37,9 +40,10 @@ class EvaluationConfig(dg.Config):
     ],
     group_name="dreaming",
     kinds={"python", "gymnasium"},
-    description="The candidate playbook and the one in force fly the same held-out seeds (no exploration) "
-    "next to gymnasium's reference heuristic; a paired test decides promotion under the configured policy.",
-    code_version="1",
+    description="A mission's candidate playbook and the one in force fly the same held-out draws (no "
+    "exploration) next to the mission's reference arm (gymnasium's heuristic, an oracle crew); a paired test "
+    "decides promotion under the configured policy.",
+    code_version="2",
 )
 def playbook_evaluation(
     context: dg.AssetExecutionContext,
@@ -50,13 +54,15 @@ def playbook_evaluation(
     home = lakehouse.reverie_home
     day = date.fromisoformat(context.partition_key)
     report = evaluate_candidate(
-        home, day, n_missions=config.missions, policy=config.policy,  # type: ignore[arg-type]
+        home, day, mission=config.mission, n_missions=config.missions,
+        policy=config.policy,  # type: ignore[arg-type]
         alpha=config.alpha, margin=config.margin, workers=runtime.workers,
-    )
+    )  # fmt: skip
     lakehouse.refresh_catalog()
-    context.log.info(f"{report.decision}: {report.reason}")
+    context.log.info(f"{report.mission}: {report.decision}: {report.reason}")
     return dg.MaterializeResult(
         metadata={
+            "mission": report.mission,
             "decision": report.decision,
             "reason": report.reason,
             "candidate": report.candidate_version,
@@ -67,5 +73,7 @@ def playbook_evaluation(
             "candidate_ci": dg.MetadataValue.json([report.candidate.ci_low, report.candidate.ci_high]),
             "p_value": report.p_value,
             "heldout_missions": len(report.seeds),
+            "cached_arms": dg.MetadataValue.json(report.cached_arms),
+            REPORT_METADATA: dg.MetadataValue.json(report.model_dump(mode="json")),
         }
     )

@@ -1,5 +1,8 @@
-"""The reference mission as a partitioned agent batch: the team flies, its logs land for ingest."""
+"""Mission batches as a partitioned asset: a mission's crew flies the day's batch, its logs land for ingest.
 
+Which mission is run config (`mission: lunar | coding`), not a partition dimension: see docs/ARCHITECTURE.md,
+"One loop for every mission".
+"""
 
 from datetime import date
 
@@ -7,15 +10,18 @@ import dagster as dg
 
 from assets.partitions import daily_partitions
 from pipeline.lazy import deferred
+from pipeline.loop_report import REPORT_METADATA, FlightReport
+from pipeline.missions.registry import DEFAULT_MISSION
 from pipeline.playbooks.store import PlaybookStore
 from resources.lakehouse import LakehouseResource
 from resources.llm import LLMResource
 from resources.missions import MissionRuntimeResource
 
-fly_batch = deferred("pipeline.missions.lunar.batch", "fly_batch")  # gymnasium loads when a batch flies
+mission_named = deferred("pipeline.missions.registry", "mission")  # a mission's simulator loads when it flies
 
 
 class MissionBatchConfig(dg.Config):
+    mission: str = DEFAULT_MISSION  # lunar | coding (pipeline/missions/registry.py)
     missions: int = 200
     backend: str = "offline"  # offline | claude
     heldout: bool = False
@@ -26,10 +32,11 @@ class MissionBatchConfig(dg.Config):
     partitions_def=daily_partitions,
     group_name="missions",
     kinds={"python", "gymnasium"},
-    description="Lunar landings (gymnasium LunarLander-v3 with wind) flown by a flight director and three "
-    "specialists with the playbook in force on the day. Writes one reverie.event/v1 log per mission to "
+    description="A day's batch of a mission (config `mission`): lunar landings in gymnasium LunarLander-v3 "
+    "with wind flown by a flight director and three specialists, or coding tasks worked by a coding crew, "
+    "each with its mission's playbook in force on the day. Writes one session log per mission to "
     "REVERIE_HOME/landing/<date>/.",
-    code_version="1",
+    code_version="2",
 )
 def mission_batch(
     context: dg.AssetExecutionContext,
@@ -40,11 +47,12 @@ def mission_batch(
 ):
     home = lakehouse.reverie_home
     day = date.fromisoformat(context.partition_key)
-    playbook = PlaybookStore(home).in_force(day)
+    mission = mission_named(config.mission)
+    playbook = PlaybookStore(home, mission=mission.name).in_force(day)
     exploration = config.exploration
     if exploration is None:
         exploration = 0.0 if config.heldout else runtime.exploration
-    report = fly_batch(
+    batch = mission.fly_batch(
         home, day, config.missions,
         backend=config.backend or runtime.backend,
         heldout=config.heldout,
@@ -52,16 +60,19 @@ def mission_batch(
         exploration=exploration,
         workers=runtime.workers,
         llm_settings=llm.settings(),
-    )
-    context.log.info(f"{report.success_rate:.0%} success over {len(report.results)} missions")
+    )  # fmt: skip
+    report = FlightReport.from_batch(mission.name, batch, home.landing / day.isoformat())
+    context.log.info(f"{mission.name}: {report.success_rate:.0%} success over {report.missions} missions")
     return dg.MaterializeResult(
         metadata={
-            "missions": len(report.results),
+            "mission": mission.name,
+            "missions": report.missions,
             "success_rate": report.success_rate,
             "failure_modes": dg.MetadataValue.json(report.failure_modes),
             "playbook_version": report.playbook_version or "none (naive team)",
             "backend": config.backend,
             "heldout": config.heldout,
-            "logs": dg.MetadataValue.path(str(home.landing / day.isoformat())),
+            "logs": dg.MetadataValue.path(report.logs),
+            REPORT_METADATA: dg.MetadataValue.json(report.model_dump(mode="json")),
         }
     )

@@ -1,4 +1,8 @@
-"""Review playbooks: show, diff, approve, reject, roll back, export."""
+"""Review playbooks: show, diff, approve, reject, roll back, export.
+
+Each mission has its own playbook line: `reverie playbook --mission coding list` works on the coding line,
+and every sub-command works on lunar's by default.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,22 @@ from rich.markup import escape
 from rich.table import Table
 
 from cli.common import console, fail, home
+from pipeline.missions.registry import DEFAULT_MISSION, mission_names
 from pipeline.playbooks.store import PlaybookError
 
 playbook_app = typer.Typer(help="Inspect, approve and roll back playbook versions.", no_args_is_help=True)
+_line: dict[str, str] = {"mission": DEFAULT_MISSION}
+
+
+@playbook_app.callback()
+def choose_line(
+    mission: str = typer.Option(
+        DEFAULT_MISSION, "--mission", help=f"Whose playbook line: {' | '.join(mission_names())}."
+    ),
+) -> None:
+    if mission not in mission_names():
+        fail(f"--mission must be one of {', '.join(mission_names())}, got {mission!r}")
+    _line["mission"] = mission
 
 
 class ExportKind(StrEnum):
@@ -27,15 +44,23 @@ class ExportKind(StrEnum):
     agent_skill = "agent-skill"
 
 
-AGENT_FILE_KINDS = {ExportKind.claude_md, ExportKind.agents_md, ExportKind.claude_memory, ExportKind.agent_skill}
+AGENT_FILE_KINDS = {
+    ExportKind.claude_md,
+    ExportKind.agents_md,
+    ExportKind.claude_memory,
+    ExportKind.agent_skill,
+}
 
 
 def _store():
     from pipeline.playbooks.store import PlaybookStore
 
-    store = PlaybookStore(home())
+    mission = _line["mission"]
+    store = PlaybookStore(home(), mission=mission)
     if not store.versions():
-        fail("no playbook versions yet: run `reverie dream` (or `reverie demo`)")
+        fail(
+            f"no {mission} playbook versions yet: run `reverie dream --mission {mission}` (or `reverie demo`)"
+        )
     return store
 
 
@@ -60,8 +85,11 @@ def list_versions() -> None:
         book = store.load(version)
         review = reviews.get(version)
         table.add_row(
-            version, book.parent or "-", str(sum(e.status != "retired" for e in book.entries)),
-            str(len(review.approved) if review else 0), str(len(review.rejected) if review else 0),
+            version,
+            book.parent or "-",
+            str(sum(e.status != "retired" for e in book.entries)),
+            str(len(review.approved) if review else 0),
+            str(len(review.rejected) if review else 0),
             "*" if in_force and in_force.version == version else "",
         )
     console.print(table)
@@ -141,11 +169,18 @@ def diff(v1: str, v2: str) -> None:
 
 
 @playbook_app.command("approve")
-def approve(version: str, entries: list[str] = typer.Argument(None), reason: str = typer.Option("", "--reason")) -> None:
+def approve(
+    version: str, entries: list[str] = typer.Argument(None), reason: str = typer.Option("", "--reason")
+) -> None:
     """Approve a version (or only some of its entries); it becomes the playbook in force from the next day."""
     store = _store()
     try:
-        store.approve(_version(store, version), entry_ids=entries or None, by="cli", reason=reason or "approved by a person")
+        store.approve(
+            _version(store, version),
+            entry_ids=entries or None,
+            by="cli",
+            reason=reason or "approved by a person",
+        )
     except PlaybookError as exc:
         fail(str(exc))
     console.print(f"approved {version}" + (f": {', '.join(entries)}" if entries else ""))

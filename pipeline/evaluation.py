@@ -1,17 +1,16 @@
 """Held-out evaluation and gated promotion of candidate playbooks.
 
-The candidate and the playbook in force fly the same held-out seeds with no exploration, next to
-gymnasium's reference heuristic; a paired (McNemar) test decides. Pairing matters: the same seed is
-easy or hard for both arms, so the test sees only the missions where the arms disagree, and a few hundred
-flights are enough to separate a real improvement from luck.
+A mission's candidate and its playbook in force fly the same held-out seeds with no exploration, next to
+the mission's reference arm (gymnasium's heuristic for lunar, an oracle crew for coding); a paired
+(McNemar) test decides. Pairing matters: the same seed is easy or hard for both arms, so the test sees only
+the missions where the arms disagree, and a few hundred flights are enough to separate a real improvement
+from luck. The report models live in `pipeline/loop_report.py` with the loop's other reports.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Literal
+from pathlib import Path
 
 import polars as pl
 
@@ -20,55 +19,16 @@ from pipeline.dreaming.statistics import wilson_interval
 from pipeline.evaluation_cache import ArmOutcomes, cached_arm, playbook_identity
 from pipeline.home import ReverieHome
 from pipeline.lazy import deferred
-from pipeline.missions.lunar.flight import fly_reference, success
-from pipeline.missions.lunar.suite import EVALUATION_MISSIONS, tuning_seeds
+from pipeline.loop_report import ArmResult, EvaluationReport, PromotionPolicy
+from pipeline.missions.base import Mission
+from pipeline.missions.lunar.suite import EVALUATION_MISSIONS
+from pipeline.missions.registry import DEFAULT_MISSION
+from pipeline.missions.registry import mission as mission_named
 from pipeline.playbooks.model import EntryStatus, Playbook
-from pipeline.playbooks.store import PlaybookStore, version_for
+from pipeline.playbooks.store import PlaybookStore, line_root, version_for
 from pipeline.progress import progress_for
 
 binomtest = deferred("scipy.stats", "binomtest")  # scipy loads when an evaluation decides, not at import
-
-PromotionPolicy = Literal["auto", "manual"]
-
-
-@dataclass
-class ArmResult:
-    name: str
-    version: str | None
-    successes: int
-    n: int
-    rate: float
-    ci_low: float
-    ci_high: float
-
-
-@dataclass
-class EvaluationReport:
-    day: str
-    candidate_version: str
-    in_force_version: str | None
-    seeds: list[int]
-    candidate: ArmResult
-    in_force: ArmResult
-    reference: ArmResult
-    discordant_better: int
-    discordant_worse: int
-    p_value: float
-    prunes_only: bool
-    policy: str
-    decision: Literal["promoted", "kept", "awaiting_approval", "no_change"]
-    reason: str
-    failure_modes: dict[str, dict[str, int]] = field(default_factory=dict)
-    cached_arms: list[str] = field(default_factory=list)  # arms read from the cache instead of flown
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2)
-
-
-def heldout_seeds(n: int) -> list[int]:
-    """The fixed held-out suite the nightly gate flies: disjoint from every training seed, identical every
-    night, and the tuning suite (never the locked report suite, which only the report benchmark flies)."""
-    return tuning_seeds(n)
 
 
 def as_promoted(candidate: Playbook, store: PlaybookStore) -> Playbook:
@@ -89,50 +49,63 @@ def _rule_keys(book: Playbook | None) -> set[str]:
 def _arm(name: str, version: str | None, outcomes: list[bool]) -> ArmResult:
     k, n = sum(outcomes), len(outcomes)
     low, high = wilson_interval(k, n)
-    return ArmResult(name, version, k, n, k / n if n else 0.0, low, high)
+    return ArmResult(
+        name=name, version=version, successes=k, n=n, rate=k / n if n else 0.0, ci_low=low, ci_high=high
+    )
 
 
 def evaluate_candidate(
     home: ReverieHome,
     day: date,
     *,
+    mission: Mission | str = DEFAULT_MISSION,
     n_missions: int = EVALUATION_MISSIONS,
     policy: PromotionPolicy = "auto",
     alpha: float = 0.05,
     margin: float = 0.02,
     workers: int = 2,
 ) -> EvaluationReport:
-    """Fly candidate vs in-force vs reference on the held-out suite, decide, and record everything."""
-    from pipeline.missions.lunar.batch import fly_batch
-
-    store = PlaybookStore(home)
+    """Fly a mission's candidate vs its in-force version vs its reference on its held-out suite, decide, and
+    record everything. Only the `Mission` contract is used, so every mission is evaluated the same way."""
+    flown_mission = mission_named(mission) if isinstance(mission, str) else mission
+    name = flown_mission.name
+    store = PlaybookStore(home, mission=name)
     version = version_for(day)
     candidate = store.load(version) if version in store.versions() else None
     if candidate is None:
-        raise LookupError(f"no playbook version was dreamed for {day}; run `reverie dream --date {day}` first")
+        raise LookupError(
+            f"no {name} playbook version was dreamed for {day}; run `reverie dream --mission {name} --date {day}` first"
+        )
     in_force = store.in_force(day)
-    seeds = heldout_seeds(n_missions)
+    seeds = flown_mission.heldout_seeds(n_missions)
     promoted = as_promoted(candidate, store)
 
     def fly_playbook(playbook: Playbook | None) -> ArmOutcomes:
-        flown = fly_batch(home, day, len(seeds), heldout=True, playbook=playbook,
-                          exploration=0.0, workers=workers, write_logs=False, seeds=seeds,
-                          progress=progress_for("evaluate"))
-        return ArmOutcomes(tuple(seeds), tuple(r.success for r in flown.results),
-                           tuple(r.failure_mode for r in flown.results))
+        flown = flown_mission.fly_batch(
+            home, day, len(seeds), heldout=True, playbook=playbook, exploration=0.0, workers=workers,
+            write_logs=False, seeds=seeds, progress=progress_for("evaluate"),
+        )  # fmt: skip
+        return ArmOutcomes(
+            tuple(seeds),
+            tuple(r.success for r in flown.results),
+            tuple(r.failure_mode for r in flown.results),
+        )
 
-    def fly_reference_arm() -> ArmOutcomes:
-        flights = fly_reference(seeds)
-        return ArmOutcomes(tuple(seeds), tuple(success(f.metrics) for f in flights),
-                           tuple(f.metrics.get("failure_mode") for f in flights))
-
-    # An arm whose identity, seeds and mission code are unchanged is read back, not flown again.
+    # An arm whose mission, identity, seeds and mission code are unchanged is read back, not flown again.
     arms = {
-        "candidate": cached_arm(home, playbook_identity(promoted), seeds, lambda: fly_playbook(promoted)),
-        "in_force": cached_arm(home, playbook_identity(in_force), seeds, lambda: fly_playbook(in_force)),
-        "reference": cached_arm(home, "reference", seeds, fly_reference_arm),
+        "candidate": cached_arm(
+            home, playbook_identity(promoted), seeds, lambda: fly_playbook(promoted), mission=name
+        ),
+        "in_force": cached_arm(
+            home, playbook_identity(in_force), seeds, lambda: fly_playbook(in_force), mission=name
+        ),
+        "reference": cached_arm(
+            home, "reference", seeds, lambda: flown_mission.fly_reference(seeds), mission=name
+        ),
     }
-    cand_ok, base_ok, ref_ok = (list(arms[name][0].success) for name in ("candidate", "in_force", "reference"))
+    cand_ok, base_ok, ref_ok = (
+        list(arms[name][0].success) for name in ("candidate", "in_force", "reference")
+    )
     better = sum(c and not b for c, b in zip(cand_ok, base_ok, strict=True))
     worse = sum(b and not c for c, b in zip(cand_ok, base_ok, strict=True))
     p_value = binomtest(better, better + worse, 0.5, alternative="greater").pvalue if better + worse else 1.0
@@ -144,27 +117,40 @@ def evaluate_candidate(
     if unchanged:
         decision, reason = "no_change", "the candidate's active entries equal the playbook in force"
     elif cand_arm.rate > base_arm.rate and p_value < alpha:
-        decision, reason = "promoted", f"better on held-out seeds ({better} won vs {worse} lost, p={p_value:.3g})"
+        decision, reason = (
+            "promoted",
+            f"better on held-out seeds ({better} won vs {worse} lost, p={p_value:.3g})",
+        )
     elif prunes_only and cand_arm.rate >= base_arm.rate - margin:
-        decision, reason = "promoted", f"only prunes entries and is not worse than {margin:.0%} ({cand_arm.rate:.1%} vs {base_arm.rate:.1%})"
+        decision, reason = (
+            "promoted",
+            f"only prunes entries and is not worse than {margin:.0%} ({cand_arm.rate:.1%} vs {base_arm.rate:.1%})",
+        )
     else:
-        decision, reason = "kept", (
-            f"not better with p<{alpha} ({cand_arm.rate:.1%} vs {base_arm.rate:.1%}, "
-            f"{better} won vs {worse} lost, p={p_value:.3g}): the playbook in force stays"
+        decision, reason = (
+            "kept",
+            (
+                f"not better with p<{alpha} ({cand_arm.rate:.1%} vs {base_arm.rate:.1%}, "
+                f"{better} won vs {worse} lost, p={p_value:.3g}): the playbook in force stays"
+            ),
         )
     if decision == "promoted" and policy == "manual":
-        decision, reason = "awaiting_approval", reason + "; policy is manual: approve with `reverie playbook approve`"
+        decision, reason = (
+            "awaiting_approval",
+            reason + "; policy is manual: approve with `reverie playbook approve`",
+        )
     if decision == "promoted":
         store.approve(candidate.version, by="auto-promotion", reason=reason)
 
     report = EvaluationReport(
+        mission=name,
         day=day.isoformat(),
         candidate_version=candidate.version,
         in_force_version=in_force.version if in_force else None,
         seeds=seeds,
         candidate=cand_arm,
         in_force=base_arm,
-        reference=_arm("reference", "gymnasium heuristic", ref_ok),
+        reference=_arm("reference", flown_mission.reference_name, ref_ok),
         discordant_better=better,
         discordant_worse=worse,
         p_value=float(p_value),
@@ -179,8 +165,15 @@ def evaluate_candidate(
     return report
 
 
+def report_path(home: ReverieHome, mission: str, day: date) -> Path:
+    """`reports/evaluations/<day>.json` for lunar (where it always was), `.../<mission>/<day>.json` otherwise."""
+    folder = line_root(home, mission).relative_to(home.playbooks)
+    return home.reports / "evaluations" / folder / f"{day.isoformat()}.json"
+
+
 def _record(home: ReverieHome, day: date, report: EvaluationReport) -> None:
-    """Keep every evaluation queryable (`evaluations` table) and readable (JSON under reports/)."""
+    """Keep every evaluation queryable (the mission's rows of the `evaluations` table) and readable (JSON
+    under reports/)."""
     rows = [
         {
             "day": day,
@@ -198,7 +191,7 @@ def _record(home: ReverieHome, day: date, report: EvaluationReport) -> None:
         }
         for arm in (report.candidate, report.in_force, report.reference)
     ]
-    lake.write_partition(home, "evaluations", day, pl.DataFrame(rows))
-    out = home.reports / "evaluations" / f"{day.isoformat()}.json"
+    lake.replace_mission_rows(home, "evaluations", day, report.mission, pl.DataFrame(rows))
+    out = report_path(home, report.mission, day)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(report.to_json())

@@ -6,12 +6,14 @@ heuristic on the fixed suite, and the playbook in force on nights when nothing w
 successes every night, and evaluation spent most of the demo re-flying them. The key therefore holds exactly
 those inputs:
 
+- the mission (`lunar`, `coding`): the same seed is a different draw in each;
 - the arm's identity: `reference`, `naive` (no playbook in force), or the playbook's version id plus a hash
   of its full content as the crew sees it (entry statuses from the review log included, so a rejection or
   an approval changes the key);
 - the seeds, in order;
-- the mission code version: a hash of the source of the simulator, autopilot, crew and playbook model, the
-  versions of gymnasium, Box2D and numpy, and `MISSION_CODE_VERSION` for changes elsewhere.
+- the mission code version: a hash of the source of the mission's package (for lunar: simulator, autopilot,
+  crew), the shared mission contract, the team runner and the playbook model, the versions of gymnasium,
+  Box2D and numpy, and `MISSION_CODE_VERSION` for changes elsewhere.
 
 Entries live under REVERIE_HOME/cache/arms/<key>.json. `REVERIE_ARM_CACHE=0` flies every arm regardless
 (to measure, or to check that cached and flown results agree).
@@ -33,9 +35,9 @@ from pipeline.home import ReverieHome
 from pipeline.missions.lunar.suite import MISSION_CODE_VERSION
 from pipeline.playbooks.model import Playbook
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: keyed by mission, and the mission's sub-package hashed
 _PIPELINE = Path(__file__).resolve().parent
-# What a held-out flight's outcome depends on besides the seed and the playbook.
+# What a held-out flight's outcome depends on besides the seed and the playbook (plus missions/<name>/).
 _FLIGHT_SOURCES = ("missions", "agents", "playbooks")
 _FLIGHT_LIBRARIES = ("gymnasium", "box2d", "numpy")
 
@@ -62,15 +64,19 @@ def playbook_identity(playbook: Playbook | None) -> str:
     return f"{playbook.version}+{digest}"
 
 
+def _sources(mission: str) -> list[Path]:
+    """The modules a flight of `mission` runs: the shared folders' own modules and the mission's package."""
+    files = [source for folder in _FLIGHT_SOURCES for source in sorted((_PIPELINE / folder).glob("*.py"))]
+    return files + sorted((_PIPELINE / "missions" / mission).rglob("*.py"))
+
+
 @cache
-def mission_code_version() -> str:
+def mission_code_version(mission: str = "lunar") -> str:
     """A hash of everything besides seed and playbook that decides a flight's outcome."""
-    digest = hashlib.sha256(f"{MISSION_CODE_VERSION}|{CACHE_FORMAT}".encode())
-    for folder in _FLIGHT_SOURCES:
-        # Recursive: each mission lives in its own package (missions/lunar/, missions/coding/).
-        for source in sorted((_PIPELINE / folder).rglob("*.py")):
-            digest.update(f"{source.relative_to(_PIPELINE).as_posix()}\0".encode())
-            digest.update(source.read_bytes())
+    digest = hashlib.sha256(f"{MISSION_CODE_VERSION}|{CACHE_FORMAT}|{mission}".encode())
+    for source in _sources(mission):
+        digest.update(f"{source.relative_to(_PIPELINE).as_posix()}\0".encode())
+        digest.update(source.read_bytes())
     for library in _FLIGHT_LIBRARIES:
         try:
             version = importlib.metadata.version(library)
@@ -85,14 +91,21 @@ def enabled() -> bool:
 
 
 class ArmCache:
-    """Arm outcomes on disk, keyed by (arm identity, seeds, mission code version)."""
+    """Arm outcomes on disk, keyed by (mission, arm identity, seeds, mission code version)."""
 
-    def __init__(self, home: ReverieHome) -> None:
+    def __init__(self, home: ReverieHome, mission: str = "lunar") -> None:
         self.root = home.cache / "arms"
+        self.mission = mission
 
     def key(self, identity: str, seeds: Sequence[int]) -> str:
         material = json.dumps(
-            {"arm": identity, "seeds": list(seeds), "code": mission_code_version(), "format": CACHE_FORMAT}
+            {
+                "mission": self.mission,
+                "arm": identity,
+                "seeds": list(seeds),
+                "code": mission_code_version(self.mission),
+                "format": CACHE_FORMAT,
+            }
         )
         return hashlib.sha256(material.encode()).hexdigest()[:32]
 
@@ -111,7 +124,10 @@ class ArmCache:
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        if list(outcomes.seeds) != list(seeds) or stored.get("arm") != identity:
+        if list(outcomes.seeds) != list(seeds) or (stored.get("arm"), stored.get("mission")) != (
+            identity,
+            self.mission,
+        ):
             return None
         if not len(outcomes.seeds) == len(outcomes.success) == len(outcomes.failure_mode):
             return None
@@ -122,8 +138,9 @@ class ArmCache:
         path = self._file(identity, outcomes.seeds)
         path.parent.mkdir(parents=True, exist_ok=True)
         payload = {
+            "mission": self.mission,
             "arm": identity,
-            "code": mission_code_version(),
+            "code": mission_code_version(self.mission),
             "seeds": list(outcomes.seeds),
             "success": list(outcomes.success),
             "failure_mode": list(outcomes.failure_mode),
@@ -134,10 +151,15 @@ class ArmCache:
 
 
 def cached_arm(
-    home: ReverieHome, identity: str, seeds: Sequence[int], fly: Callable[[], ArmOutcomes]
+    home: ReverieHome,
+    identity: str,
+    seeds: Sequence[int],
+    fly: Callable[[], ArmOutcomes],
+    *,
+    mission: str = "lunar",
 ) -> tuple[ArmOutcomes, bool]:
     """The arm's outcomes from the cache, or flown by `fly()` and stored; the flag says whether it was cached."""
-    cache_store = ArmCache(home)
+    cache_store = ArmCache(home, mission)
     if enabled() and (found := cache_store.get(identity, seeds)) is not None:
         return found, True
     outcomes = fly()

@@ -181,6 +181,7 @@ PLAYBOOK_ENTRIES_SCHEMA = pa.schema(
         ("status", pa.string()),
         ("created_in", pa.string()),
         ("updated_in", pa.string()),
+        ("mission", pa.string()),  # playbook line (lunar | coding); null in partitions from before lines
     ]
 )
 
@@ -198,6 +199,7 @@ EVALUATIONS_SCHEMA = pa.schema(
         ("decision", pa.string()),
         ("reason", pa.string()),
         ("date", pa.date32()),
+        ("mission", pa.string()),  # lunar | coding; null in partitions written before missions had lines
     ]
 )
 

@@ -75,6 +75,26 @@ def write_partition(home: ReverieHome, table: str, day: date | str, data: pa.Tab
     return final
 
 
+def replace_mission_rows(
+    home: ReverieHome, table: str, day: date | str, mission: str, data: pl.DataFrame, *, legacy: str = "lunar"
+) -> Path:
+    """Replace one mission's rows of a day's partition, keeping the other missions' rows.
+
+    Tables both missions write on the same day (`evaluations`, `playbook_entries`) carry a `mission` column;
+    rows written before it existed (null) belong to `legacy`, the only mission there was.
+    """
+    path = partition_dir(home, table, day) / PARTITION_FILE
+    data = data.with_columns(pl.lit(mission).alias("mission"))
+    if path.exists():
+        kept = pl.from_arrow(conform(table, pq.read_table(path)))
+        kept = kept.filter(pl.col("mission").fill_null(legacy) != mission).with_columns(
+            pl.col("mission").fill_null(legacy)
+        )
+        if kept.height:
+            data = pl.concat([kept, pl.from_arrow(conform(table, data))], how="vertical_relaxed")
+    return write_partition(home, table, day, data)
+
+
 def write_file_atomically(path: Path, data: pa.Table) -> Path:
     """Write any Parquet file through a temp name (used for staging and non-partitioned tables)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -111,17 +131,21 @@ def partition_files(home: ReverieHome, table: str, days: Iterable[date | str] | 
 
 def read_table(home: ReverieHome, table: str, days: Iterable[date | str] | None = None) -> pl.DataFrame:
     """Read partitions of a table into polars; an absent table reads as an empty frame with its schema."""
-    files = partition_files(home, table, days)
-    if not files:
-        return pl.from_arrow(empty_table(table))  # type: ignore[return-value]
-    return pl.read_parquet([str(f) for f in files])
+    return scan_table(home, table, days).collect()
 
 
 def scan_table(home: ReverieHome, table: str, days: Iterable[date | str] | None = None) -> pl.LazyFrame:
     files = partition_files(home, table, days)
     if not files:
         return pl.from_arrow(empty_table(table)).lazy()  # type: ignore[union-attr]
-    return pl.scan_parquet([str(f) for f in files])
+    schemas = [pq.read_schema(f) for f in files]
+    if all(schema.names == schemas[0].names for schema in schemas):
+        return pl.scan_parquet([str(f) for f in files])
+    # Partitions written before a column joined the contract lack it (e.g. `evaluations.mission`): read every
+    # column any partition has, null where a partition has none, as DuckDB's `union_by_name` does.
+    union = pa.unify_schemas(schemas, promote_options="permissive")
+    schema = pl.from_arrow(pa.Table.from_batches([], schema=union)).schema  # type: ignore[union-attr]
+    return pl.scan_parquet([str(f) for f in files], schema=schema, missing_columns="insert")
 
 
 # --- DuckDB catalog ------------------------------------------------------------------------------------------

@@ -1,123 +1,202 @@
-"""The one-page evidence of the closed loop: a table, a JSON report and a plot of success by night."""
+"""The typed reports of the nightly loop and its settings (the table and plot: `pipeline/loop_figures.py`).
+
+Each step of a night (fly, dream, evaluate) returns one of these models, attached by its Dagster asset as
+the `report` metadata entry and validated back by the loop (`assets/loop.py`): a renamed field fails there,
+loudly, instead of turning into a silent `None` in the demo's table. This module stays light (pydantic
+only): the Dagster code location imports it.
+"""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
-from rich.table import Table
+from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.home import ReverieHome
-from pipeline.playbooks.render import render_markdown
-from pipeline.playbooks.store import PlaybookStore
+from pipeline.missions.base import Backend, BatchReport
+from pipeline.missions.lunar.suite import EVALUATION_MISSIONS
+from pipeline.missions.registry import DEFAULT_MISSION
 
+if TYPE_CHECKING:
+    from pipeline.dreaming.settings import DreamSettings
 
-@dataclass
-class NightRow:
-    night: int
-    date: str
-    playbook_version: str | None  # in force after the night's promotion decision
-    candidate_version: str | None
-    decision: str | None
-    entries: int | None
-    train_success: float
-    heldout_success: float
-    reference_success: float
-    naive_heldout_success: float | None = None
-    p_value: float | None = None
-    candidate_success: float | None = None  # the night's candidate on the same held-out seeds
+PromotionPolicy = Literal["auto", "manual"]
+Decision = Literal["promoted", "kept", "awaiting_approval", "no_change"]
+REPORT_METADATA = "report"  # the metadata entry every loop asset attaches its typed report under
 
 
-def render_table(rows: list[NightRow]) -> Table:
-    table = Table(
-        "night", "date", "in force", "entries", "training", "candidate", "decision", "held-out", "reference",
-        title="Reverie closed loop: success by night (held-out and reference on the same seeds)",
-        title_justify="left",
+class LoopSettings(BaseModel):
+    """Every setting of a night, in one place: the demo, backfill, schedules and benchmarks build runs from it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mission: str = DEFAULT_MISSION
+    missions: int = Field(default=200, ge=1, description="Training missions flown a night.")
+    backend: Backend = Field(default="offline", description="How the crew thinks: offline policy or claude.")
+    exploration: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Share of training decisions that explore (None: the runtime's).",
     )
-    if rows and rows[0].naive_heldout_success is not None:
-        table.add_row("0", "-", "none (naive)", "0", "-", "-", "-", f"{rows[0].naive_heldout_success:.1%}",
-                      f"{rows[0].reference_success:.1%}")
-    for r in rows:
-        candidate = f"{r.candidate_success:.1%}" if r.candidate_success is not None else "-"
-        table.add_row(
-            str(r.night), r.date, r.playbook_version or "none", str(r.entries or 0), f"{r.train_success:.1%}",
-            candidate, r.decision or "-", f"{r.heldout_success:.1%}", f"{r.reference_success:.1%}",
-        )
-    return table
+    dream_backend: Backend = Field(default="offline", description="statistical dreamer, or plus Claude.")
+    window_days: int = Field(default=7, ge=1, description="Days of sessions a dream reviews.")
+    dream: dict[str, Any] = Field(
+        default_factory=dict, description="DreamSettings fields that differ from the defaults (ablations)."
+    )
+    eval_missions: int = Field(default=EVALUATION_MISSIONS, ge=10, description="Held-out missions per arm.")
+    policy: PromotionPolicy = "auto"
+    alpha: float = Field(default=0.05, gt=0, lt=1, description="Significance a promotion needs.")
+    margin: float = Field(default=0.02, ge=0, description="Loss a prune-only candidate may cost.")
+
+    def dream_settings(self) -> DreamSettings:
+        """The dreamer's settings (validated here: the dreaming package loads only when a night dreams)."""
+        from pipeline.dreaming.settings import DreamSettings
+
+        return DreamSettings(**self.dream)
 
 
-def _plot(rows: list[NightRow], path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    nights = [r.night for r in rows]
-    heldout = [r.heldout_success for r in rows]
-    train = [r.train_success for r in rows]
-    reference = [r.reference_success for r in rows]
-    if rows and rows[0].naive_heldout_success is not None:
-        nights, heldout = [0, *nights], [rows[0].naive_heldout_success, *heldout]
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
-    ax.plot(nights, [100 * v for v in heldout], marker="o", label="held-out (playbook in force)")
-    candidates = [(r.night, r.candidate_success) for r in rows if r.candidate_success is not None]
-    ax.plot([n for n, _ in candidates], [100 * v for _, v in candidates], marker="^", linestyle="-.",
-            alpha=0.6, label="night's candidate (held-out)")
-    ax.plot([r.night for r in rows], [100 * v for v in train], marker="s", linestyle="--", label="training flights")
-    ax.plot([r.night for r in rows], [100 * v for v in reference], color="grey", linestyle=":",
-            label="gymnasium reference heuristic")
-    ax.axhline(85, color="green", linewidth=0.8, alpha=0.5)
-    ax.set_xlabel("night")
-    ax.set_ylabel("success rate (%)")
-    ax.set_ylim(0, 100)
-    ax.set_xticks(nights)
-    ax.set_title("Lunar landing success by night")
-    ax.legend(loc="lower right", fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+class ArmResult(BaseModel):
+    name: str
+    version: str | None
+    successes: int
+    n: int
+    rate: float
+    ci_low: float
+    ci_high: float
 
 
-def write_reports(home: ReverieHome, rows: list[NightRow], report_json: Path | None = None) -> dict[str, Path | None]:
-    """Write reports/loop.json, reports/success_by_night.png and reports/PLAYBOOK.md (the playbook in force at the
-    end, rendered with its review state: the copy inside the version folder is frozen as the dreamer wrote it,
-    when every entry was still a candidate); return their paths."""
-    reports = home.reports
-    reports.mkdir(parents=True, exist_ok=True)
-    store = PlaybookStore(home)
-    final_version = next((r.playbook_version for r in reversed(rows) if r.playbook_version), None)
-    playbook_md = None
-    if final_version in store.versions():  # not when nothing was ever promoted ("none (naive team)")
-        playbook_md = reports / "PLAYBOOK.md"
-        playbook_md.write_text(render_markdown(store.load(final_version)))
-    payload = {
-        "nights": [
-            {
-                "night": r.night,
-                "date": r.date,
-                "playbook_version": r.playbook_version,
-                "candidate_version": r.candidate_version,
-                "decision": r.decision,
-                "entries": r.entries,
-                "train_success": r.train_success,
-                "heldout_success": r.heldout_success,
-                "reference_success": r.reference_success,
-                "candidate_success": r.candidate_success,
-                "p_value": r.p_value,
-            }
-            for r in rows
-        ],
-        "naive_heldout_success": rows[0].naive_heldout_success if rows else None,
-        "final_playbook": str(playbook_md) if playbook_md else None,
-    }
-    json_path = reports / "loop.json"
-    json_path.write_text(json.dumps(payload, indent=2))
-    if report_json:
-        report_json.parent.mkdir(parents=True, exist_ok=True)
-        report_json.write_text(json.dumps(payload, indent=2))
-    plot = _plot(rows, reports / "success_by_night.png")
-    return {"json": report_json or json_path, "plot": plot, "playbook": playbook_md}
+class EvaluationReport(BaseModel):
+    """One night's held-out A/B of a mission's candidate, as recorded and as the loop's callers read it."""
+
+    mission: str = DEFAULT_MISSION
+    day: str
+    candidate_version: str
+    in_force_version: str | None
+    seeds: list[int]
+    candidate: ArmResult
+    in_force: ArmResult
+    reference: ArmResult
+    discordant_better: int
+    discordant_worse: int
+    p_value: float
+    prunes_only: bool
+    policy: str
+    decision: Decision
+    reason: str
+    failure_modes: dict[str, dict[str, int]] = Field(default_factory=dict)
+    cached_arms: list[str] = Field(default_factory=list)  # arms read from the cache instead of flown
+
+    @property
+    def promoted(self) -> bool:
+        return self.decision == "promoted"
+
+    @property
+    def version_in_force_after(self) -> str | None:
+        """The version the mission's crew follows after this night's decision."""
+        return self.candidate_version if self.promoted else self.in_force_version
+
+    @property
+    def heldout_success_after(self) -> float:
+        """Held-out success of the playbook in force after the decision, on the night's seeds."""
+        return self.candidate.rate if self.promoted else self.in_force.rate
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2)
+
+
+class FlightReport(BaseModel):
+    """A flown training batch, as `mission_batch` records it."""
+
+    mission: str
+    day: date
+    missions: int
+    success_rate: float
+    failure_modes: dict[str, int]
+    playbook_version: str | None
+    backend: str
+    heldout: bool
+    exploration: float
+    logs: str
+
+    @classmethod
+    def from_batch(cls, mission: str, batch: BatchReport, logs: Path) -> FlightReport:
+        return cls(
+            mission=mission, day=batch.day, missions=batch.n_missions, success_rate=batch.success_rate,
+            failure_modes=batch.failure_modes, playbook_version=batch.playbook_version, backend=batch.backend,
+            heldout=batch.heldout, exploration=batch.exploration, logs=str(logs),
+        )  # fmt: skip
+
+
+class DreamReport(BaseModel):
+    """A dreamed candidate version, as `playbook` records it."""
+
+    mission: str
+    day: date
+    version: str
+    parent: str | None
+    sessions_reviewed: int
+    entries: int
+    entries_retired: int
+    ops: dict[str, int]
+    dropped_by_safety_screen: int
+    path: str
+    # Claude backend only: operations Claude proposed that verification against the lake refused, each
+    # {op, target, reason}; None when the statistical dreamer ran alone.
+    dropped_ops: list[dict[str, str]] | None = None
+
+
+class NightReport(BaseModel):
+    """One night of one mission: its training flight (None in a backfill), its dream and its evaluation."""
+
+    night: int
+    mission: str
+    flight: FlightReport | None
+    dream: DreamReport
+    evaluation: EvaluationReport
+
+    @property
+    def day(self) -> str:
+        return self.evaluation.day
+
+
+class LoopReport(BaseModel):
+    """Nights of one mission in order, plus the reference name the table and plot label."""
+
+    mission: str
+    reference_name: str
+    settings: LoopSettings
+    nights: list[NightReport]
+
+    @property
+    def naive_heldout_success(self) -> float | None:
+        """Held-out success with no playbook, when the first night still flew a naive crew in force."""
+        first = self.nights[0].evaluation if self.nights else None
+        return first.in_force.rate if first is not None and first.in_force_version is None else None
+
+    def payload(self, final_playbook: Path | None) -> dict[str, Any]:
+        """The JSON form (reports/loop.json): the figures of each night by name."""
+        return {
+            "mission": self.mission,
+            "reference": self.reference_name,
+            "nights": [
+                {
+                    "night": n.night,
+                    "date": n.day,
+                    "playbook_version": n.evaluation.version_in_force_after,
+                    "candidate_version": n.evaluation.candidate_version,
+                    "decision": n.evaluation.decision,
+                    "entries": n.dream.entries,
+                    "train_success": n.flight.success_rate if n.flight else None,
+                    "heldout_success": n.evaluation.heldout_success_after,
+                    "reference_success": n.evaluation.reference.rate,
+                    "candidate_success": n.evaluation.candidate.rate,
+                    "p_value": n.evaluation.p_value,
+                    "cached_arms": n.evaluation.cached_arms,
+                }
+                for n in self.nights
+            ],
+            "naive_heldout_success": self.naive_heldout_success,
+            "final_playbook": str(final_playbook) if final_playbook else None,
+        }

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pipeline.dreaming.curation import DeltaOp, apply_ops
 from pipeline.dreaming.findings import Finding
@@ -20,7 +20,10 @@ from pipeline.dreaming.statistical import cited_counters, is_significant, mine_w
 from pipeline.dreaming.window import DreamWindow, load_window
 from pipeline.home import ReverieHome
 from pipeline.playbooks.model import Playbook
-from pipeline.playbooks.store import PlaybookStore, version_for
+from pipeline.playbooks.store import DEFAULT_LINE, PlaybookStore, version_for
+
+if TYPE_CHECKING:
+    import polars as pl
 
 Backend = Literal["offline", "claude"]
 
@@ -68,6 +71,8 @@ def dream(
     settings: DreamSettings | None = None,
     llm_settings: Any = None,
     write: bool = True,
+    line: str = DEFAULT_LINE,
+    scope: pl.Expr | None = None,
 ) -> DreamResult:
     """Review the sessions of `[day - window_days + 1, day]` and write candidate version `pb-<day>`.
 
@@ -76,14 +81,17 @@ def dream(
     Claude reflector/curator's verified operations to the statistical ones (`llm_settings`: LLMSettings).
     Held-out sessions (context.heldout) are never learned from. With `write`, the version is stored
     (idempotent) and the `playbook_entries` lake partition refreshed.
+
+    line, scope: the playbook line written (each mission has its own, `PlaybookStore(mission=...)`) and the
+    filter on `sessions` choosing what it learns from; the defaults are the lunar line over every session.
     """
     settings = settings or DreamSettings()
-    store = PlaybookStore(home, min_support=settings.min_support)
+    store = PlaybookStore(home, min_support=settings.min_support, mission=line)
     previous = store.latest(before=day)
     if previous is not None:
         previous = store.load(previous.version, with_reviews=False)
     version = version_for(day)
-    window = load_window(home, day, window_days)
+    window = load_window(home, day, window_days, scope=scope)
     mined = mine_window(window, settings)
     findings, screened = screen_findings(mined)
     ops = propose_ops(previous, findings, window, day, version, settings)

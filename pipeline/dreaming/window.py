@@ -92,12 +92,22 @@ def _context_features(sessions: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([sessions.select("session_id"), frame], how="horizontal")
 
 
-def load_window(home: ReverieHome, day: date, days: int = 7, redactor: Redactor | None = None) -> DreamWindow:
-    """Read the window's partitions and shape them for the miners."""
+def load_window(
+    home: ReverieHome,
+    day: date,
+    days: int = 7,
+    redactor: Redactor | None = None,
+    scope: pl.Expr | None = None,
+) -> DreamWindow:
+    """Read the window's partitions and shape them for the miners.
+
+    scope: a filter on the `sessions` table choosing the sessions a playbook line learns from (each mission
+    keeps its own line, `pipeline.missions.registry.session_scope`); None reviews every session."""
     day_list = window_days(day, days)
     verdicts = session_success(home, day_list)
+    scanned = scan_table(home, "sessions", day_list)
     raw_sessions = (
-        _with_project(scan_table(home, "sessions", day_list))
+        _with_project(scanned if scope is None else scanned.filter(scope))
         .select("session_id", "date", "task", "context", "playbook_version", "project")
         .unique("session_id", keep="last")
         .collect()
@@ -118,6 +128,8 @@ def load_window(home: ReverieHome, day: date, days: int = 7, redactor: Redactor 
     events = scan_table(home, "events", day_list).filter(
         pl.col("type").is_in(["decision", "tool_call", "tool_result", "error"])
     )
+    if scope is not None:
+        events = events.filter(pl.col("session_id").is_in(raw_sessions["session_id"].implode()))
     decisions = (
         events.filter(pl.col("type") == "decision")
         .select(

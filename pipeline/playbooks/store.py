@@ -4,6 +4,11 @@ Versions are immutable folders (`playbooks/<version>/playbook.json` + `PLAYBOOK.
 and rollbacks never edit a version: they are appended to `playbooks/decisions.jsonl` (who, when, what, why)
 and replayed to know which entries are approved. So nothing is ever deleted, every pointer move is audited,
 and a backfill that rewrites identical versions is a no-op.
+
+Each mission has its own line of versions (`line_root`): lunar entries are parameter ranges, coding entries
+scoped instructions, and one mission's sessions must never dream into the playbook the other's crew reads.
+The lunar line stays where every home has always kept it (`playbooks/`), so existing homes need no
+migration; another mission's line lives in `playbooks/<mission>/` with its own decision log.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from filelock import FileLock
 
 from pipeline.events import PLAYBOOK_ENTRIES_SCHEMA
 from pipeline.home import ReverieHome
-from pipeline.lake import write_partition
+from pipeline.lake import replace_mission_rows
 from pipeline.playbooks.export import ExportError, ExportKind, export_playbook
 from pipeline.playbooks.model import Entry, EntryStatus, Playbook
 from pipeline.playbooks.render import render_markdown
@@ -34,6 +39,7 @@ MIN_SUPPORT = 3
 MIN_SOURCES = 2
 AXIS_NAMES = {"days": "day", "source_files": "source file", "projects": "project", "users": "user"}
 VERSION_PREFIX = "pb-"
+DEFAULT_LINE = "lunar"  # the line in `playbooks/` itself (see the module docstring)
 _log = logging.getLogger(__name__)
 
 
@@ -44,6 +50,15 @@ class PlaybookError(Exception):
 def version_for(day: date) -> str:
     """Version ids come from the dream partition, never the clock, so backfills reproduce nightly runs."""
     return f"{VERSION_PREFIX}{day.isoformat()}"
+
+
+def line_root(home: ReverieHome, mission: str = DEFAULT_LINE) -> Path:
+    """Where a mission's playbook line lives: `playbooks/` for lunar, `playbooks/<mission>/` otherwise."""
+    if mission == DEFAULT_LINE:
+        return home.playbooks
+    if not mission.isidentifier():
+        raise PlaybookError(f"a mission name is a plain identifier (letters, digits, _), got {mission!r}")
+    return home.playbooks / mission
 
 
 def serialize(playbook: Playbook) -> str:
@@ -72,9 +87,12 @@ class PlaybookDiff:
 
 
 class PlaybookStore:
-    def __init__(self, home: ReverieHome, min_support: int = MIN_SUPPORT) -> None:
+    def __init__(
+        self, home: ReverieHome, min_support: int = MIN_SUPPORT, *, mission: str = DEFAULT_LINE
+    ) -> None:
         self.home = home
-        self.root = home.playbooks
+        self.mission = mission
+        self.root = line_root(home, mission)
         self.min_support = min_support
 
     # --- versions ---------------------------------------------------------------------------------------
@@ -402,6 +420,7 @@ class PlaybookStore:
                 "status": str(e.status),
                 "created_in": e.created_in,
                 "updated_in": e.updated_in,
+                "mission": self.mission,
             }
             for e in playbook.entries
         ]
@@ -412,8 +431,8 @@ class PlaybookStore:
         )
 
     def write_entries_table(self, version: str) -> Path:
-        """Publish a version's entries (with current review statuses) as the lake's `playbook_entries`
-        partition for its dream date; re-run after a review to refresh the statuses SQL sees."""
-        return write_partition(
-            self.home, "playbook_entries", self._partition(version), self.entries_frame(version)
+        """Publish a version's entries (with current review statuses) as this line's rows of the lake's
+        `playbook_entries` partition for its dream date; re-run after a review to refresh the statuses SQL sees."""
+        return replace_mission_rows(
+            self.home, "playbook_entries", self._partition(version), self.mission, self.entries_frame(version)
         )

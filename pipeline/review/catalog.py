@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import polars as pl
+
 from pipeline import lake
 from pipeline.home import ReverieHome
 from pipeline.playbooks.model import Entry, EntryStatus, Playbook, Section
@@ -67,9 +69,12 @@ class SectionGroup:
     scope: str = "anywhere"
 
 
-def evaluations_by_day(home: ReverieHome) -> dict[str, dict[str, dict[str, Any]]]:
-    """{day: {arm: row}} from the `evaluations` table (empty when nothing was evaluated)."""
+def evaluations_by_day(home: ReverieHome, mission: str = "lunar") -> dict[str, dict[str, dict[str, Any]]]:
+    """{day: {arm: row}} of one mission from the `evaluations` table (empty when nothing was evaluated); rows
+    from before the table had a mission column are lunar's."""
     frame = lake.read_table(home, "evaluations")
+    if "mission" in frame.columns:
+        frame = frame.filter(pl.col("mission").fill_null("lunar") == mission)
     found: dict[str, dict[str, dict[str, Any]]] = {}
     for row in frame.iter_rows(named=True):
         found.setdefault(row["day"].isoformat(), {})[row["arm"]] = row
@@ -80,7 +85,7 @@ def version_rows(store: PlaybookStore) -> list[VersionRow]:
     """Every version, newest first, with its review counts and the night's promotion decision."""
     reviews = store.reviews()
     in_force = store.in_force(datetime.now(UTC).date() + timedelta(days=1))
-    evaluations = evaluations_by_day(store.home)
+    evaluations = evaluations_by_day(store.home, store.mission)
     rows = []
     for version in reversed(store.versions()):
         book = store.load(version)

@@ -2,13 +2,17 @@
 -- any (as agents load it). An entry's project is its rule's scope (`rule.scope.project` or `rule.project`)
 -- when the dreamer scoped it, else `*` (it applies everywhere); `evidence_projects` lists the projects of the
 -- sessions it cites, so an unscoped lesson learned in one repository is easy to spot.
-WITH in_force AS (
-    SELECT max(version) AS version FROM playbook_entries WHERE status = 'approved'
+-- Each mission's line has its own versions (rows from before lines existed are lunar's).
+WITH lines AS (
+    SELECT *, coalesce(mission, 'lunar') AS line FROM playbook_entries
+),
+in_force AS (
+    SELECT line, max(version) AS version FROM lines WHERE status = 'approved' GROUP BY line
 ),
 entries AS (
     SELECT e.*
-    FROM playbook_entries AS e
-    JOIN in_force USING (version)
+    FROM lines AS e
+    JOIN in_force USING (line, version)
     WHERE e.status = 'approved'
 ),
 cited AS (
@@ -21,6 +25,7 @@ evidence_projects AS (
     GROUP BY c.entry_id
 )
 SELECT
+    e.line AS mission,
     coalesce(json_extract_string(e.rule, '$.scope.project'), json_extract_string(e.rule, '$.project'), '*')
         AS project,
     e.version,
@@ -36,4 +41,4 @@ SELECT
     left(e.text, 120) AS text
 FROM entries AS e
 LEFT JOIN evidence_projects AS p USING (entry_id)
-ORDER BY project, e.section, e.support DESC, e.entry_id;
+ORDER BY mission, project, e.section, e.support DESC, e.entry_id;

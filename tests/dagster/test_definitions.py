@@ -50,7 +50,15 @@ def test_dreams_and_evaluations_chain_day_by_day(reverie_home):
 
 def test_jobs_schedules_sensors_are_defined(reverie_home):
     defs = build_definitions(reverie_home)
-    for job in ("ingest_job", "lake_job", "mission_batch_job", "nightly_dream_job", "score_job", "dream_job", "evaluate_job"):
+    for job in (
+        "ingest_job",
+        "lake_job",
+        "mission_batch_job",
+        "nightly_dream_job",
+        "score_job",
+        "dream_job",
+        "evaluate_job",
+    ):
         assert defs.resolve_job_def(job).name == job
     assert {s.name for s in defs.schedules} == {"nightly_dream_schedule", "daily_mission_schedule"}
     assert {s.name for s in defs.sensors} == {"landing_sensor", "staged_to_lake_sensor"}
@@ -64,7 +72,11 @@ def test_nightly_schedule_targets_the_day_that_just_ended(reverie_home):
     from assets.automation import nightly_dream_schedule
 
     context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 3, 10, 2, 0, tzinfo=UTC))
-    assert nightly_dream_schedule(context).partition_key == "2026-03-09"
+    requests = nightly_dream_schedule(context)
+    assert [r.partition_key for r in requests if r.tags["reverie/mission"] == "lunar"] == ["2026-03-09"]
+    lunar = next(r for r in requests if r.tags["reverie/mission"] == "lunar")
+    assert lunar.run_config["ops"]["playbook"]["config"]["mission"] == "lunar"
+    assert lunar.run_config["ops"]["playbook_evaluation"]["config"]["mission"] == "lunar"
 
 
 def test_workspace_loads_with_dagster_cli(reverie_home):
@@ -72,6 +84,9 @@ def test_workspace_loads_with_dagster_cli(reverie_home):
     dagster = Path(sys.executable).with_name("dagster")
     done = subprocess.run(
         [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr

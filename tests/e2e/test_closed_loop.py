@@ -50,8 +50,20 @@ def loop_home(tmp_path_factory) -> ReverieHome:
             shutil.rmtree(shared, ignore_errors=True)
             shared.mkdir(parents=True)
             reverie(
-                home, "demo", "--nights", str(NIGHTS), "--missions", str(MISSIONS), "--eval-missions", str(EVAL),
-                "--start", START.isoformat(), "--report-json", str(shared / "report.json"),
+                home,
+                "demo",
+                "--mission",
+                "lunar",
+                "--nights",
+                str(NIGHTS),
+                "--missions",
+                str(MISSIONS),
+                "--eval-missions",
+                str(EVAL),
+                "--start",
+                START.isoformat(),
+                "--report-json",
+                str(shared / "report.json"),
             )
             (shared / "DONE").write_text("built\n")
     return home
@@ -61,11 +73,18 @@ def test_report_has_one_row_per_night(loop_home):
     report = json.loads((loop_home.root.parent / "report.json").read_text())
     assert [n["night"] for n in report["nights"]] == [1, 2]
     for night in report["nights"]:
-        assert set(night) >= {"night", "playbook_version", "train_success", "heldout_success", "reference_success"}
+        assert set(night) >= {
+            "night",
+            "playbook_version",
+            "train_success",
+            "heldout_success",
+            "reference_success",
+        }
         assert 0.0 <= night["heldout_success"] <= 1.0
     assert (loop_home.reports / "success_by_night.png").stat().st_size > 1000
+    assert report["mission"] == "lunar" and report["reference"] == "gymnasium heuristic"
     final = report["final_playbook"]
-    if report["nights"][-1]["playbook_version"].startswith("pb-"):  # something was promoted: shown as approved
+    if report["nights"][-1]["playbook_version"]:  # something was promoted: shown as approved
         assert final == str(loop_home.reports / "PLAYBOOK.md")
         assert "- status: approved" in (loop_home.reports / "PLAYBOOK.md").read_text()
 
@@ -85,7 +104,9 @@ def test_a_version_per_night_with_recorded_decisions(loop_home):
     days = [(START + timedelta(days=i)).isoformat() for i in range(NIGHTS)]
     assert [v.removeprefix("pb-") for v in store.versions()] == days
     con = lake.connect(loop_home)
-    decisions = con.execute("select day, decision from evaluations where arm = 'candidate' order by day").fetchall()
+    decisions = con.execute(
+        "select day, decision from evaluations where arm = 'candidate' order by day"
+    ).fetchall()
     assert [d.isoformat() for d, _ in decisions] == days
     assert all(d in {"promoted", "kept", "no_change", "awaiting_approval"} for _, d in decisions)
 
@@ -108,7 +129,15 @@ def test_dagster_recorded_the_runs_and_lineage(loop_home):
 
     activate(loop_home)
     with dg.DagsterInstance.get() as instance:
-        for key in ("mission_batch", "staged_logs", "session_events", "sessions", "outcome_scores", "playbook", "playbook_evaluation"):
+        for key in (
+            "mission_batch",
+            "staged_logs",
+            "session_events",
+            "sessions",
+            "outcome_scores",
+            "playbook",
+            "playbook_evaluation",
+        ):
             assert instance.get_latest_materialization_event(dg.AssetKey(key)) is not None, key
 
 
@@ -118,7 +147,16 @@ def test_backfill_reproduces_the_nightly_playbooks(loop_home, tmp_path):
     shutil.copytree(loop_home.landing, other.landing)
     reverie(other, "ingest", str(other.landing))
     last = START + timedelta(days=NIGHTS - 1)
-    reverie(other, "backfill", "--start", START.isoformat(), "--end", last.isoformat(), "--eval-missions", str(EVAL))
+    reverie(
+        other,
+        "backfill",
+        "--start",
+        START.isoformat(),
+        "--end",
+        last.isoformat(),
+        "--eval-missions",
+        str(EVAL),
+    )
     for version in sorted(p.name for p in loop_home.playbooks.iterdir() if p.is_dir()):
         original = (loop_home.playbooks / version / "playbook.json").read_text()
         replayed = (other.playbooks / version / "playbook.json").read_text()

@@ -108,7 +108,7 @@ def test_other_seeds_or_other_mission_code_fly_every_arm(store, reverie_home, mo
     _evaluate(reverie_home)
     more = evaluate_candidate(reverie_home, CANDIDATE_DAY, n_missions=N + 2, policy="manual", workers=1)
     assert more.cached_arms == []
-    monkeypatch.setattr(evaluation_cache, "mission_code_version", lambda: "changed-autopilot")
+    monkeypatch.setattr(evaluation_cache, "mission_code_version", lambda mission="lunar": "changed-autopilot")
     assert _evaluate(reverie_home).cached_arms == []
 
 

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 
-from pipeline.evaluation import heldout_seeds
+from pipeline.missions.lunar.mission import LUNAR
 from pipeline.missions.lunar.suite import (
     LOCKED_REPORT_MISSIONS,
     TUNING_FINAL_DAY,
@@ -46,7 +46,7 @@ def test_locked_report_suite_is_disjoint_from_tuning_and_training():
 
 
 def test_tuning_suite_is_the_nightly_evaluation_suite_and_disjoint_from_training():
-    assert heldout_seeds(400) == tuning_seeds(400)
+    assert LUNAR.heldout_seeds(400) == tuning_seeds(400)
     assert set(tuning_seeds(2000)).isdisjoint(_training_draws())
 
 

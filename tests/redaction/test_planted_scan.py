@@ -105,6 +105,7 @@ def test_no_planted_secret_is_stored_anywhere_under_reverie_home(tmp_path: Path)
     for first, last in date_clusters(lake.partitions(reverie_home, "sessions")):
         assert run_job("score_job", reverie_home, partition_range=(first, last)).success
     reverie("dream", "--date", "2026-03-04")
+    reverie("dream", "--mission", "coding", "--date", "2026-03-04")  # the line coding-agent logs dream into
 
     files = [p for p in home.rglob("*") if p.is_file()]
     kinds = {p.suffix for p in files} | {"sqlite" for p in files if p.read_bytes()[:15] == b"SQLite format 3"}

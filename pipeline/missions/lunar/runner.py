@@ -18,12 +18,12 @@ from pipeline.events import EventType
 from pipeline.missions.base import Backend, MissionRecord
 from pipeline.missions.lunar.autopilot import PARAMETERS, REFERENCE_PARAMS, ROLES, AutopilotParams
 from pipeline.missions.lunar.flight import FlightResult, MissionConditions, draw_conditions, fly, success
+from pipeline.missions.lunar.suite import TASK
 from pipeline.missions.lunar.team import (
     DIRECTOR,
     FLIGHT_COMPUTER,
     LUNAR_TOOLS,
     MISSION_CONTROL,
-    TASK,
     build_roles,
     offline_agents,
     playbook_digest,

@@ -28,6 +28,7 @@ TUNING_FINAL_DAY = date(2030, 1, 1)
 # Fresh in this commit: no setting was chosen on these. Not a date, so no date partition can draw them.
 LOCKED_REPORT_SUITE = "locked-report/1"
 LOCKED_REPORT_MISSIONS = 1000  # per arm: about +-1.5 points of binomial noise at 85%
+TASK = "lunar_landing"  # the `task` of every lunar session, which is how the lake tells them apart
 # Held-out missions per arm: at 400 paired seeds a 5-point gain typically clears p < 0.05, at 200 it often
 # does not (the discordant pairs are what the test sees), and three arms of 400 cost seconds a night.
 EVALUATION_MISSIONS = 400

@@ -24,7 +24,6 @@ from pipeline.playbooks.safe_text import inline_markdown, json_code, one_line
 DIRECTOR = "flight_director"
 MISSION_CONTROL = "mission_control"
 FLIGHT_COMPUTER = "flight_computer"
-TASK = "lunar_landing"
 SPECIALIST_BRIEFS: dict[str, str] = {
     "guidance": "You own attitude and lateral targeting: how hard to steer toward the pad and how steeply to tilt.",
     "propulsion": "You own vertical descent and main-engine throttle thresholds: altitude profile and sink rate.",
