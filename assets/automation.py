@@ -13,7 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.partitions import daily_partitions
+from assets.shared.partitions import daily_partitions
 from pipeline.home import ReverieHome
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"

@@ -16,11 +16,11 @@ from typing import Any
 import dagster as dg
 
 from assets.automation import JOBS, RANGE_END_TAG, RANGE_START_TAG, SCHEDULES, SENSORS
-from assets.dreaming import playbook
-from assets.evaluation import playbook_evaluation
-from assets.ingest import landing_logs, session_events, sessions, staged_logs
-from assets.missions import mission_batch
-from assets.outcomes import outcome_scores
+from assets.dreaming.assets import playbook
+from assets.dreaming.evaluation import playbook_evaluation
+from assets.ingest.assets import landing_logs, session_events, sessions, staged_logs
+from assets.missions.assets import mission_batch
+from assets.outcomes.assets import outcome_scores
 from pipeline.home import ReverieHome, activate, instance_lock
 from resources import LakehouseResource, LLMResource, MissionRuntimeResource
 

@@ -4,7 +4,7 @@ from datetime import date
 
 import dagster as dg
 
-from assets.partitions import daily_partitions
+from assets.shared.partitions import daily_partitions
 from pipeline.lazy import deferred
 from pipeline.playbooks.render import render_preview
 from resources.lakehouse import LakehouseResource

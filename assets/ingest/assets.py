@@ -5,9 +5,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.checks import gx_check, timestamp_check
-from assets.metadata import frame_metadata
-from assets.partitions import daily_partitions, days_with_data
+from assets.shared.checks import gx_check, timestamp_check
+from assets.shared.metadata import frame_metadata
+from assets.shared.partitions import daily_partitions, days_with_data
 from pipeline import lake
 from pipeline.events import EVENTS_SCHEMA, SESSIONS_SCHEMA
 from pipeline.ingest import engine

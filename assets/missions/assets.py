@@ -5,7 +5,7 @@ from datetime import date
 
 import dagster as dg
 
-from assets.partitions import daily_partitions
+from assets.shared.partitions import daily_partitions
 from pipeline.lazy import deferred
 from pipeline.playbooks.store import PlaybookStore
 from resources.lakehouse import LakehouseResource

@@ -6,8 +6,8 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from assets.metadata import frame_metadata
-from assets.partitions import daily_partitions, days_with_data
+from assets.shared.metadata import frame_metadata
+from assets.shared.partitions import daily_partitions, days_with_data
 from pipeline import lake
 from pipeline.events import OUTCOMES_SCHEMA
 from pipeline.outcomes import load_criteria, score_partition
