@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster._core.definitions.reconstruct import ReconstructableRepository
+from dagster._core.definitions.reconstruct import ReconstructableJob, ReconstructableRepository
 from dagster._core.execution.api import execute_run
 from dagster._core.remote_origin import (
     ManagedGrpcPythonEnvCodeLocationOrigin,
@@ -28,6 +28,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG as RANGE_EN
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_START_TAG as RANGE_START_TAG
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
+from assets.shared.partitions import PARTITIONS_FROM_ENV
 from pipeline.home import ReverieHome, activate, instance_lock
 
 CODE_LOCATION = "reverie"
@@ -69,6 +70,9 @@ def run_job(
     Raises the step's error (as `execute_in_process` did), so the CLI can name it in one line.
     """
     activate(home)  # REVERIE_HOME is what the lakehouse resource reads when the run starts
+    first_day = partition_key or (partition_range[0] if partition_range else None)
+    if first_day is not None:
+        cover_day(first_day)
     recon_job = ReconstructableRepository.for_module(
         DEFINITIONS_MODULE, "defs", working_directory=str(PROJECT_ROOT)
     ).get_reconstructable_job(name)
@@ -94,6 +98,25 @@ def run_job(
             job_code_origin=recon_job.get_python_origin(),
         )
         return execute_run(recon_job, run, instance, raise_on_error=True)
+
+
+def cover_day(day: str) -> None:
+    """Make the daily partitions include `day` (see `assets.shared.partitions`).
+
+    The span is fixed when the code location's modules load; for a day before it, they are dropped from
+    this process and load again on the job's next lookup, now from `day`.
+    """
+    requested = os.environ.get(PARTITIONS_FROM_ENV)
+    os.environ[PARTITIONS_FROM_ENV] = min(day, requested) if requested else day
+    loaded = sys.modules.get("assets.shared.partitions")
+    if loaded is None or day >= loaded.daily_partitions.start.date().isoformat():
+        return
+    for name in [m for m in sys.modules if m == "assets" or m.startswith("assets.")]:
+        if name != __name__:
+            del sys.modules[name]
+    # the reconstructable job memoizes its definition by value: the same job name would return the old one
+    ReconstructableJob.get_definition.cache_clear()
+    ReconstructableJob.get_repository_definition.cache_clear()
 
 
 def open_instance(home: ReverieHome) -> dg.DagsterInstance:
