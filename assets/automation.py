@@ -20,11 +20,12 @@ RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 ingest_job = dg.define_asset_job(
-    "ingest_job", selection=["staged_logs"], description="Stage landing files (or given paths) into the lake."
+    "ingest_job", selection=["staged_logs", "rejects"],
+    description="Stage landing files (or given paths) into the lake; rebuild the rejects of the days touched."
 )
 lake_job = dg.define_asset_job(
     "lake_job",
-    selection=["session_events", "sessions", "outcome_scores"],
+    selection=["events", "sessions", "outcomes", "session_outcomes"],
     partitions_def=daily_partitions,
     description="Build events and sessions partitions from staged logs, then score them.",
 )
@@ -40,7 +41,7 @@ nightly_job = dg.define_asset_job(
 )
 
 score_job = dg.define_asset_job(
-    "score_job", selection=["outcome_scores"], partitions_def=daily_partitions,
+    "score_job", selection=["outcomes", "session_outcomes"], partitions_def=daily_partitions,
     description="Re-score session partitions (after a criteria change).",
 )
 dream_job = dg.define_asset_job(
@@ -56,6 +57,8 @@ JOBS = [ingest_job, lake_job, mission_job, nightly_job, score_job, dream_job, ev
 
 @dg.schedule(
     job=nightly_job, cron_schedule="0 2 * * *", execution_timezone="UTC", name="nightly_dream_schedule",
+    description="02:00 UTC: dream over the day that just ended, then evaluate the candidate on held-out "
+    "missions and apply the promotion policy (nightly_dream_job, yesterday's partition).",
     default_status=dg.DefaultScheduleStatus.STOPPED,
 )
 def nightly_dream_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
@@ -67,6 +70,7 @@ def nightly_dream_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunReque
 
 @dg.schedule(
     job=mission_job, cron_schedule="0 6 * * *", execution_timezone="UTC",
+    description="06:00 UTC: fly today's batch of missions with the playbook in force (mission_batch_job).",
     default_status=dg.DefaultScheduleStatus.STOPPED,
 )
 def daily_mission_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
@@ -80,7 +84,10 @@ def _landing_fingerprint(landing: Path) -> dict[str, float]:
     return {"count": len(files), "max_mtime": max((p.stat().st_mtime for p in files), default=0.0)}
 
 
-@dg.sensor(job=ingest_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED)
+@dg.sensor(
+    job=ingest_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Every 30 s: when files in REVERIE_HOME/landing are added or changed, stage them (ingest_job).",
+)
 def landing_sensor(context: dg.SensorEvaluationContext):
     """New or changed files in REVERIE_HOME/landing trigger a staging run."""
     fingerprint = _landing_fingerprint(ReverieHome.from_env().landing)
@@ -93,6 +100,8 @@ def landing_sensor(context: dg.SensorEvaluationContext):
 
 @dg.run_status_sensor(
     run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[ingest_job], request_job=lake_job,
+    description="After a successful staging run, build the lake (lake_job) over exactly the session days "
+    "the staged files touched.",
     default_status=dg.DefaultSensorStatus.STOPPED,
 )
 def staged_to_lake_sensor(context: dg.RunStatusSensorContext):

@@ -15,9 +15,10 @@ import dagster as dg
 from assets.automation import JOBS, SCHEDULES, SENSORS
 from assets.dreaming.assets import playbook
 from assets.dreaming.evaluation import playbook_evaluation
-from assets.ingest.assets import landing_logs, session_events, sessions, staged_logs
+from assets.dreaming.tables import LAKE_TABLE_SPECS
+from assets.ingest.assets import events, landing_logs, sessions, staged_logs
 from assets.missions.assets import mission_batch
-from assets.outcomes.assets import outcome_scores
+from assets.outcomes.assets import outcomes, session_outcomes
 from assets.runs import open_instance, run_job  # noqa: F401  (the CLI's entry points, kept importable here)
 from pipeline.home import ReverieHome
 from resources import LakehouseResource, LLMResource, MissionRuntimeResource
@@ -34,16 +35,20 @@ def build_resources(home: ReverieHome | None = None) -> dict[str, Any]:
 
 def build_definitions(home: ReverieHome | None = None) -> dg.Definitions:
     return dg.Definitions(
-        assets=[
-            landing_logs,
-            mission_batch,
-            staged_logs,
-            session_events,
-            sessions,
-            outcome_scores,
-            playbook,
-            playbook_evaluation,
-        ],
+        assets=dg.with_source_code_references(
+            [
+                landing_logs,
+                mission_batch,
+                staged_logs,
+                events,
+                sessions,
+                outcomes,
+                session_outcomes,
+                playbook,
+                playbook_evaluation,
+                *LAKE_TABLE_SPECS,
+            ]
+        ),
         jobs=JOBS,
         schedules=SCHEDULES,
         sensors=SENSORS,

@@ -4,9 +4,12 @@ from datetime import date
 
 import dagster as dg
 
+from assets.dreaming.preview import playbook_preview
+from assets.dreaming.tables import report_table
+from assets.shared.code_version import engine_code_version
 from assets.shared.partitions import daily_partitions
+from assets.shared.tables import OWNERS
 from pipeline.lazy import deferred
-from pipeline.playbooks.render import render_preview
 from resources.lakehouse import LakehouseResource
 from resources.llm import LLMResource
 
@@ -27,7 +30,7 @@ class DreamConfig(dg.Config):
     partitions_def=daily_partitions,
     deps=[
         dg.AssetDep("sessions", partition_mapping=_window),
-        dg.AssetDep("outcome_scores", partition_mapping=_window),
+        dg.AssetDep("outcomes", partition_mapping=_window),
         dg.AssetDep(
             "playbook",
             partition_mapping=dg.TimeWindowPartitionMapping(
@@ -37,9 +40,11 @@ class DreamConfig(dg.Config):
     ],
     group_name="dreaming",
     kinds={"python", "json", "markdown"},
+    owners=OWNERS,
+    tags={"layer": "playbook", "storage": "json"},
     description="A new candidate playbook version: the previous version plus the delta operations the "
     "dreamer derived from the window's sessions and outcomes. Every entry cites its sessions.",
-    code_version="2",
+    code_version=engine_code_version("pipeline.dreaming", "pipeline.playbooks"),
 )
 def playbook(
     context: dg.AssetExecutionContext, config: DreamConfig, lakehouse: LakehouseResource, llm: LLMResource
@@ -51,6 +56,7 @@ def playbook(
     )
     lakehouse.refresh_catalog()
     book, stats = result.playbook, result.stats
+    report_table(context, home, "playbook_entries", day)
     return dg.MaterializeResult(
         metadata={
             "version": book.version,
@@ -66,7 +72,7 @@ def playbook(
             ),
             "window": dg.MetadataValue.json(book.window),
             "dropped_by_safety_screen": len(stats.extra.get("screened", [])),
-            "preview": dg.MetadataValue.md(render_preview(book)),
+            "preview": dg.MetadataValue.md(playbook_preview(book, home.playbooks / book.version)),
             "path": dg.MetadataValue.path(str(home.playbooks / book.version)),
         }
     )

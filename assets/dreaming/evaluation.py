@@ -5,7 +5,10 @@ from datetime import date
 
 import dagster as dg
 
+from assets.dreaming.tables import report_table
+from assets.shared.code_version import engine_code_version
 from assets.shared.partitions import daily_partitions
+from assets.shared.tables import OWNERS
 from pipeline.lazy import deferred
 from pipeline.missions.lunar.suite import EVALUATION_MISSIONS
 from resources.lakehouse import LakehouseResource
@@ -37,9 +40,11 @@ class EvaluationConfig(dg.Config):
     ],
     group_name="dreaming",
     kinds={"python", "gymnasium"},
+    owners=OWNERS,
+    tags={"layer": "playbook"},
     description="The candidate playbook and the one in force fly the same held-out seeds (no exploration) "
     "next to gymnasium's reference heuristic; a paired test decides promotion under the configured policy.",
-    code_version="1",
+    code_version=engine_code_version("pipeline.evaluation", "pipeline.missions"),
 )
 def playbook_evaluation(
     context: dg.AssetExecutionContext,
@@ -54,6 +59,7 @@ def playbook_evaluation(
         alpha=config.alpha, margin=config.margin, workers=runtime.workers,
     )
     lakehouse.refresh_catalog()
+    report_table(context, home, "evaluations", day)
     context.log.info(f"{report.decision}: {report.reason}")
     return dg.MaterializeResult(
         metadata={

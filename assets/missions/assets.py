@@ -5,7 +5,9 @@ from datetime import date
 
 import dagster as dg
 
+from assets.shared.code_version import engine_code_version
 from assets.shared.partitions import daily_partitions
+from assets.shared.tables import OWNERS
 from pipeline.lazy import deferred
 from pipeline.playbooks.store import PlaybookStore
 from resources.lakehouse import LakehouseResource
@@ -26,10 +28,12 @@ class MissionBatchConfig(dg.Config):
     partitions_def=daily_partitions,
     group_name="missions",
     kinds={"python", "gymnasium"},
+    owners=OWNERS,
+    tags={"layer": "source"},
     description="Lunar landings (gymnasium LunarLander-v3 with wind) flown by a flight director and three "
     "specialists with the playbook in force on the day. Writes one reverie.event/v1 log per mission to "
-    "REVERIE_HOME/landing/<date>/.",
-    code_version="1",
+    "`REVERIE_HOME/landing/<date>/`.",
+    code_version=engine_code_version("pipeline.missions", "pipeline.agents"),
 )
 def mission_batch(
     context: dg.AssetExecutionContext,
