@@ -10,7 +10,6 @@ from assets.shared.metadata import frame_metadata
 from assets.shared.partitions import daily_partitions, days_with_data
 from assets.shared.tables import OWNERS, table_metadata, table_tags
 from pipeline import lake
-from pipeline.home import ReverieHome
 from pipeline.ingest import engine
 from pipeline.quality import EVENTS_EXPECTATIONS, SESSIONS_EXPECTATIONS
 from resources.lakehouse import LakehouseResource
@@ -28,19 +27,25 @@ def landing_fingerprint(landing: Path) -> dict[str, float]:
     return {"count": len(files), "max_mtime": max((p.stat().st_mtime for p in files), default=0.0)}
 
 
-@dg.observable_source_asset(
-    name="landing_logs",
-    description="Raw session logs as they arrive in REVERIE_HOME/landing (any supported format), plus any "
-    "paths passed to `reverie ingest`. Observing it records how many files landing holds; its data version "
-    "changes when a file is added or edited.",
-    group_name="ingest",
-    owners=OWNERS,
-    tags={"layer": "landing"},
+@dg.multi_observable_source_asset(
+    specs=[
+        dg.AssetSpec(
+            "landing_logs",
+            description="Raw session logs as they arrive in `REVERIE_HOME/landing` (any supported format), "
+            "plus any paths passed to `reverie ingest`. Observing it records how many files landing holds; its "
+            "data version changes when a file is added or edited.",
+            group_name="ingest",
+            kinds={"file"},
+            owners=OWNERS,
+            tags={"layer": "landing"},
+        )
+    ],
 )
-def landing_logs() -> dg.ObserveResult:
-    landing = ReverieHome.from_env().landing
+def landing_logs(lakehouse: LakehouseResource):
+    landing = lakehouse.reverie_home.landing
     fingerprint = landing_fingerprint(landing)
-    return dg.ObserveResult(
+    yield dg.ObserveResult(
+        asset_key="landing_logs",
         data_version=dg.DataVersion(f"{int(fingerprint['count'])}-{fingerprint['max_mtime']:.6f}"),
         metadata={"files": int(fingerprint["count"]), "path": dg.MetadataValue.path(str(landing))},
     )
@@ -54,7 +59,7 @@ class StageConfig(dg.Config):
     specs=[
         dg.AssetSpec(
             "staged_logs",
-            deps=[landing_logs, "mission_batch"],
+            deps=["landing_logs", "mission_batch"],
             description="Every source file sniffed, parsed, redacted and normalized to reverie.event/v1 rows "
             "(staged in batches keyed by each file's content hash, so unchanged files are skipped).",
             group_name="ingest",

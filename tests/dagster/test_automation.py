@@ -1,0 +1,65 @@
+"""Schedules evaluated and sensors ticked the Dagster way, against a real temporary REVERIE_HOME."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from assets.automation import (
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    daily_mission_schedule,
+    landing_sensor,
+    nightly_dream_schedule,
+    staged_to_lake_sensor,
+)
+from assets.definitions import build_resources
+from assets.ingest.assets import staged_logs
+
+
+def test_nightly_schedule_targets_the_day_that_just_ended():
+    context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 3, 10, 2, 0, tzinfo=UTC))
+    request = nightly_dream_schedule(context)
+    assert request.partition_key == "2026-03-09"
+    assert request.run_key == "nightly-2026-03-09"
+
+
+def test_mission_schedule_flies_the_current_day():
+    context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 3, 10, 6, 0, tzinfo=UTC))
+    assert daily_mission_schedule(context).partition_key == "2026-03-10"
+
+
+def test_landing_sensor_requests_a_run_for_new_files_once(landed_home):
+    with dg.instance_for_test() as instance:
+        first = dg.build_sensor_context(instance=instance)
+        request = landing_sensor(first)
+        assert isinstance(request, dg.RunRequest)
+        # the next tick carries the cursor: nothing new, no run
+        again = landing_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+        assert isinstance(again, dg.SkipReason)
+        (landed_home.landing / "another.jsonl").write_text(
+            (landed_home.landing / "mission-0007.jsonl").read_text()
+        )
+        changed = landing_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+        assert isinstance(changed, dg.RunRequest)
+
+
+def test_empty_landing_skips(reverie_home):
+    with dg.instance_for_test() as instance:
+        assert isinstance(landing_sensor(dg.build_sensor_context(instance=instance)), dg.SkipReason)
+
+
+def test_after_staging_the_lake_is_built_over_the_days_it_touched(landed_home, yesterday):
+    with dg.instance_for_test() as instance:
+        staged = dg.materialize([staged_logs], resources=build_resources(landed_home), instance=instance)
+        assert staged.success
+        context = dg.build_run_status_sensor_context(
+            sensor_name="staged_to_lake_sensor",
+            dagster_instance=instance,
+            dagster_run=staged.dagster_run,
+            dagster_event=staged.get_run_success_event(),
+        )
+        request = staged_to_lake_sensor(context)
+        assert isinstance(request, dg.RunRequest)
+        assert request.tags[RANGE_START_TAG] == request.tags[RANGE_END_TAG] == yesterday.isoformat()
