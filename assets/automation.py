@@ -86,7 +86,8 @@ def _landing_fingerprint(landing: Path) -> dict[str, float]:
 
 @dg.sensor(
     job=ingest_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED,
-    description="Every 30 s: when files in REVERIE_HOME/landing are added or changed, stage them (ingest_job).",
+    description="Every 30 s: when files in REVERIE_HOME/landing are added or changed, record an observation "
+    "of landing_logs and stage them (ingest_job).",
 )
 def landing_sensor(context: dg.SensorEvaluationContext):
     """New or changed files in REVERIE_HOME/landing trigger a staging run."""
@@ -94,8 +95,8 @@ def landing_sensor(context: dg.SensorEvaluationContext):
     cursor = json.dumps(fingerprint, sort_keys=True)
     if fingerprint["count"] == 0 or cursor == context.cursor:
         return dg.SkipReason("no new files in landing")
-    context.update_cursor(cursor)
-    return dg.RunRequest(run_key=cursor)
+    observed = dg.AssetObservation("landing_logs", metadata={"files": int(fingerprint["count"])})
+    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=cursor)], asset_events=[observed], cursor=cursor)
 
 
 @dg.run_status_sensor(

@@ -30,19 +30,23 @@ def test_mission_schedule_flies_the_current_day():
     assert daily_mission_schedule(context).partition_key == "2026-03-10"
 
 
-def test_landing_sensor_requests_a_run_for_new_files_once(landed_home):
+def test_landing_sensor_observes_landing_and_requests_a_run_for_new_files_once(landed_home):
     with dg.instance_for_test() as instance:
-        first = dg.build_sensor_context(instance=instance)
-        request = landing_sensor(first)
-        assert isinstance(request, dg.RunRequest)
+        result = landing_sensor(dg.build_sensor_context(instance=instance))
+        assert isinstance(result, dg.SensorResult)
+        assert len(result.run_requests) == 1
+        # the tick observes landing_logs: the UI shows when files arrived and how many
+        [observed] = result.asset_events
+        assert observed.asset_key == dg.AssetKey("landing_logs")
+        assert observed.metadata["files"].value == 1
         # the next tick carries the cursor: nothing new, no run
-        again = landing_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+        again = landing_sensor(dg.build_sensor_context(instance=instance, cursor=result.cursor))
         assert isinstance(again, dg.SkipReason)
         (landed_home.landing / "another.jsonl").write_text(
             (landed_home.landing / "mission-0007.jsonl").read_text()
         )
-        changed = landing_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
-        assert isinstance(changed, dg.RunRequest)
+        changed = landing_sensor(dg.build_sensor_context(instance=instance, cursor=result.cursor))
+        assert isinstance(changed, dg.SensorResult) and changed.run_requests
 
 
 def test_empty_landing_skips(reverie_home):
