@@ -6,6 +6,10 @@ and cannot re-execute it. Here the run is created the way the UI's own launches 
 the code location `workspace.yaml` and `[tool.dg]` load (named `reverie`, module `assets.definitions`),
 then executed in this process with the in-process executor, so the CLI keeps its results without a
 daemon or a second Python.
+
+Dagster has no public call that creates a run with an origin outside the webserver: the imports from
+`dagster._core` below are the ones `dagster job launch` uses (dagster/_cli/job.py), and tests/dagster/test_runs.py
+fails if an upgrade changes what they record.
 """
 
 from __future__ import annotations
