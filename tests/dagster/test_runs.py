@@ -32,3 +32,19 @@ def test_a_partitioned_cli_run_is_tagged_with_its_partition(landed_home, yesterd
     with open_instance(landed_home) as instance:
         record = instance.get_latest_materialization_event(dg.AssetKey("sessions"))
         assert record.asset_materialization.partition == day
+
+
+def test_a_cli_run_for_a_day_before_the_span_widens_it(reverie_home, monkeypatch):
+    """A backfill of old logs runs days the code location did not know when it loaded (its span starts a
+    week ago on an empty home): the run widens the span instead of failing on an unknown partition."""
+    from datetime import UTC, datetime, timedelta
+
+    from assets.shared.partitions import PARTITIONS_FROM_ENV
+
+    monkeypatch.delenv(PARTITIONS_FROM_ENV, raising=False)
+    old = (datetime.now(UTC).date() - timedelta(days=60)).isoformat()
+    result = run_job("lake_job", reverie_home, partition_range=(old, old))
+    assert result.success
+    with open_instance(reverie_home) as instance:
+        record = instance.get_latest_materialization_event(dg.AssetKey("events"))
+        assert record.asset_materialization.partition == old
