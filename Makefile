@@ -48,6 +48,7 @@ ui: install
 	$(BIN)/reverie ui
 
 lint: install
+	$(BIN)/lint-imports
 	$(BIN)/ruff check pipeline assets resources cli tests benchmarks
 	$(BIN)/ruff format --check pipeline assets resources cli tests benchmarks
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.loop import batch_run_config, mission_tags, nightly_run_config
-from assets.partitions import daily_partitions
+from assets.shared.partitions import daily_partitions
 from pipeline.home import ReverieHome
 from pipeline.loop_report import LoopSettings
 from pipeline.missions.registry import available_missions
@@ -24,11 +24,12 @@ RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 ingest_job = dg.define_asset_job(
-    "ingest_job", selection=["staged_logs"], description="Stage landing files (or given paths) into the lake."
+    "ingest_job", selection=["staged_logs", "rejects"],
+    description="Stage landing files (or given paths) into the lake; rebuild the rejects of the days touched."
 )
 lake_job = dg.define_asset_job(
     "lake_job",
-    selection=["session_events", "sessions", "outcome_scores"],
+    selection=["events", "sessions", "outcomes", "session_outcomes"],
     partitions_def=daily_partitions,
     description="Build events and sessions partitions from staged logs, then score them.",
 )
@@ -47,9 +48,7 @@ nightly_job = dg.define_asset_job(
 )
 
 score_job = dg.define_asset_job(
-    "score_job",
-    selection=["outcome_scores"],
-    partitions_def=daily_partitions,
+    "score_job", selection=["outcomes", "session_outcomes"], partitions_def=daily_partitions,
     description="Re-score session partitions (after a criteria change).",
 )
 dream_job = dg.define_asset_job(
@@ -126,21 +125,25 @@ def _landing_fingerprint(landing: Path) -> dict[str, float]:
     return {"count": len(files), "max_mtime": max((p.stat().st_mtime for p in files), default=0.0)}
 
 
-@dg.sensor(job=ingest_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED)
+@dg.sensor(
+    job=ingest_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Every 30 s: when files in REVERIE_HOME/landing are added or changed, record an observation "
+    "of landing_logs and stage them (ingest_job).",
+)
 def landing_sensor(context: dg.SensorEvaluationContext):
     """New or changed files in REVERIE_HOME/landing trigger a staging run."""
     fingerprint = _landing_fingerprint(ReverieHome.from_env().landing)
     cursor = json.dumps(fingerprint, sort_keys=True)
     if fingerprint["count"] == 0 or cursor == context.cursor:
         return dg.SkipReason("no new files in landing")
-    context.update_cursor(cursor)
-    return dg.RunRequest(run_key=cursor)
+    observed = dg.AssetObservation("landing_logs", metadata={"files": int(fingerprint["count"])})
+    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=cursor)], asset_events=[observed], cursor=cursor)
 
 
 @dg.run_status_sensor(
-    run_status=dg.DagsterRunStatus.SUCCESS,
-    monitored_jobs=[ingest_job],
-    request_job=lake_job,
+    run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[ingest_job], request_job=lake_job,
+    description="After a successful staging run, build the lake (lake_job) over exactly the session days "
+    "the staged files touched.",
     default_status=dg.DefaultSensorStatus.STOPPED,
 )
 def staged_to_lake_sensor(context: dg.RunStatusSensorContext):

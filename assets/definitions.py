@@ -1,42 +1,54 @@
-"""The Dagster code location: `dagster dev -w workspace.yaml` loads `defs` from here.
+"""The code location's root module: `dg dev` ([tool.dg] in pyproject.toml) and `dagster dev -w
+workspace.yaml` load `defs` from here, as code location `reverie`.
 
-This module only assembles; the assets are thin wrappers over plain functions in `pipeline/`.
-`run_job` lets the CLI execute the same jobs on the same instance (REVERIE_HOME/dagster), so every CLI
-run shows in the UI.
+It only assembles: each domain package (assets/ingest, outcomes, missions, dreaming) holds its assets and
+checks, assets/automation.py the jobs, schedules and sensors, resources/ the resources, and the work itself
+is plain functions in `pipeline/`. The CLI submits runs of these jobs through `assets.runs`.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
-from assets.automation import JOBS, RANGE_END_TAG, RANGE_START_TAG, SCHEDULES, SENSORS
-from assets.dreaming import playbook
-from assets.evaluation import playbook_evaluation
-from assets.ingest import landing_logs, session_events, sessions, staged_logs
-from assets.missions import mission_batch
-from assets.outcomes import outcome_scores
-from pipeline.home import ReverieHome, activate, instance_lock
+from assets.automation import JOBS, SCHEDULES, SENSORS
+from assets.dreaming.assets import playbook
+from assets.dreaming.evaluation import playbook_evaluation
+from assets.dreaming.tables import LAKE_TABLE_SPECS
+from assets.ingest.assets import events, landing_logs, sessions, staged_logs
+from assets.missions.assets import mission_batch
+from assets.outcomes.assets import outcomes, session_outcomes
+from assets.runs import open_instance, run_job  # noqa: F401  (the CLI's entry points, kept importable here)
+from pipeline.home import ReverieHome
 from resources import LakehouseResource, LLMResource, MissionRuntimeResource
 
 
-def build_resources(home: ReverieHome) -> dict[str, Any]:
+def build_resources(home: ReverieHome | None = None) -> dict[str, Any]:
+    """`home` None: the lakehouse follows REVERIE_HOME when a run starts (see `LakehouseResource`)."""
     return {
-        "lakehouse": LakehouseResource(home=str(home.root)),
+        "lakehouse": LakehouseResource(home=str(home.root) if home else None),
         "llm": LLMResource(),
-        "runtime": MissionRuntimeResource(workers=int(os.environ.get("REVERIE_WORKERS", "2"))),
+        "runtime": MissionRuntimeResource(),
     }
 
 
 def build_definitions(home: ReverieHome | None = None) -> dg.Definitions:
-    home = home or ReverieHome.from_env()
     return dg.Definitions(
-        assets=[landing_logs, mission_batch, staged_logs, session_events, sessions, outcome_scores, playbook, playbook_evaluation],
+        assets=dg.with_source_code_references(
+            [
+                landing_logs,
+                mission_batch,
+                staged_logs,
+                events,
+                sessions,
+                outcomes,
+                session_outcomes,
+                playbook,
+                playbook_evaluation,
+                *LAKE_TABLE_SPECS,
+            ]
+        ),
         jobs=JOBS,
         schedules=SCHEDULES,
         sensors=SENSORS,
@@ -45,41 +57,3 @@ def build_definitions(home: ReverieHome | None = None) -> dg.Definitions:
 
 
 defs = build_definitions()
-
-
-@lru_cache(maxsize=8)
-def _jobs_for(root: str, workers: str) -> dg.Definitions:
-    """One Definitions per home and worker setting in a process: resolving a job walks the whole asset
-    graph, and `reverie demo` runs several jobs a night."""
-    return build_definitions(ReverieHome.at(Path(root)))
-
-
-def run_job(
-    name: str,
-    home: ReverieHome,
-    *,
-    partition_key: str | None = None,
-    partition_range: tuple[str, str] | None = None,
-    run_config: Mapping[str, Any] | None = None,
-    tags: Mapping[str, str] | None = None,
-) -> dg.ExecuteInProcessResult:
-    """Execute a job in this process on the persistent instance, so the run is recorded for the UI."""
-    activate(home)
-    job = _jobs_for(str(home.root), os.environ.get("REVERIE_WORKERS", "2")).resolve_job_def(name)
-    run_tags = dict(tags or {})
-    if partition_range is not None:
-        run_tags.update({RANGE_START_TAG: partition_range[0], RANGE_END_TAG: partition_range[1]})
-    config = {"loggers": {"console": {"config": {"log_level": os.environ.get("REVERIE_LOG_LEVEL", "CRITICAL")}}}}
-    config.update(run_config or {})
-    with open_instance(home) as instance:
-        return job.execute_in_process(
-            run_config=config, instance=instance, partition_key=partition_key, tags=run_tags
-        )
-
-
-def open_instance(home: ReverieHome) -> dg.DagsterInstance:
-    """REVERIE_HOME's Dagster instance, opened under `instance_lock` so concurrent first uses of a fresh
-    home initialise its SQLite storage once (see `pipeline.home.instance_lock`)."""
-    activate(home)
-    with instance_lock(home):
-        return dg.DagsterInstance.get()

@@ -58,7 +58,7 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 def run(name: str, **kwargs: Any) -> Any:
     """Execute a Dagster job in-process on REVERIE_HOME's instance; failures become one-line errors."""
-    from assets.definitions import run_job
+    from assets.runs import run_job
 
     try:
         result = run_job(name, home(), **kwargs)

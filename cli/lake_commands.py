@@ -184,7 +184,7 @@ def score(
     if not days:
         fail("no sessions in the lake yet: run `reverie ingest PATH` first")
     for first, last in date_clusters(days):
-        config = {"ops": {"outcome_scores": {"config": {"criteria": extra}}}}
+        config = {"ops": {"outcomes": {"config": {"criteria": extra}}}}
         run("score_job", partition_range=(first, last), run_config=config)
     # Read back what the lake now holds for every day, not the metadata of the last run: one run per date
     # cluster means each run's metadata covers only its own days.

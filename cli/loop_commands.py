@@ -192,16 +192,15 @@ def backfill(
 
 
 def ui(port: int = typer.Option(3000, "--port")) -> None:
-    """Open the Dagster UI on this REVERIE_HOME (the CLI's runs are there too)."""
+    """Open the Dagster UI on this REVERIE_HOME (the CLI's runs are there too, under their jobs).
+
+    `dg dev` in the project root loads the code location `[tool.dg]` in pyproject.toml names."""
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "REVERIE_HOME": str(home().root), "DAGSTER_HOME": str(home().dagster_home)}
-    dagster = Path(sys.executable).with_name("dagster")
+    env["VIRTUAL_ENV"] = sys.prefix  # dg warns when the active venv is not the project's; this one is
+    dg = Path(sys.executable).with_name("dg")
     console.print(f"Dagster UI on http://127.0.0.1:{port} (REVERIE_HOME={home().root})")
-    raise typer.Exit(
-        subprocess.call(
-            [str(dagster), "dev", "-w", str(root / "workspace.yaml"), "-p", str(port)], env=env, cwd=root
-        )
-    )
+    raise typer.Exit(subprocess.call([str(dg), "dev", "--port", str(port)], env=env, cwd=root))
 
 
 def _demo_missions(choice: str) -> list[str]:

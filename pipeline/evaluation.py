@@ -16,7 +16,7 @@ import polars as pl
 
 from pipeline import lake
 from pipeline.dreaming.statistics import wilson_interval
-from pipeline.evaluation_cache import ArmOutcomes, cached_arm, playbook_identity
+from pipeline.evaluation_cache import ArmOutcomes, cached_arm
 from pipeline.home import ReverieHome
 from pipeline.lazy import deferred
 from pipeline.loop_report import ArmResult, EvaluationReport, PromotionPolicy
@@ -24,7 +24,7 @@ from pipeline.missions.base import Mission
 from pipeline.missions.lunar.suite import EVALUATION_MISSIONS
 from pipeline.missions.registry import DEFAULT_MISSION
 from pipeline.missions.registry import mission as mission_named
-from pipeline.playbooks.model import EntryStatus, Playbook
+from pipeline.playbooks.model import EntryStatus, Playbook, playbook_identity
 from pipeline.playbooks.store import PlaybookStore, line_root, version_for
 from pipeline.progress import progress_for
 

@@ -25,43 +25,19 @@ import hashlib
 import importlib.metadata
 import json
 import os
-from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from pipeline.home import ReverieHome
+from pipeline.missions.base import ArmOutcomes
 from pipeline.missions.lunar.suite import MISSION_CODE_VERSION
-from pipeline.playbooks.model import Playbook
 
 CACHE_FORMAT = 2  # 2: keyed by mission, and the mission's sub-package hashed
 _PIPELINE = Path(__file__).resolve().parent
 # What a held-out flight's outcome depends on besides the seed and the playbook (plus missions/<name>/).
 _FLIGHT_SOURCES = ("missions", "agents", "playbooks")
 _FLIGHT_LIBRARIES = ("gymnasium", "box2d", "numpy")
-
-
-@dataclass(frozen=True)
-class ArmOutcomes:
-    """Per-seed outcomes of one arm, in seed order: all an evaluation report needs from its flights."""
-
-    seeds: tuple[int, ...]
-    success: tuple[bool, ...]
-    failure_mode: tuple[str | None, ...]
-
-    @property
-    def failure_modes(self) -> dict[str, int]:
-        """Counts by mode, most common first, as `BatchReport.failure_modes` orders them."""
-        return dict(Counter(m for m in self.failure_mode if m).most_common())
-
-
-def playbook_identity(playbook: Playbook | None) -> str:
-    """`naive` without a playbook, else `<version>+<content hash>` (the content the crew reads)."""
-    if playbook is None:
-        return "naive"
-    digest = hashlib.sha256(playbook.model_dump_json().encode()).hexdigest()[:20]
-    return f"{playbook.version}+{digest}"
 
 
 def _sources(mission: str) -> list[Path]:

@@ -10,13 +10,14 @@ from pipeline.home import ReverieHome
 
 
 class LakehouseResource(ConfigurableResource):
-    """Bound to `REVERIE_HOME` in definitions so the CLI and the UI share one lake."""
+    """One lake for the CLI and the UI: `home` when given (tests, a second home), else `REVERIE_HOME` as it
+    is when the run starts, so the one code location serves whichever home the CLI activated."""
 
-    home: str
+    home: str | None = None
 
     @property
     def reverie_home(self) -> ReverieHome:
-        return ReverieHome.at(self.home).ensure()
+        return (ReverieHome.at(self.home) if self.home else ReverieHome.from_env()).ensure()
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """In-memory DuckDB with the lake's views: readers never contend for a file lock."""

@@ -6,7 +6,7 @@ and parallel (one worker process per core, one staged Parquet per ~8 MB batch of
 `build_*_partition` functions are pure DuckDB SQL over staging, so rebuilding any day is cheap,
 deterministic and idempotent, and `build_partitions` rebuilds several days side by side.
 The partition builders live in `pipeline.ingest.partitions` and are importable from here too.
-The Dagster assets (`staged_logs` -> `session_events` -> `sessions`) and `reverie ingest` call these.
+The Dagster assets (`staged_logs` -> `events` -> `sessions`) and `reverie ingest` call these.
 """
 
 from __future__ import annotations

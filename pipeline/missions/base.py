@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
-    from pipeline.evaluation_cache import ArmOutcomes
     from pipeline.home import ReverieHome
     from pipeline.llm.client import LLMSettings
     from pipeline.playbooks.model import Playbook
@@ -95,6 +95,20 @@ class BatchReport(BaseModel):
         if rewards:
             summary["mean_reward"] = round(sum(rewards) / len(rewards), 2)
         return summary
+
+
+@dataclass(frozen=True)
+class ArmOutcomes:
+    """Per-seed outcomes of one arm, in seed order: all an evaluation report needs from its flights."""
+
+    seeds: tuple[int, ...]
+    success: tuple[bool, ...]
+    failure_mode: tuple[str | None, ...]
+
+    @property
+    def failure_modes(self) -> dict[str, int]:
+        """Counts by mode, most common first, as `BatchReport.failure_modes` orders them."""
+        return dict(Counter(m for m in self.failure_mode if m).most_common())
 
 
 class Mission(Protocol):

@@ -6,6 +6,7 @@ can audit every line, and a machine-applicable `rule` so agents can follow them 
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -71,7 +72,9 @@ class Rule(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["parameter", "avoid_sequence", "recovery", "precondition", "substitution", "hazard"] = "parameter"
+    kind: Literal["parameter", "avoid_sequence", "recovery", "precondition", "substitution", "hazard"] = (
+        "parameter"
+    )
     parameter: str | None = None
     conditions: list[Condition] = Field(default_factory=list)
     recommend: Recommendation | None = None
@@ -162,3 +165,11 @@ class Playbook(BaseModel):
             for e in self.entries
             if e.status == EntryStatus.APPROVED and (agent is None or e.agent in (agent, "*"))
         ]
+
+
+def playbook_identity(playbook: Playbook | None) -> str:
+    """`naive` without a playbook, else `<version>+<content hash>` (the content the crew reads)."""
+    if playbook is None:
+        return "naive"
+    digest = hashlib.sha256(playbook.model_dump_json().encode()).hexdigest()[:20]
+    return f"{playbook.version}+{digest}"

@@ -18,6 +18,7 @@ from pipeline.playbooks.model import (
     Rule,
     Section,
     SourceSpread,
+    playbook_identity,
 )
 from pipeline.playbooks.store import PlaybookStore, version_for
 
@@ -122,8 +123,8 @@ def test_an_unreadable_cache_entry_is_flown_again(store, reverie_home):
 
 def test_the_key_follows_playbook_content_not_only_its_version_id(store):
     book = store.load(version_for(IN_FORCE_DAY))
-    identity = evaluation_cache.playbook_identity(book)
+    identity = playbook_identity(book)
     assert identity.startswith(version_for(IN_FORCE_DAY) + "+")
     store.reject(version_for(IN_FORCE_DAY), "wind")
-    assert evaluation_cache.playbook_identity(store.load(version_for(IN_FORCE_DAY))) != identity
-    assert evaluation_cache.playbook_identity(None) == "naive"
+    assert playbook_identity(store.load(version_for(IN_FORCE_DAY))) != identity
+    assert playbook_identity(None) == "naive"

@@ -17,7 +17,7 @@ from placements import write_placements
 from planted import CANARY, PLANTED, write_corpus
 from typer.testing import CliRunner
 
-from assets.definitions import run_job
+from assets.runs import run_job
 from cli import app
 from cli.common import date_clusters
 from pipeline import lake

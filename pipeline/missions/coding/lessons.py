@@ -20,9 +20,8 @@ from typing import Literal
 
 from pipeline.dreaming.coding_miners import code_literal
 from pipeline.error_signatures import error_signature
-from pipeline.evaluation_cache import playbook_identity
 from pipeline.playbooks.agent_files import BEGIN, END, NothingToExport, export_instructions_file
-from pipeline.playbooks.model import Playbook
+from pipeline.playbooks.model import Playbook, playbook_identity
 from pipeline.playbooks.safe_text import clean_value
 
 LessonKind = Literal["precondition", "recovery", "substitution", "hazard"]

@@ -8,9 +8,8 @@ from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
-from pipeline.evaluation_cache import ArmOutcomes
 from pipeline.home import ReverieHome
-from pipeline.missions.base import Backend, BatchReport, MissionRecord, ProgressCallback
+from pipeline.missions.base import ArmOutcomes, Backend, BatchReport, MissionRecord, ProgressCallback
 from pipeline.missions.coding.runner import Crew, TaskSpec, run_task
 from pipeline.missions.coding.world import evaluation_tasks, report_tasks, task, training_tasks
 from pipeline.playbooks.model import Playbook

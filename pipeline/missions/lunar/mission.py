@@ -10,11 +10,10 @@ from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
-from pipeline.missions.base import Backend, BatchReport, ProgressCallback
+from pipeline.missions.base import ArmOutcomes, Backend, BatchReport, ProgressCallback
 from pipeline.missions.lunar.suite import tuning_seeds
 
 if TYPE_CHECKING:
-    from pipeline.evaluation_cache import ArmOutcomes
     from pipeline.home import ReverieHome
     from pipeline.llm.client import LLMSettings
     from pipeline.playbooks.model import Playbook
@@ -58,7 +57,6 @@ class LunarMission:
 
     def fly_reference(self, seeds: Sequence[int]) -> ArmOutcomes:
         """gymnasium's reference heuristic on `seeds` (it reads no playbook, so its arm is cached)."""
-        from pipeline.evaluation_cache import ArmOutcomes
         from pipeline.missions.lunar.flight import fly_reference, success
 
         flights = fly_reference(list(seeds))

@@ -1,4 +1,6 @@
-"""Metadata every lake asset attaches: row count, column schema and a Markdown preview."""
+"""Metadata every lake asset attaches when it runs: row count and a Markdown preview.
+
+The column schema is definition-time metadata (`assets.shared.tables`), known before anything runs."""
 
 from __future__ import annotations
 
@@ -6,14 +8,9 @@ from typing import Any
 
 import dagster as dg
 import polars as pl
-import pyarrow as pa
 
 PREVIEW_ROWS = 10
 PREVIEW_CELL_CHARS = 60
-
-
-def table_schema(schema: pa.Schema) -> dg.TableSchema:
-    return dg.TableSchema(columns=[dg.TableColumn(name=f.name, type=str(f.type)) for f in schema])
 
 
 def _as_text(column: str, dtype: pl.DataType) -> pl.Expr:
@@ -28,19 +25,21 @@ def markdown_preview(frame: pl.DataFrame, rows: int = PREVIEW_ROWS) -> str:
     """A small, readable preview: long text cells are cut so the UI stays usable."""
     if frame.height == 0:
         return "_no rows_"
-    head = frame.head(rows).with_columns(_as_text(c, frame.schema[c]).str.slice(0, PREVIEW_CELL_CHARS) for c in frame.columns)
+    head = frame.head(rows).with_columns(
+        _as_text(c, frame.schema[c]).str.slice(0, PREVIEW_CELL_CHARS) for c in frame.columns
+    )
     header = "| " + " | ".join(head.columns) + " |"
     rule = "| " + " | ".join("---" for _ in head.columns) + " |"
     lines = [
-        "| " + " | ".join("" if v is None else str(v).replace("|", "\\|").replace("\n", " ") for v in row) + " |"
+        "| "
+        + " | ".join("" if v is None else str(v).replace("|", "\\|").replace("\n", " ") for v in row)
+        + " |"
         for row in head.iter_rows()
     ]
     return "\n".join([header, rule, *lines])
 
 
-def frame_metadata(frame: pl.DataFrame, schema: pa.Schema) -> dict[str, Any]:
-    return {
-        "dagster/row_count": frame.height,
-        "dagster/column_schema": table_schema(schema),
-        "preview": dg.MetadataValue.md(markdown_preview(frame)),
-    }
+def frame_metadata(frame: pl.DataFrame | None) -> dict[str, Any]:
+    if frame is None:
+        return {"dagster/row_count": 0, "preview": dg.MetadataValue.md("_no rows_")}
+    return {"dagster/row_count": frame.height, "preview": dg.MetadataValue.md(markdown_preview(frame))}

@@ -26,7 +26,12 @@ def gx_check(
             "expectations": len(outcomes),
             "failed": dg.MetadataValue.json(
                 [
-                    {"expectation": o.expectation, "kwargs": o.kwargs, "unexpected": o.unexpected_count, "sample": o.sample}
+                    {
+                        "expectation": o.expectation,
+                        "kwargs": o.kwargs,
+                        "unexpected": o.unexpected_count,
+                        "sample": o.sample,
+                    }
                     for o in failed
                 ]
             ),

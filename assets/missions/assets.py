@@ -8,7 +8,9 @@ from datetime import date
 
 import dagster as dg
 
-from assets.partitions import daily_partitions
+from assets.shared.code_version import engine_code_version
+from assets.shared.partitions import daily_partitions
+from assets.shared.tables import OWNERS
 from pipeline.lazy import deferred
 from pipeline.loop_report import REPORT_METADATA, FlightReport
 from pipeline.missions.registry import DEFAULT_MISSION
@@ -32,11 +34,13 @@ class MissionBatchConfig(dg.Config):
     partitions_def=daily_partitions,
     group_name="missions",
     kinds={"python", "gymnasium"},
+    owners=OWNERS,
+    tags={"layer": "source"},
     description="A day's batch of a mission (config `mission`): lunar landings in gymnasium LunarLander-v3 "
     "with wind flown by a flight director and three specialists, or coding tasks worked by a coding crew, "
     "each with its mission's playbook in force on the day. Writes one session log per mission to "
-    "REVERIE_HOME/landing/<date>/.",
-    code_version="2",
+    "`REVERIE_HOME/landing/<date>/`.",
+    code_version=engine_code_version("pipeline.missions", "pipeline.agents"),
 )
 def mission_batch(
     context: dg.AssetExecutionContext,

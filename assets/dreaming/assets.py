@@ -2,15 +2,19 @@
 that mission's playbook line (config `mission`)."""
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
-from assets.partitions import daily_partitions
+from assets.dreaming.preview import playbook_preview
+from assets.dreaming.tables import report_table
+from assets.shared.code_version import engine_code_version
+from assets.shared.partitions import daily_partitions
+from assets.shared.tables import OWNERS
 from pipeline.lazy import deferred
 from pipeline.loop_report import REPORT_METADATA, DreamReport
 from pipeline.missions.registry import DEFAULT_MISSION, session_scope
-from pipeline.playbooks.render import render_preview
 from pipeline.playbooks.store import PlaybookStore
 from resources.lakehouse import LakehouseResource
 from resources.llm import LLMResource
@@ -35,7 +39,7 @@ class DreamConfig(dg.Config):
     partitions_def=daily_partitions,
     deps=[
         dg.AssetDep("sessions", partition_mapping=_window),
-        dg.AssetDep("outcome_scores", partition_mapping=_window),
+        dg.AssetDep("outcomes", partition_mapping=_window),
         dg.AssetDep(
             "playbook",
             partition_mapping=dg.TimeWindowPartitionMapping(
@@ -48,7 +52,9 @@ class DreamConfig(dg.Config):
     description="A new candidate version of a mission's playbook line: the previous version plus the delta "
     "operations the dreamer derived from the window's sessions of that mission and their outcomes. Every "
     "entry cites its sessions.",
-    code_version="3",
+    owners=OWNERS,
+    tags={"layer": "playbook", "storage": "json"},
+    code_version=engine_code_version("pipeline.dreaming", "pipeline.playbooks"),
 )
 def playbook(
     context: dg.AssetExecutionContext, config: DreamConfig, lakehouse: LakehouseResource, llm: LLMResource
@@ -81,6 +87,7 @@ def playbook(
         if claude
         else {}
     )
+    report_table(context, home, "playbook_entries", day)
     return dg.MaterializeResult(
         metadata={
             **checked,
@@ -93,7 +100,7 @@ def playbook(
             "ops": dg.MetadataValue.json(ops),
             "window": dg.MetadataValue.json(book.window),
             "dropped_by_safety_screen": report.dropped_by_safety_screen,
-            "preview": dg.MetadataValue.md(render_preview(book)),
+            "preview": dg.MetadataValue.md(playbook_preview(book, Path(report.path))),
             "path": dg.MetadataValue.path(report.path),
             REPORT_METADATA: dg.MetadataValue.json(report.model_dump(mode="json")),
         }

@@ -5,7 +5,10 @@ from datetime import date
 
 import dagster as dg
 
-from assets.partitions import daily_partitions
+from assets.dreaming.tables import report_table
+from assets.shared.code_version import engine_code_version
+from assets.shared.partitions import daily_partitions
+from assets.shared.tables import OWNERS
 from pipeline.lazy import deferred
 from pipeline.loop_report import REPORT_METADATA
 from pipeline.missions.lunar.suite import EVALUATION_MISSIONS
@@ -43,7 +46,9 @@ class EvaluationConfig(dg.Config):
     description="A mission's candidate playbook and the one in force fly the same held-out draws (no "
     "exploration) next to the mission's reference arm (gymnasium's heuristic, an oracle crew); a paired test "
     "decides promotion under the configured policy.",
-    code_version="2",
+    owners=OWNERS,
+    tags={"layer": "playbook"},
+    code_version=engine_code_version("pipeline.evaluation", "pipeline.missions"),
 )
 def playbook_evaluation(
     context: dg.AssetExecutionContext,
@@ -59,6 +64,7 @@ def playbook_evaluation(
         alpha=config.alpha, margin=config.margin, workers=runtime.workers,
     )  # fmt: skip
     lakehouse.refresh_catalog()
+    report_table(context, home, "evaluations", day)
     context.log.info(f"{report.mission}: {report.decision}: {report.reason}")
     return dg.MaterializeResult(
         metadata={

@@ -1,0 +1,1 @@
+"""Dreaming: the nightly playbook, its entries, and its held-out evaluation."""

@@ -1,0 +1,1 @@
+"""Ingest: landing logs, staged files, the events, sessions and rejects tables."""

@@ -1,0 +1,1 @@
+"""Missions: the reference agent batches whose logs feed the lake."""

@@ -1,0 +1,1 @@
+"""Outcomes: per-session verdicts and the session_outcomes view."""

@@ -1,0 +1,1 @@
+"""What every domain of the Dagster layer shares: partitions, table metadata, check helpers."""
