@@ -62,8 +62,12 @@ def run_job(
     partition_range: tuple[str, str] | None = None,
     run_config: Mapping[str, Any] | None = None,
     tags: Mapping[str, str] | None = None,
+    resources: Mapping[str, Any] | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """Execute a job in this process on the persistent instance, so the run is recorded for the UI."""
+    """Execute a job in this process on the persistent instance, so the run is recorded for the UI.
+
+    `resources` replace bound resources for this run only, in memory: values that must not be stored in
+    the instance (run config is) travel this way, e.g. the paths of `reverie ingest`."""
     activate(home)
     job = _jobs_for(str(home.root), os.environ.get("REVERIE_WORKERS", "2")).resolve_job_def(name)
     run_tags = dict(tags or {})
@@ -73,7 +77,11 @@ def run_job(
     config.update(run_config or {})
     with open_instance(home) as instance:
         return job.execute_in_process(
-            run_config=config, instance=instance, partition_key=partition_key, tags=run_tags
+            run_config=config,
+            instance=instance,
+            partition_key=partition_key,
+            tags=run_tags,
+            resources=resources,
         )
 
 

@@ -1,6 +1,7 @@
 """Ingest assets: landing logs -> staged per-file tables -> daily `events` and `sessions` partitions."""
 
-
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -24,7 +25,22 @@ landing_logs = dg.AssetSpec(
 
 
 class StageConfig(dg.Config):
-    paths: list[str] = []  # empty: the landing folder
+    paths: list[str] = []  # empty: the landing folder (or the paths of an `IngestRequest`)
+
+
+@dataclass(frozen=True)
+class IngestRequest:
+    """The paths one `reverie ingest` names, handed to its run in memory as a resource.
+
+    Not run config: Dagster stores run config, tags and metadata in the instance's run storage under
+    REVERIE_HOME, and a path can hold a secret (a folder named after a token). A resource object lives only
+    in the process that runs the job, and staging stores paths only redacted.
+    """
+
+    paths: Sequence[str] = ()
+
+
+INGEST_REQUEST = "ingest_request"
 
 
 @dg.asset(
@@ -35,10 +51,16 @@ class StageConfig(dg.Config):
     "(staged in batches keyed by each file's content hash, so unchanged files are skipped). Bad lines go "
     "to `rejects`.",
     code_version="1",
+    resource_defs={INGEST_REQUEST: dg.ResourceDefinition.hardcoded_resource(IngestRequest())},
 )
-def staged_logs(context: dg.AssetExecutionContext, config: StageConfig, lakehouse: LakehouseResource):
+def staged_logs(
+    context: dg.AssetExecutionContext,
+    config: StageConfig,
+    lakehouse: LakehouseResource,
+    ingest_request: dg.ResourceParam[IngestRequest],
+):
     home = lakehouse.reverie_home
-    paths = [Path(p) for p in config.paths] or [home.landing]
+    paths = [Path(p) for p in (*ingest_request.paths, *config.paths)] or [home.landing]
     report = engine.stage_files(home, paths)
     n_rejects = sum(engine.build_rejects_partition(home, day) for day in sorted(report.reject_dates))
     lakehouse.refresh_catalog()

@@ -190,12 +190,12 @@ def _failed_file(
 ) -> tuple[StagedFile, None, pl.DataFrame]:
     """A file whose staging raised: one reject naming the error, so the file shows in `rejects` and is
     staged again by a later run once fixed (its content key is recorded, a changed file is new)."""
-    source_file = str(path)
+    source_file = redact_identifier(redactor, str(path))
     try:
         content_hash = hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
     except OSError:
         content_hash = ""
-    key = stage_key_for(source_file, content_hash)
+    key = stage_key_for(str(path), content_hash)
     reason = f"staging failed: {type(error).__name__}"
     rejects = _rejects_frame([Reject(None, reason)], UNKNOWN_FORMAT, source_file, key, ingest_date, redactor)
     staged = StagedFile(source_file, content_hash, key, UNKNOWN_FORMAT, n_rejects=1, ingest_date=ingest_date)
