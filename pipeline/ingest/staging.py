@@ -248,7 +248,10 @@ def _events_frame(
     """
     contents, content_found = _redact_texts(redactor, [row.content for row in rows])
     inputs, input_found = _redact_texts(redactor, inputs)
-    redaction_counts = [a + b for a, b in zip(content_found, input_found, strict=True)]
+    # Plus what was redacted before these texts (identifiers, secrets split across blocks), per row.
+    redaction_counts = [
+        row.n_redactions + a + b for row, a, b in zip(rows, content_found, input_found, strict=True)
+    ]
     n = len(rows)
     columns = {
         "session_id": [r.session_id for r in rows],
