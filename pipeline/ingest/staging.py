@@ -371,8 +371,9 @@ def session_starts_of(index: pl.DataFrame, manifest: pl.DataFrame) -> pl.DataFra
     Files staged in the same run date the session together (a transcript and its subagents' files), and a
     session seen first only through subagent files is dated again when its main transcript arrives.
     """
-    runs = index.join(manifest.select("stage_key", "first_staged"), on="stage_key", how="left")
-    run = pl.col("first_staged").fill_null(0)
+    # Inner: index rows of a run killed before its manifest committed name no staged file, and never count.
+    runs = index.join(manifest.select("stage_key", "first_staged"), on="stage_key", how="inner")
+    run = pl.col("first_staged")
     main_run = pl.when(pl.col("has_main")).then(run).min().over("session_id")
     dating_run = main_run.fill_null(run.min().over("session_id"))
     return (
@@ -456,6 +457,7 @@ def record_staged(home: ReverieHome, staged: Iterable[StagedFile]) -> set[str]:
     pending.mark(home, "rejects", reject_days)
     # Index first: a session listed without its file is harmless, a file without its sessions is invisible.
     write_file_atomically(home.staging / SESSION_INDEX_FILE, index.to_arrow())
+    pending.checkpoint("session_index")
     write_file_atomically(home.staging / MANIFEST_FILE, manifest.to_arrow())
     # A bundle goes once no file staged in it is current any more.
     stale_bundles = set(superseded["bundle"].to_list()) - set(manifest["bundle"].to_list())
