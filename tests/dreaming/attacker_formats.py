@@ -1,9 +1,10 @@
-"""The attacker's sessions of `attacker.py` written in the other five formats Reverie reads.
+"""The attacker's sessions of `attacker.py` written in the other six formats Reverie reads.
 
 Each writer turns one session (a prompt, tool calls that fail or succeed with their result text, a closing
 reply) into one file in the shape that format's tool writes, so the poisoning tests can send the same
 hostile tool names and error text through every adapter. The working folder is recorded where the format
-has one (Codex's `session_meta.cwd`, the Agent SDK's init `cwd`, an OpenAI Agents trace's metadata); files sit under a folder named after the
+has one (Codex's `session_meta.cwd`, the Agent SDK's init `cwd`, an OpenAI Agents trace's metadata, a native
+`session_start` context); files sit under a folder named after the
 day, which dates the formats that carry no timestamps (docs/formats.md).
 """
 
@@ -223,7 +224,36 @@ def _otel(session_id: str, day: date, cwd: str, calls: list[Call], minute: int) 
     )
 
 
+def _native(session_id: str, day: date, cwd: str, calls: list[Call], minute: int) -> str:
+    times = _times(day, minute, 2 * len(calls) + 3)
+    events: list[dict] = [
+        {"event_id": "start", "type": "session_start", "input": {"task": PROMPT, "context": {"cwd": cwd}}},
+        {"event_id": "prompt", "type": "message", "role": "user", "content": PROMPT},
+    ]
+    for index, call in enumerate(calls):
+        events.append(
+            {"event_id": f"c{index}", "type": "tool_call", "tool": call.tool, "input": _command(call)}
+        )
+        events.append(
+            {
+                "event_id": f"r{index}",
+                "type": "tool_result",
+                "tool": call.tool,
+                "parent_event_id": f"c{index}",
+                "is_error": call.error is not None,
+                "content": call.error or "ok",
+            }
+        )
+    events.append({"event_id": "end", "type": "session_end", "input": {"status": "done"}})
+    lines = [
+        {"schema": "reverie.event/v1", "session_id": session_id, "ts": _iso(ts), **event}
+        for ts, event in zip(times, events, strict=True)
+    ]
+    return "\n".join(json.dumps(line) for line in lines) + "\n"
+
+
 WRITERS: dict[str, tuple[str, Callable[[str, date, str, list[Call], int], str]]] = {
+    "native": ("jsonl", _native),
     "codex": ("jsonl", _codex),
     "claude-agent-sdk": ("jsonl", _agent_sdk),
     "anthropic-messages": ("json", _anthropic),

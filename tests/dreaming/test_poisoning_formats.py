@@ -1,4 +1,4 @@
-"""The attacker of `test_poisoning.py` in the five other formats: whatever adapter reads their sessions,
+"""The attacker of `test_poisoning.py` (Claude Code transcripts) in the six other formats: whatever adapter reads their sessions,
 nothing of theirs (the forged heading and entry, HTML, the link, the token) reaches an approved entry, an
 export or the prompt Claude crews read, and their planted "recovery" (a recursive delete) is never
 recommended."""
@@ -25,7 +25,7 @@ DAYS = [DAY - timedelta(days=offset) for offset in range(4)]
 # Formats that name the working folder: there the attacker's two projects make their "recovery" an
 # anywhere-lesson candidate, which only the safety screen stops. The others name no project, so the
 # pattern never becomes a lesson at all; their sessions must still be read, and still leave no trace.
-NAME_A_PROJECT = {"codex", "claude-agent-sdk", "openai-agents"}
+NAME_A_PROJECT = {"codex", "claude-agent-sdk", "openai-agents", "native"}
 
 
 @pytest.mark.parametrize("fmt", sorted(WRITERS))
