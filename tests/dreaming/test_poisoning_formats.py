@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 from pipeline import lake
+from pipeline.agents.claude_agent import playbook_block
 from pipeline.dreaming import dream
 from pipeline.missions.lunar.team import playbook_digest
 from pipeline.playbooks import agent_files
@@ -58,7 +59,8 @@ def test_an_attacker_in_any_format_puts_nothing_into_approved_entries_exports_or
         "PLAYBOOK.md": (result.path / "PLAYBOOK.md").read_text(),
         "playbook.json": (result.path / "playbook.json").read_text(),
         "preview": render_markdown(book),
-        "agent prompt": playbook_digest(book),
+        "crew digest": playbook_digest(book),
+        "Claude agent system block": playbook_block(playbook_digest(book)),
         "approved entries": "\n".join(e.text for e in book.entries if e.status == EntryStatus.APPROVED),
     }
     for kind in ("memory", "skill", "prompt"):
