@@ -400,8 +400,9 @@ def record_staged(home: ReverieHome, staged: Iterable[StagedFile]) -> set[str]:
 
     Returns the session ids whose staged data changed (added or removed). The partitions to rebuild, the
     start dates of those sessions before *and* after the change (a main transcript staged after its
-    subagents' files can move its session to an earlier day, and the old day must lose its rows), are written to the build journal first, so a crash
-    after the manifest commits still leaves them to the next run (`pipeline.ingest.pending`).
+    subagents' files can move its session to an earlier day, and the old day must lose its rows), are
+    written to the build journal first, so a crash after the manifest commits still leaves them to the
+    next run (`pipeline.ingest.pending`).
     """
     fresh = [s for s in staged if not s.skipped]
     manifest = read_manifest(home)
