@@ -47,9 +47,11 @@ def ingest(
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         fail(f"no such file or folder: {', '.join(missing)}")
-    resolved = [str(p.resolve()) for p in paths]
-    with progress_bar("ingest", "ingesting"):
-        staged = run("ingest_job", run_config={"ops": {"staged_logs": {"config": {"paths": resolved}}}})
+    from resources.ingest_request import ingest_request
+
+    # in memory: never stored as run config
+    with ingest_request([str(p.resolve()) for p in paths]), progress_bar("ingest", "ingesting"):
+        staged = run("ingest_job")
     stats = materialization_metadata(staged, "staged_logs")
     days: list[str] = sorted(stats.get("session_dates") or [])
     for first, last in date_clusters(days):

@@ -27,33 +27,44 @@ def redact_identifier(redactor: Redactor, value: str) -> str:
 
 def redact_identifiers(redactor: Redactor, values: Sequence[str | None]) -> list[str | None]:
     """`redact_identifier` over a column: each distinct value is redacted once, in one batch."""
+    return _identifiers_and_counts(redactor, values)[0]
+
+
+def _identifiers_and_counts(
+    redactor: Redactor, values: Sequence[str | None]
+) -> tuple[list[str | None], list[int]]:
+    """`redact_identifiers`, with how many secrets each value held."""
     distinct = list(dict.fromkeys(value for value in values if value))
     if not distinct:
-        return list(values)
+        return list(values), [0] * len(values)
     redacted, found = _redact_all(redactor, distinct)
     replaced = {
-        value: f"{text}#{_digest(value)}"
+        value: (f"{text}#{_digest(value)}", n)
         for value, text, n in zip(distinct, redacted, found, strict=True)
         if n
     }
     if not replaced:
-        return list(values)
-    return [replaced.get(value, value) if value else value for value in values]
+        return list(values), [0] * len(values)
+    pairs = [replaced.get(value, (value, 0)) if value else (value, 0) for value in values]
+    return [text for text, _ in pairs], [n for _, n in pairs]
 
 
 def redact_row_identifiers(redactor: Redactor, rows: Sequence[Any]) -> None:
-    """Redact `IDENTIFIER_FIELDS` of event rows in place: the distinct values of all fields in one batch."""
+    """Redact `IDENTIFIER_FIELDS` of event rows in place: the distinct values of all fields in one batch.
+    Each row's `n_redactions` grows by the secrets its own identifiers held."""
     if not rows:
         return
     columns = [[getattr(row, name) for row in rows] for name in IDENTIFIER_FIELDS]
     distinct = list(dict.fromkeys(value for column in columns for value in column if value))
-    redacted = dict(zip(distinct, redact_identifiers(redactor, distinct), strict=True))
-    if all(redacted[value] is value for value in distinct):
+    texts, counts = _identifiers_and_counts(redactor, distinct)
+    redacted = {value: (text, n) for value, text, n in zip(distinct, texts, counts, strict=True)}
+    if not any(counts):
         return
     for name, column in zip(IDENTIFIER_FIELDS, columns, strict=True):
         for row, value in zip(rows, column, strict=True):
-            if value and redacted[value] is not value:
-                setattr(row, name, redacted[value])
+            if value and redacted[value][1]:
+                setattr(row, name, redacted[value][0])
+                row.n_redactions += redacted[value][1]
 
 
 _BLOCK_WINDOW = 512
@@ -67,7 +78,8 @@ def redact_across_blocks(redactor: Redactor, rows: Sequence[Any]) -> int:
     two blocks is stored as two texts, neither of which holds enough of it to be recognised. Adjacent rows
     from the same line of the same session are therefore also read as one (end of the first, a newline,
     start of the second), and a secret across that seam is replaced on both sides. Runs before each text
-    is redacted on its own, which then finds the markers and leaves them be.
+    is redacted on its own, which then finds the markers and leaves them be, so each seam's secret is
+    counted here, once, on the row it starts in (`n_redactions`).
     """
     found = 0
     for first, second in zip(rows, rows[1:], strict=False):
@@ -83,6 +95,7 @@ def redact_across_blocks(redactor: Redactor, rows: Sequence[Any]) -> int:
         start, end, kind = seam
         first.content = first.content[: len(first.content) - len(left) + start] + marker(kind)
         second.content = marker(kind) + second.content[max(0, end - len(left) - 1) :]
+        first.n_redactions += 1
         found += 1
     return found
 

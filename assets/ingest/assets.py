@@ -12,6 +12,7 @@ from assets.shared.tables import OWNERS, table_metadata, table_tags
 from pipeline import lake
 from pipeline.ingest import engine
 from pipeline.quality import EVENTS_EXPECTATIONS, SESSIONS_EXPECTATIONS
+from resources.ingest_request import requested_paths
 from resources.lakehouse import LakehouseResource
 
 INGEST_CODE = engine_code_version("pipeline.ingest", "pipeline.redaction", "pipeline.events", "pipeline.lake")
@@ -52,7 +53,7 @@ def landing_logs(lakehouse: LakehouseResource):
 
 
 class StageConfig(dg.Config):
-    paths: list[str] = []  # empty: the landing folder
+    paths: list[str] = []  # empty: the landing folder (or the paths of an `ingest_request`)
 
 
 @dg.multi_asset(
@@ -84,7 +85,7 @@ class StageConfig(dg.Config):
 )
 def staged_logs(context: dg.AssetExecutionContext, config: StageConfig, lakehouse: LakehouseResource):
     home = lakehouse.reverie_home
-    paths = [Path(p) for p in config.paths] or [home.landing]
+    paths = [Path(p) for p in (*requested_paths(), *config.paths)] or [home.landing]
     report = engine.stage_files(home, paths)
     built = {
         day.isoformat(): engine.build_rejects_partition(home, day) for day in sorted(report.reject_dates)

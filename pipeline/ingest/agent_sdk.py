@@ -135,8 +135,11 @@ class ClaudeAgentSdkAdapter:
             messages = (
                 record.get("messages") if isinstance(record, dict) and "messages" in record else [record]
             )
-            if not isinstance(messages, list):
-                yield Reject(line_number, "messages is not a list", safe_preview(json_bytes(record)))
+            if not isinstance(messages, list) or not messages:  # as otel's "no spans in this line"
+                reason = (
+                    "no messages in this line" if isinstance(messages, list) else "messages is not a list"
+                )
+                yield Reject(line_number, reason, safe_preview(json_bytes(record)))
                 continue
             for message in messages:
                 if not isinstance(message, dict):

@@ -33,6 +33,7 @@ class EventRow:
     tokens_in: int | None = None
     tokens_out: int | None = None
     source_line: int | None = None
+    n_redactions: int = 0  # secrets replaced in its identifiers or across blocks; staging adds the rest
 
 
 @dataclass(slots=True)

@@ -129,6 +129,8 @@ class ClaudeCodeAdapter:
             if isinstance(value, str) and value and isinstance(session_id, str):
                 state.session_notes.setdefault(session_id, {})[feature] = value[:200]
             state.tally.skip(kind, known=True)
+        elif "type" in record and not isinstance(kind, str):
+            raise LineError(f"wrong type for type: {type(kind).__name__}, expected text")
         else:
             # Snapshots, queued prompts, attachments, mode toggles: bookkeeping, not session events.
             state.tally.skip(kind, known=isinstance(kind, str) and kind in _BOOKKEEPING)
@@ -164,6 +166,7 @@ class ClaudeCodeAdapter:
             self._note_start(state, session_id, record, message, ts, content)
         line = _Line(state, session_id, uuid, ts, agent, parent, role, line_number)
         rows_before = len(state.rows)
+        not_a_block: int | None = None
         if record.get("isCompactSummary"):
             line.emit(0, "observation", tool="compact_summary", content=_block_text(content))
             return
@@ -174,12 +177,17 @@ class ClaudeCodeAdapter:
             for index, block in enumerate(content):
                 if isinstance(block, dict):
                     self._block(state, line, index, block, result_summary, result_failed)
+                elif not_a_block is None:
+                    not_a_block = index
         else:
             raise LineError(f"wrong type for message.content: {type(content).__name__}")
         if len(state.rows) == rows_before:  # e.g. only redacted thinking, or an empty block list
             state.tally.skip(f"{role}:no content", known=True)
         elif role == "assistant":
             self._count_tokens(state, message, record)
+        if not_a_block is not None:  # the line's good blocks are kept (emitted above); the bad one is told
+            kind = type(content[not_a_block]).__name__
+            raise LineError(f"wrong type for message.content[{not_a_block}]: {kind}, expected an object")
 
     @staticmethod
     def _block(

@@ -37,6 +37,7 @@ from pipeline.ingest.codex_lines import (
 )
 from pipeline.ingest.derived import SyntheticClock, as_int, content_session_id, parse_time, safe_preview
 from pipeline.ingest.jsonl import iter_json_lines, json_bytes
+from pipeline.ingest.row_checks import time_problem
 
 
 class CodexRolloutAdapter:
@@ -77,7 +78,12 @@ class CodexRolloutAdapter:
                     safe_preview(json_bytes(record)),
                 )
                 continue
-            records.append((line, parse_time(record.get("timestamp")), record["type"], record["payload"]))
+            ts = parse_time(record.get("timestamp"))
+            problem = time_problem(ts) if ts is not None else None
+            if problem:  # before ids are numbered: the other lines keep the ids they have without it
+                yield Reject(line, problem, safe_preview(json_bytes(record)))
+                continue
+            records.append((line, ts, record["type"], record["payload"]))
         if records:
             rollout = _Rollout(path, data, tally if tally is not None else RecordTally())
             yield from rollout.build(_neighbour_times(records))

@@ -46,6 +46,7 @@ from pipeline.ingest.staging import (
 )
 from pipeline.progress import progress_for
 from pipeline.redaction import Redactor
+from pipeline.redaction_fields import redact_identifiers
 
 __all__ = [
     "BATCH_BYTES",
@@ -184,6 +185,19 @@ def _stage_all(
             yield from future.result()
 
 
+def _redacted_examples(
+    skipped: dict[str, dict[str, object]], redactor: Redactor
+) -> dict[str, dict[str, object]]:
+    """Skipped paths as the report may show them: the examples go to the asset's metadata, which Dagster
+    stores under REVERIE_HOME, and a file or folder name can hold a secret."""
+    redacted: dict[str, dict[str, object]] = {}
+    for reason, summary in skipped.items():
+        examples = summary.get("examples")
+        paths = [str(p) for p in examples] if isinstance(examples, list) else []
+        redacted[reason] = {**summary, "examples": redact_identifiers(redactor, paths)}
+    return redacted
+
+
 def stage_files(
     home: ReverieHome,
     paths: Sequence[Path],
@@ -207,7 +221,8 @@ def stage_files(
     files = found.files
     manifest = read_manifest(home)
     known = frozenset(manifest["stage_key"].to_list())
-    report = StageReport(files_seen=len(files), skipped_paths=found.skipped_summary())
+    skipped = _redacted_examples(found.skipped_summary(), redactor or Redactor())
+    report = StageReport(files_seen=len(files), skipped_paths=skipped)
     staged: list[StagedFile] = []
     formats: Counter[str] = Counter()
     tallies: dict[str, RecordTally] = {}

@@ -25,10 +25,12 @@ from pipeline.ingest.base import EventRow, RecordTally, Reject
 from pipeline.ingest.content_blocks import flatten_text
 from pipeline.ingest.derived import EPOCH, as_int, parse_time, safe_preview
 from pipeline.ingest.jsonl import iter_json_lines, json_bytes, strip_bom
+from pipeline.ingest.row_checks import storable_time
 from pipeline.ingest.span_tree import SpanTreeSession, decoded_json
 
 
-def _objects(path: Path, data: bytes) -> Iterator[dict[str, Any] | Reject]:
+def _objects(path: Path, data: bytes) -> Iterator[tuple[int | None, dict[str, Any]] | Reject]:
+    """Trace and span objects with the JSONL line each came from (None in a single JSON document)."""
     try:
         document = orjson.loads(data)
     except orjson.JSONDecodeError:
@@ -41,7 +43,7 @@ def _objects(path: Path, data: bytes) -> Iterator[dict[str, Any] | Reject]:
     yield from _flatten(document)
 
 
-def _flatten(document: Any, line: int | None = None) -> Iterator[dict[str, Any] | Reject]:
+def _flatten(document: Any, line: int | None = None) -> Iterator[tuple[int | None, dict[str, Any]] | Reject]:
     if isinstance(document, list):
         for item in document:
             yield from _flatten(item, line)
@@ -50,12 +52,14 @@ def _flatten(document: Any, line: int | None = None) -> Iterator[dict[str, Any] 
     else:
         if isinstance(document.get("spans"), list) or isinstance(document.get("data"), list):
             if document.get("object") == "trace" or "workflow_name" in document:
-                yield {k: v for k, v in document.items() if k not in ("spans", "data")}
+                yield line, {k: v for k, v in document.items() if k not in ("spans", "data")}
             for item in document.get("spans") or document.get("data") or []:
                 if isinstance(item, dict):
-                    yield {"trace_id": document.get("trace_id") or document.get("id"), **item}
+                    yield line, {"trace_id": document.get("trace_id") or document.get("id"), **item}
+                else:
+                    yield Reject(line, "a span that is not an object", safe_preview(json_bytes(item)))
         else:
-            yield document
+            yield line, document
 
 
 def _usage(usage: Any) -> tuple[int | None, int | None]:
@@ -85,26 +89,34 @@ class OpenAIAgentsAdapter:
         data = strip_bom(path.read_bytes() if data is None else data)
         traces: dict[str, dict[str, Any]] = {}
         spans: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for obj in _objects(path, data):
-            if isinstance(obj, Reject):
-                yield obj
-            elif obj.get("object") == "trace" or ("workflow_name" in obj and "span_data" not in obj):
+        lines: dict[int, int] = {}  # id(span) -> its JSONL line
+        for item in _objects(path, data):
+            if isinstance(item, Reject):
+                yield item
+                continue
+            line, obj = item
+            if obj.get("object") == "trace" or ("workflow_name" in obj and "span_data" not in obj):
                 traces[str(obj.get("id") or obj.get("trace_id"))] = obj
             elif isinstance(obj.get("span_data"), dict) and isinstance(obj.get("trace_id"), str | int):
                 spans[str(obj["trace_id"])].append(obj)
+                if line is not None:
+                    lines[id(obj)] = line
             else:
                 yield Reject(
-                    None, "not a trace or trace.span object with a trace_id", safe_preview(json_bytes(obj))
+                    line, "not a trace or trace.span object with a trace_id", safe_preview(json_bytes(obj))
                 )
         for trace_id, trace_spans in spans.items():
-            session = _TraceSession(trace_id, traces.get(trace_id, {}), trace_spans)
+            session = _TraceSession(trace_id, traces.get(trace_id, {}), trace_spans, lines)
             yield from session.events()
             yield from session.rejects
 
 
 class _TraceSession(SpanTreeSession[dict[str, Any]]):
-    def __init__(self, trace_id: str, trace: dict[str, Any], spans: list[dict[str, Any]]) -> None:
+    def __init__(
+        self, trace_id: str, trace: dict[str, Any], spans: list[dict[str, Any]], lines: dict[int, int]
+    ) -> None:
         self.trace_id = trace_id
+        self.span_lines = lines
         self.trace = trace
         self.spans = sorted(spans, key=lambda s: (parse_time(s.get("started_at")) or EPOCH, str(s.get("id"))))
         self.by_id = {str(s.get("id")): s for s in self.spans}
@@ -122,6 +134,9 @@ class _TraceSession(SpanTreeSession[dict[str, Any]]):
             current = self.by_id.get(str(current.get("parent_id")))
         return "main"
 
+    def _line_of(self, span: dict[str, Any]) -> int | None:
+        return self.span_lines.get(id(span))
+
     def _span_id(self, span: dict[str, Any]) -> Any:
         return str(span.get("id"))
 
@@ -132,7 +147,9 @@ class _TraceSession(SpanTreeSession[dict[str, Any]]):
     def events(self) -> list[EventRow]:
         starts = [parse_time(s.get("started_at")) for s in self.spans]
         ends = [parse_time(s.get("ended_at")) or start for s, start in zip(self.spans, starts, strict=True)]
-        first = min((t for t in starts if t), default=EPOCH)
+        # A span dated where no partition can hold it is rejected with its line (row checks); the
+        # session's own start and end come from the spans that can be stored.
+        first = min((t for t in map(storable_time, starts) if t), default=EPOCH)
         metadata = self.trace.get("metadata") if isinstance(self.trace.get("metadata"), dict) else {}
         context = {
             k: v
@@ -150,8 +167,8 @@ class _TraceSession(SpanTreeSession[dict[str, Any]]):
                 failed += self._span(span, start or first, end or start or first)
             except (TypeError, ValueError, AttributeError, KeyError) as error:
                 reason = f"unexpected shape for a span: {type(error).__name__}: {error}"
-                self.rejects.append(Reject(None, reason[:300], safe_preview(json_bytes(span))))
-        last = max((t for t in ends if t), default=first)
+                self.rejects.append(Reject(self._line_of(span), reason[:300], safe_preview(json_bytes(span))))
+        last = max((t for t in map(storable_time, ends) if t), default=first)
         root_error = any(s.get("error") for s in self.spans if self._is_root(s))
         status = "error" if root_error else "completed"
         self._session_end(last, status, n_failed_spans=failed)

@@ -32,6 +32,7 @@ from pipeline.ingest.base import EventRow, RecordTally, Reject
 from pipeline.ingest.derived import SyntheticClock, as_int, content_session_id, safe_preview
 from pipeline.ingest.jsonl import json_bytes, strip_bom
 from pipeline.ingest.otel_genai_spans import Span, spans_of
+from pipeline.ingest.row_checks import storable_time
 from pipeline.ingest.span_tree import SpanTreeSession, decoded_json
 
 _MODEL_CALLS = {"chat", "call_llm", "text_completion", "generate_content", "completion"}
@@ -119,6 +120,8 @@ class OtelGenAiAdapter:
             return []
         if not spans:
             yield Reject(line_number, "no spans in this line", safe_preview(line))
+        for span in spans:
+            span.line = line_number
         return spans
 
 
@@ -161,6 +164,9 @@ class _TraceTranscript(SpanTreeSession[Span]):
             current = self.by_id.get(current.parent_id)
         return "main"
 
+    def _line_of(self, span: Span) -> int | None:
+        return span.line
+
     def _span_id(self, span: Span) -> str | None:
         return span.span_id
 
@@ -168,7 +174,11 @@ class _TraceTranscript(SpanTreeSession[Span]):
         return span.parent_id
 
     def events(self) -> list[EventRow]:
-        first, last = self.spans[0].start, max(s.end for s in self.spans)
+        # A span dated where no partition can hold it is rejected with its line (row checks); the
+        # session's own start and end come from the spans that can be stored.
+        starts = [t for t in (storable_time(s.start) for s in self.spans) if t]
+        first = min(starts, default=self.spans[0].start)
+        last = max((t for t in (storable_time(s.end) for s in self.spans) if t), default=first)
         models = [
             s.attributes.get("gen_ai.request.model")
             for s in self.spans
@@ -187,7 +197,8 @@ class _TraceTranscript(SpanTreeSession[Span]):
                 self._span(span)
             except (TypeError, ValueError, AttributeError, KeyError) as error:
                 reason = f"unexpected shape for span {span.name[:60]!r}: {type(error).__name__}: {error}"
-                self.rejects.append(Reject(None, reason[:300], safe_preview(json_bytes(span.attributes))))
+                preview = safe_preview(json_bytes(span.attributes))
+                self.rejects.append(Reject(span.line, reason[:300], preview))
         status = "error" if any(s.error for s in self.spans if self._is_root(s)) else "completed"
         self._session_end(last, status)
         return self.rows

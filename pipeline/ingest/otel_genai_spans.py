@@ -24,6 +24,7 @@ class Span:
     end: datetime | None
     attributes: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    line: int | None = None  # the JSONL line it came from, when the export is one request per line
 
     @property
     def operation(self) -> str:

@@ -39,8 +39,9 @@ _EMPTY_EVENTS = EVENTS_SCHEMA.empty_table().append_column("n_redactions", pa.arr
 
 
 def _session_starts(home: ReverieHome) -> pl.DataFrame:
-    """One row per session: its first timestamp across ALL staged files (the partition it belongs to)."""
-    return session_starts_of(read_session_index(home))
+    """One row per session: its start across its dating files (the partition it belongs to; see
+    `session_starts_of`)."""
+    return session_starts_of(read_session_index(home), read_manifest(home))
 
 
 def session_start_dates(home: ReverieHome) -> dict[str, date]:

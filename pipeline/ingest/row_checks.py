@@ -35,6 +35,15 @@ def latest_ts(staged_on: date | None = None) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC) - timedelta(microseconds=1)
 
 
+def storable_time(ts: datetime | None, staged_on: date | None = None) -> datetime | None:
+    """`ts` when a partition can hold it (see the timestamp rule above), else None: adapters that derive a
+    session's start or end from many records take it from these, so one record dated 1969 or 9999 is
+    rejected on its own line instead of taking the session's start event with it."""
+    if ts is None or time_problem(ts, latest_ts(staged_on)) is not None:
+        return None
+    return ts
+
+
 def input_text(value: object) -> str | None:
     """`input` as the JSON text staging stores. Raises `TypeError` (orjson's encode error) when the value
     cannot be serialized at all, e.g. nested deeper than orjson's 255 levels."""
@@ -76,10 +85,16 @@ def row_problem(row: EventRow, latest: datetime) -> str | None:
             return f"{name} out of range: more than 64 bits"
     if not isinstance(row.ts, datetime):
         return f"wrong type for ts: {_type_name(row.ts)}, expected a timestamp"
-    ts = row.ts if row.ts.tzinfo is not None else row.ts.replace(tzinfo=UTC)
-    if ts < EARLIEST_TS:
-        return f"timestamp out of range: year {ts.astimezone(UTC).year} is before 1970"
-    if ts > latest:
+    return time_problem(row.ts, latest)
+
+
+def time_problem(ts: datetime, latest: datetime | None = None) -> str | None:
+    """Why no daily partition can hold `ts` (the timestamp rule above), or None."""
+    latest = latest or latest_ts()
+    aware = ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
+    if aware < EARLIEST_TS:
+        return f"timestamp out of range: year {aware.astimezone(UTC).year} is before 1970"
+    if aware > latest:
         return f"timestamp out of range: after the day it was ingested ({latest.date().isoformat()})"
     return None
 

@@ -43,6 +43,11 @@ class SpanTreeSession(Generic[SpanT]):
     def _agent_of(self, span: SpanT) -> str:
         raise NotImplementedError
 
+    def _line_of(self, span: SpanT) -> int | None:
+        """The line of a JSONL export the span came from (None in a single JSON document), so its events
+        and rejects name the line."""
+        return None
+
     def _is_root(self, span: SpanT) -> bool:
         return self._parent_id(span) not in self.by_id
 
@@ -58,6 +63,7 @@ class SpanTreeSession(Generic[SpanT]):
             ts=ts,
             agent=self._agent_of(span),
             parent_event_id=parent,
+            source_line=fields.pop("source_line", None) or self._line_of(span),
             **fields,
         )
         self.rows.append(row)

@@ -54,6 +54,7 @@ SESSION_INDEX_COLUMNS = {
     "session_id": pl.String,
     "first_ts": pl.Datetime("us", "UTC"),
     "n_events": pl.Int64,
+    "has_main": pl.Boolean,  # the file holds rows of the session's main agent (not only subagent sidechains)
 }
 UNKNOWN_FORMAT = "unknown"
 
@@ -72,7 +73,8 @@ class StagedFile:
     size_bytes: int = 0
     ingest_date: date | None = None
     skipped: bool = False
-    sessions: list[tuple[str, datetime, int]] = field(default_factory=list)  # (session_id, first ts, events)
+    # (session_id, first ts, events, holds main-agent rows) per session in the file
+    sessions: list[tuple[str, datetime, int, bool]] = field(default_factory=list)
     bundle: str = ""  # the staged Parquet (shared with the other files of its batch) that holds its rows
     records_skipped: RecordTally = field(default_factory=RecordTally)  # read, but made no event
 
@@ -183,12 +185,12 @@ def _failed_file(
 ) -> tuple[StagedFile, None, pl.DataFrame]:
     """A file whose staging raised: one reject naming the error, so the file shows in `rejects` and is
     staged again by a later run once fixed (its content key is recorded, a changed file is new)."""
-    source_file = str(path)
+    source_file = redact_identifier(redactor, str(path))
     try:
         content_hash = hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
     except OSError:
         content_hash = ""
-    key = stage_key_for(source_file, content_hash)
+    key = stage_key_for(str(path), content_hash)
     reason = f"staging failed: {type(error).__name__}"
     rejects = _rejects_frame([Reject(None, reason)], UNKNOWN_FORMAT, source_file, key, ingest_date, redactor)
     staged = StagedFile(source_file, content_hash, key, UNKNOWN_FORMAT, n_rejects=1, ingest_date=ingest_date)
@@ -241,7 +243,10 @@ def _events_frame(
     """
     contents, content_found = _redact_texts(redactor, [row.content for row in rows])
     inputs, input_found = _redact_texts(redactor, inputs)
-    redaction_counts = [a + b for a, b in zip(content_found, input_found, strict=True)]
+    # Plus what was redacted before these texts (identifiers, secrets split across blocks), per row.
+    redaction_counts = [
+        row.n_redactions + a + b for row, a, b in zip(rows, content_found, input_found, strict=True)
+    ]
     n = len(rows)
     columns = {
         "session_id": [r.session_id for r in rows],
@@ -314,16 +319,20 @@ def _rejects_frame(
     )
 
 
-def _session_summary(rows: list[EventRow]) -> list[tuple[str, datetime, int]]:
-    """(session_id, first ts, n_events) per session in the file: the index that routes sessions to dates."""
+def _session_summary(rows: list[EventRow]) -> list[tuple[str, datetime, int, bool]]:
+    """(session_id, first ts, n_events, has main-agent rows) per session in the file: the index that routes
+    sessions to dates."""
     first: dict[str, datetime] = {}
     counts: Counter[str] = Counter()
+    with_main: set[str] = set()
     for row in rows:
         counts[row.session_id] += 1
         seen = first.get(row.session_id)
         if seen is None or row.ts < seen:
             first[row.session_id] = row.ts
-    return [(session_id, first[session_id], counts[session_id]) for session_id in sorted(first)]
+        if row.agent == "main":
+            with_main.add(row.session_id)
+    return [(sid, first[sid], counts[sid], sid in with_main) for sid in sorted(first)]
 
 
 # --- manifest and session index -------------------------------------------------------------------------
@@ -345,11 +354,24 @@ def read_manifest(home: ReverieHome) -> pl.DataFrame:
     return manifest.select(list(MANIFEST_COLUMNS))
 
 
-def session_starts_of(index: pl.DataFrame) -> pl.DataFrame:
-    """One row per session of a session index: its first timestamp across all the index's files and that
-    timestamp's UTC date (the partition the session belongs to)."""
+def session_starts_of(index: pl.DataFrame, manifest: pl.DataFrame) -> pl.DataFrame:
+    """One row per session of a session index: its start and that start's UTC date (its partition).
+
+    The start is the first timestamp in the session's *dating* files: those of the earliest staging run
+    (the manifest's `first_staged`) that held rows of the session's main agent, or of its earliest run if no
+    file did yet. A file staged by a later run adds its events but never moves the date: otherwise a file
+    reusing a known session id with earlier timestamps would move someone else's session to another day.
+    Files staged in the same run date the session together (a transcript and its subagents' files), and a
+    session seen first only through subagent files is dated again when its main transcript arrives.
+    """
+    # Inner: index rows of a run killed before its manifest committed name no staged file, and never count.
+    runs = index.join(manifest.select("stage_key", "first_staged"), on="stage_key", how="inner")
+    run = pl.col("first_staged")
+    main_run = pl.when(pl.col("has_main")).then(run).min().over("session_id")
+    dating_run = main_run.fill_null(run.min().over("session_id"))
     return (
-        index.group_by("session_id")
+        runs.filter(run == dating_run)
+        .group_by("session_id")
         .agg(pl.col("first_ts").min())
         .with_columns(pl.col("first_ts").dt.convert_time_zone("UTC").dt.date().alias("date"))
     )
@@ -358,16 +380,22 @@ def session_starts_of(index: pl.DataFrame) -> pl.DataFrame:
 def read_session_index(home: ReverieHome) -> pl.DataFrame:
     """One row per (staged file, session): which files hold which sessions, and their first timestamp."""
     path = home.staging / SESSION_INDEX_FILE
-    return pl.read_parquet(path) if path.exists() else pl.DataFrame(schema=SESSION_INDEX_COLUMNS)
+    if not path.exists():
+        return pl.DataFrame(schema=SESSION_INDEX_COLUMNS)
+    index = pl.read_parquet(path)
+    if "has_main" not in index.columns:  # an index from before the column: every file counts as main
+        index = index.with_columns(pl.lit(True).alias("has_main"))
+    return index.select(list(SESSION_INDEX_COLUMNS))
 
 
 def record_staged(home: ReverieHome, staged: Iterable[StagedFile]) -> set[str]:
     """Add newly staged files to the manifest and index; drop superseded versions of the same paths.
 
     Returns the session ids whose staged data changed (added or removed). The partitions to rebuild, the
-    start dates of those sessions before *and* after the change (a late file can move a session to an
-    earlier day, and the old day must lose its rows), are written to the build journal first, so a crash
-    after the manifest commits still leaves them to the next run (`pipeline.ingest.pending`).
+    start dates of those sessions before *and* after the change (a main transcript staged after its
+    subagents' files can move its session to an earlier day, and the old day must lose its rows), are
+    written to the build journal first, so a crash after the manifest commits still leaves them to the
+    next run (`pipeline.ingest.pending`).
     """
     fresh = [s for s in staged if not s.skipped]
     manifest = read_manifest(home)
@@ -404,18 +432,18 @@ def record_staged(home: ReverieHome, staged: Iterable[StagedFile]) -> set[str]:
     )
     new_index = pl.DataFrame(
         [
-            {"stage_key": s.stage_key, "session_id": sid, "first_ts": ts, "n_events": n}
+            {"stage_key": s.stage_key, "session_id": sid, "first_ts": ts, "n_events": n, "has_main": main}
             for s in fresh
-            for sid, ts, n in s.sessions
+            for sid, ts, n, main in s.sessions
         ],
         schema=SESSION_INDEX_COLUMNS,
     )
     touched |= set(new_index["session_id"].to_list())
     keep = ~pl.col("stage_key").is_in(stale_keys + list(new_keys))
+    old_starts = session_starts_of(index, manifest)
     manifest = pl.concat([manifest.filter(keep), new_manifest]).sort("source_file", "stage_key")
-    old_starts = session_starts_of(index)
     index = pl.concat([index.filter(keep), new_index]).sort("stage_key", "session_id")
-    new_starts = session_starts_of(index)
+    new_starts = session_starts_of(index, manifest)
     moved = pl.concat([old_starts, new_starts]).filter(pl.col("session_id").is_in(list(touched)))
     pending.mark(home, "events", moved["date"].to_list())
     reject_days = {s.ingest_date for s in fresh if s.n_rejects and s.ingest_date is not None}
@@ -423,6 +451,7 @@ def record_staged(home: ReverieHome, staged: Iterable[StagedFile]) -> set[str]:
     pending.mark(home, "rejects", reject_days)
     # Index first: a session listed without its file is harmless, a file without its sessions is invisible.
     write_file_atomically(home.staging / SESSION_INDEX_FILE, index.to_arrow())
+    pending.checkpoint("session_index")
     write_file_atomically(home.staging / MANIFEST_FILE, manifest.to_arrow())
     # A bundle goes once no file staged in it is current any more.
     stale_bundles = set(superseded["bundle"].to_list()) - set(manifest["bundle"].to_list())

@@ -8,11 +8,13 @@ lake with an uninterrupted run over the same files.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -20,7 +22,7 @@ import pytest
 
 from pipeline import lake
 from pipeline.home import ReverieHome
-from pipeline.ingest.engine import ingest, stage_files
+from pipeline.ingest.engine import ingest, session_start_dates, stage_files
 from pipeline.ingest.partitions import build_partitions
 from pipeline.ingest.pending import KILL_ENV
 
@@ -121,3 +123,42 @@ def test_days_left_unbuilt_by_a_failed_lake_step_are_built_by_the_next_run(tmp_p
         assert _tables(home.root)[table].equals(_tables(expected.root)[table]), table
     after = stage_files(home, [logs], workers=1)
     assert after.session_dates == set() and after.reject_dates == set()
+
+
+def test_sigkill_between_the_session_index_and_the_manifest_moves_no_session(tmp_path: Path) -> None:
+    """The index is written first; a run killed before its manifest leaves index rows naming a file that
+    was never staged. Those rows must count for nothing: here they hold a later file's earlier timestamps
+    for an existing session, which would otherwise move it to another day."""
+    home = ReverieHome.at(tmp_path / "home").ensure()
+    victim = _write_native(tmp_path / "logs/victim.jsonl", "2026-03-05T10:00:00Z")
+    ingest(home, [victim], workers=1)
+    late = _write_native(tmp_path / "drop/late.jsonl", "2026-03-01T10:00:00Z", event_id="x1")
+    env = {**os.environ, KILL_ENV: "session_index"}
+    script = (
+        "import sys; from pathlib import Path; from pipeline.home import ReverieHome; "
+        "from pipeline.ingest.engine import ingest; "
+        "ingest(ReverieHome.at(sys.argv[1]), [Path(sys.argv[2])], workers=1)"
+    )
+    killed = subprocess.run([sys.executable, "-c", script, str(home.root), str(late)], env=env, timeout=600)
+    assert killed.returncode == -signal.SIGKILL
+    assert session_start_dates(home) == {"s": date(2026, 3, 5)}
+    rerun = ingest(home, [late], workers=1)
+    assert rerun.files_staged == 1  # the killed run never committed it
+    assert session_start_dates(home) == {"s": date(2026, 3, 5)}
+    assert lake.partitions(home, "events") == ["2026-03-05"]
+    assert sorted(lake.read_table(home, "events")["event_id"].to_list()) == ["e1", "x1"]
+
+
+def _write_native(path: Path, ts: str, event_id: str = "e1") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    event = {
+        "schema": "reverie.event/v1",
+        "session_id": "s",
+        "event_id": event_id,
+        "ts": ts,
+        "type": "message",
+        "role": "user",
+        "content": "hello",
+    }
+    path.write_text(json.dumps(event) + "\n")
+    return path

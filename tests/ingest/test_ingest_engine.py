@@ -72,7 +72,9 @@ def test_sessions_are_partitioned_by_their_start_date_in_utc(home: ReverieHome) 
     assert session["duration_s"] == 11.0
 
 
-def test_late_file_moves_a_session_to_its_true_start_date(home: ReverieHome, copy_fixture) -> None:
+def test_a_late_file_adds_to_a_session_but_never_moves_its_date(home: ReverieHome, copy_fixture) -> None:
+    """A session's date is set by the run that first staged it (see `staging.session_starts_of`): a later
+    file with earlier timestamps adds its events to the session's partition, and moves nothing."""
     part2 = copy_fixture("native/split/mission-0008.part2.jsonl")
     first = ingest(home, [part2])
     assert first.session_dates == {date(2026, 3, 3)}  # part2's earliest event is on March 3 already
@@ -81,10 +83,11 @@ def test_late_file_moves_a_session_to_its_true_start_date(home: ReverieHome, cop
     events["ts"] = "2026-03-02T22:00:00Z"
     late.write_text(json.dumps(events) + "\n")
     second = ingest(home, [late])
-    # the new start day is built, and the old one rebuilt so it loses the session's rows
-    assert second.session_dates == {date(2026, 3, 2), date(2026, 3, 3)}
-    assert session_start_dates(home)["mission-0008"] == date(2026, 3, 2)
-    assert lake.read_table(home, "events", ["2026-03-03"]).height == 0
+    assert second.session_dates == {date(2026, 3, 3)}
+    assert session_start_dates(home)["mission-0008"] == date(2026, 3, 3)
+    assert lake.partitions(home, "events") == ["2026-03-03"]
+    day = lake.read_table(home, "events", ["2026-03-03"])
+    assert str(late.resolve()) in day["source_file"].to_list()  # its events are kept, on the session's day
 
 
 def test_a_grown_file_replaces_its_previous_staging(home: ReverieHome, copy_fixture) -> None:

@@ -141,6 +141,8 @@ def test_a_later_file_reusing_event_ids_with_earlier_timestamps_does_not_replace
 def test_a_session_arriving_out_of_order_across_midnight_ends_in_one_partition(
     home: ReverieHome, tmp_path: Path
 ) -> None:
+    """The later file's earlier events join the session on the day its first file dated it: one
+    partition, every event once (a later file never moves a session's date)."""
     late_half = _write(
         tmp_path / "logs/part2.jsonl",
         [_event("night", "e3", "2026-03-05T00:00:10Z"), _event("night", "e4", "2026-03-05T00:00:20Z")],
@@ -159,8 +161,8 @@ def test_a_session_arriving_out_of_order_across_midnight_ends_in_one_partition(
     events = lake.read_table(home, "events")
     assert events.height == 4
     assert sorted(events["event_id"]) == ["e1", "e2", "e3", "e4"]
-    assert set(events["date"]) == {date(2026, 3, 4)}
-    assert session_start_dates(home) == {"night": date(2026, 3, 4)}
+    assert set(events["date"]) == {date(2026, 3, 5)}
+    assert session_start_dates(home) == {"night": date(2026, 3, 5)}
     sessions = lake.read_table(home, "sessions")
     assert sessions.height == 1 and sessions["n_events"].to_list() == [4]
 
@@ -169,3 +171,65 @@ def test_a_session_arriving_out_of_order_across_midnight_ends_in_one_partition(
     assert again.files_staged == 0 and again.session_dates == set()
     for table, frame in snapshot.items():
         assert lake.read_table(home, table).sort(pl.all()).equals(frame)
+
+
+def test_a_later_file_reusing_a_session_id_with_earlier_timestamps_cannot_move_its_day(
+    home: ReverieHome, tmp_path: Path
+) -> None:
+    victim = _write(
+        tmp_path / "logs/victim.jsonl",
+        [_event("s", "e1", "2026-03-05T10:00:00Z"), _event("s", "e2", "2026-03-05T10:00:05Z")],
+    )
+    ingest(home, [victim], ingest_date=INGEST_DAY)
+    spoof = _write(tmp_path / "drop/aa.jsonl", [_event("s", "x1", "2026-03-01T08:00:00Z", content="hi")])
+    report = ingest(home, [spoof], ingest_date=INGEST_DAY)
+    assert session_start_dates(home) == {"s": date(2026, 3, 5)}
+    assert report.session_dates == {date(2026, 3, 5)}
+    assert lake.partitions(home, "events") == lake.partitions(home, "sessions") == ["2026-03-05"]
+    assert lake.read_table(home, "sessions")["date"].to_list() == [date(2026, 3, 5)]
+
+
+def _claude_line(uuid: str, ts: str, *, agent: str | None = None, parent: str | None = None) -> str:
+    record: dict[str, object] = {
+        "sessionId": "00000000-0000-4000-8000-0000000000aa",
+        "type": "user",
+        "uuid": uuid,
+        "parentUuid": parent,
+        "timestamp": ts,
+        "cwd": "/work",
+        "message": {"role": "user", "content": f"text of {uuid}"},
+    }
+    if agent:
+        record.update(isSidechain=True, agentId=agent)
+    return json.dumps(record)
+
+
+def test_claude_code_subagent_files_join_their_session_and_its_transcript_dates_it(
+    home: ReverieHome, tmp_path: Path
+) -> None:
+    """The legitimate case of one session over several files: a subagent's sidechain file, even staged
+    before the main transcript, dates the session only until the transcript arrives; then a later file
+    claiming to be the transcript (main-agent rows with earlier times) moves nothing."""
+    session = "00000000-0000-4000-8000-0000000000aa"
+    project = tmp_path / "projects/-work"
+    subagent = _write(
+        project / session / "subagents/agent-a1.jsonl",
+        [_claude_line("s1", "2026-03-05T00:00:30.000Z", agent="a1")],
+    )
+    ingest(home, [subagent], ingest_date=INGEST_DAY)
+    assert session_start_dates(home) == {session: date(2026, 3, 5)}
+    main = _write(
+        project / f"{session}.jsonl",
+        [_claude_line("m1", "2026-03-04T23:59:50.000Z"), _claude_line("m2", "2026-03-05T00:00:40.000Z")],
+    )
+    ingest(home, [main], ingest_date=INGEST_DAY)
+    assert session_start_dates(home) == {session: date(2026, 3, 4)}
+    assert lake.partitions(home, "events") == ["2026-03-04", "2026-03-05"]
+    assert lake.read_table(home, "events", ["2026-03-05"]).height == 0  # the old day lost the session
+    events = lake.read_table(home, "events", ["2026-03-04"])
+    assert {"s1", "m1", "m2"} <= set(events["event_id"].to_list())
+
+    forged = _write(tmp_path / "drop/forged.jsonl", [_claude_line("f1", "2026-03-01T09:00:00.000Z")])
+    ingest(home, [forged], ingest_date=INGEST_DAY)
+    assert session_start_dates(home) == {session: date(2026, 3, 4)}
+    assert lake.read_table(home, "sessions")["date"].to_list() == [date(2026, 3, 4)]

@@ -116,8 +116,25 @@ def test_a_secret_split_between_two_stored_blocks_is_gone_from_both(tmp_path: Pa
     path = tmp_path / "blocks.jsonl"
     path.write_text(json.dumps(line) + "\n")
     home = ReverieHome.at(tmp_path / "home").ensure()
-    ingest(home, [path], workers=1)
-    contents = read_table(home, "events")["content"].drop_nulls().to_list()
-    stored = "\n".join(contents)
+    report = ingest(home, [path], workers=1)
+    events = read_table(home, "events")
+    stored = "\n".join(events["content"].drop_nulls().to_list())
     assert SENDGRID[:cut] not in stored and SENDGRID[cut:] not in stored
     assert "the mailer key is [REDACTED:sendgrid_key]" in stored and "and that is all" in stored
+    # The split secret is counted once, on the block it starts in; the session's start event holds the
+    # prompt whole (as content and as task) and counts its own two; session and run totals agree.
+    blocks_count = events.filter(pl.col("type") == "message").sort("event_id")["n_redactions"]
+    assert blocks_count.to_list() == [1, 0]
+    total = events["n_redactions"].sum()
+    assert total == 3 and read_table(home, "sessions")["n_redactions"].to_list() == [total]
+    assert report.redactions == total
+
+
+def test_secrets_in_identifiers_are_counted_on_their_events(tmp_path: Path) -> None:
+    path = tmp_path / "native.jsonl"
+    path.write_text(_native("plain-session") + "\n")  # its tool name holds a Hugging Face token
+    home = ReverieHome.at(tmp_path / "home").ensure()
+    report = ingest(home, [path], workers=1)
+    events = read_table(home, "events")
+    assert events["tool"].str.contains("[REDACTED:huggingface_token]", literal=True).all()
+    assert events["n_redactions"].to_list() == [1] and report.redactions == 1
