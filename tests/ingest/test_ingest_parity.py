@@ -10,9 +10,16 @@ import pytest
 from parity import EXPECTED, TABLES, run_parity_ingest
 from polars.testing import assert_frame_equal
 
+from pipeline.ingest import engine
+
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_ingest_output_is_identical_to_the_recorded_output(tmp_path: Path, workers: int) -> None:
+def test_ingest_output_is_identical_to_the_recorded_output(
+    tmp_path: Path, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if workers > 1:  # small batches and no size floor, so the parent and a spawned worker share the work
+        monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", 0)
+        monkeypatch.setattr(engine, "BATCH_BYTES", 64 * 1024)
     tables = run_parity_ingest(tmp_path, workers=workers)
     for name in TABLES:
         expected = pl.read_parquet(EXPECTED / f"{name}.parquet")
