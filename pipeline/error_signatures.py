@@ -154,8 +154,28 @@ def _clean(line: str) -> str:
     return line
 
 
-def _score(line: str) -> tuple[int, bool]:
-    """(score, prefer the last occurrence) of one cleaned line; see the module doc for the order."""
+_Cause = tuple[tuple[int, re.Pattern[str]], tuple[str, ...]]  # ((score, pattern), its words)
+_ALL_CAUSES: tuple[_Cause, ...] = tuple(zip(_CAUSES, _CAUSE_WORDS, strict=True))
+
+
+def _present_words(
+    lowered_text: str,
+) -> tuple[tuple[_Cause, ...], bool]:
+    """The `_CAUSES` whose words occur anywhere in a text's cleaned lines (lowered and joined), and whether
+    any error word does: a word absent from the whole text is absent from each of its lines, so a text
+    costs one look per word rather than one per word and line."""
+    causes = tuple(cause for cause in _ALL_CAUSES if any(word in lowered_text for word in cause[1]))
+    return causes, any(word in lowered_text for word in _ERROR_WORD_LIST)
+
+
+def _score(
+    line: str,
+    causes: tuple[_Cause, ...] = _ALL_CAUSES,
+    error_words: bool = True,
+) -> tuple[int, bool]:
+    """(score, prefer the last occurrence) of one cleaned line; see the module doc for the order.
+
+    `causes` and `error_words` narrow the checks to what `_present_words` found in the line's text."""
     if _METADATA.match(line):
         return -1, False
     if _NOISE.match(line):
@@ -166,7 +186,7 @@ def _score(line: str) -> tuple[int, bool]:
     cause = max(
         (
             score
-            for (score, pattern), words in zip(_CAUSES, _CAUSE_WORDS, strict=True)
+            for (score, pattern), words in causes
             if any(word in lowered for word in words) and pattern.search(line)
         ),
         default=0,
@@ -179,7 +199,7 @@ def _score(line: str) -> tuple[int, bool]:
         return 40, True
     if _EXCEPTION.match(line):
         return 30, True
-    if any(word in lowered for word in _ERROR_WORD_LIST) and _ERROR_WORDS.search(line):
+    if error_words and any(word in lowered for word in _ERROR_WORD_LIST) and _ERROR_WORDS.search(line):
         return 20, False
     return 10, False
 
@@ -203,11 +223,11 @@ def _score_by_patterns(line: str) -> tuple[int, bool]:
 def best_error_line(text: str | None) -> str:
     """The most informative line of an error text, cleaned but not masked ("" for an empty text)."""
     raw = (text or "").replace("\\n", "\n").splitlines()[:MAX_SCANNED_LINES]
+    lines = [line for line in map(_clean, raw) if line]
+    causes, error_words = _present_words("\n".join(lines).lower())
     best, best_score = "", -1
-    for line in (_clean(line) for line in raw):
-        if not line:
-            continue
-        score, prefer_last = _score(line)
+    for line in lines:
+        score, prefer_last = _score(line, causes, error_words)
         if score > best_score or (score == best_score and prefer_last):
             best, best_score = line, score
     return _first_sentence(best)

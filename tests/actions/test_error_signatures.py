@@ -174,3 +174,29 @@ def test_scoring_with_word_screening_equals_running_every_pattern() -> None:
         assert error_signatures._score(line) == error_signatures._score_by_patterns(line), line
         checked += 1
     assert checked > 1000
+
+
+def _best_line_by_patterns(text: str) -> str:
+    """`best_error_line` as it was: every line scored by every pattern."""
+    best, best_score = "", -1
+    for line in map(error_signatures._clean, text.replace("\\n", "\n").splitlines()):
+        if not line:
+            continue
+        if error_signatures._METADATA.match(line):
+            score, prefer_last = -1, False
+        elif error_signatures._NOISE.match(line):
+            score, prefer_last = 0, False
+        else:
+            score, prefer_last = error_signatures._score_by_patterns(line)
+        if score > best_score or (score == best_score and prefer_last):
+            best, best_score = line, score
+    return error_signatures._first_sentence(best)
+
+
+def test_best_line_with_text_level_word_screening_equals_scoring_every_line_in_full() -> None:
+    lines = _score_lines()
+    texts = ["\n".join(lines[i : i + 12]) for i in range(0, len(lines), 12)]
+    texts += ["ok\ntime\x1b[0mout while waiting", "** (undefined) x\nplain", "E   No module named 'x'\\nfoo"]
+    texts += [PYTEST_COLLECTION_ERROR, PYTEST_RED]
+    for text in texts:
+        assert best_error_line(text) == _best_line_by_patterns(text), text[:200]
