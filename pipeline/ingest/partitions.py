@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -38,7 +39,7 @@ from pipeline.lake import partition_files, sql_string, write_partition
 
 TASK_CHARS = 500
 BUILD_MEMORY_LIMIT = "1GB"
-"""DuckDB's memory for a partition build; past it the one-pass read spills to a scratch folder in staging."""
+"""DuckDB's memory for a partition build (its queries stream or work on one day at a time)."""
 _EMPTY_EVENTS = EVENTS_SCHEMA.empty_table().append_column("n_redactions", pa.array([], pa.int64()))
 
 
@@ -63,13 +64,17 @@ def reject_dates(home: ReverieHome) -> list[date]:
     return sorted(manifest["ingest_date"].unique().to_list())
 
 
-def _connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """A fresh in-memory DuckDB (its own database: concurrent builds share nothing) in UTC."""
-    con = duckdb.connect()
-    _in_utc(con)
-    if threads is not None:
-        con.execute(f"SET threads = {threads}")
-    return con
+def _connect() -> duckdb.DuckDBPyConnection:
+    """A fresh in-memory DuckDB (its own database: concurrent builds share nothing) in UTC, within
+    `BUILD_MEMORY_LIMIT` and spilling, if ever, to a folder in the system's temporary directory (never to
+    DuckDB's default `.tmp` in whatever folder the process runs in)."""
+    con = duckdb.connect(config={"memory_limit": BUILD_MEMORY_LIMIT, "temp_directory": tempfile.gettempdir()})
+    return _in_utc(con)
+
+
+def _scratch_folder(home: ReverieHome) -> Path:
+    """A fresh folder in staging for one build's split of the staged rows (removed when the build ends)."""
+    return home.staging / f".build-{uuid.uuid4().hex}"
 
 
 def _in_utc(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
@@ -91,82 +96,99 @@ def build_events_partition(home: ReverieHome, day: date) -> int:
     The day's entry in the build journal is cleared once the partition is written (see `pending`).
     """
     seen = pending.token(home, "events", day)
+    scratch = _scratch_folder(home)
     con = _connect()
     try:
-        rows = _write_events_day(home, day, con if _stage_events(home, [day], con) else None)
+        _stage_events(home, [day], con, scratch)
+        rows = _write_events_day(home, day, con, scratch)
     finally:
         con.close()
+        shutil.rmtree(scratch, ignore_errors=True)
     pending.clear(home, "events", day, seen, then_mark="sessions")
     pending.checkpoint("events_partition")
     return rows
 
 
-_BUILT_EVENTS = "built_events"
-"""The table `_stage_events` fills with every wanted day's deduplicated, numbered events."""
+_SCRATCH_PARTITION = "session_date"
+SPLIT_FLUSH_ROWS = 32_768
 
 
-def _stage_events(home: ReverieHome, days: Sequence[date], con: duckdb.DuckDBPyConnection) -> bool:
-    """Read the staged batches once for all `days` and keep their events, deduplicated and numbered, in
-    `_BUILT_EVENTS` on `con`'s database; False when no staged batch holds any of their sessions.
+def _stage_events(
+    home: ReverieHome, days: Sequence[date], con: duckdb.DuckDBPyConnection, scratch: Path
+) -> None:
+    """Read the staged batches once for all `days` and split the wanted rows by session date into Parquet
+    files under `scratch` (`session_date=<day>/`), each row with its file's `first_staged` run number.
 
     One pass, because a day's sessions are spread over nearly every batch: reading the batches once per
-    day read the whole of staging once per day. A row is wanted when its stage key is current (listed in
-    the manifest: superseded versions of a file may still sit in a batch) and its session starts on one of
-    `days`; each session's date comes from the session index, as `session_start_dates` gives it.
+    day read the whole of staging once per day. The split is a scan, a hash join and a streaming write
+    (no sort, no window), so memory stays flat; each day then deduplicates and numbers only its own rows
+    (`_write_events_day`). A row is wanted when its stage key is current (listed in the manifest:
+    superseded versions of a file may still sit in a batch) and its session starts on one of `days`;
+    each session's date comes from the session index, as `session_start_dates` gives it.
     """
     starts = _session_starts(home).filter(pl.col("date").is_in(list(days))).select("session_id", "date")
     index = read_session_index(home).join(starts, on="session_id", how="semi")
     current = index.select("stage_key").unique().join(read_manifest(home), on="stage_key")
     files = [events_path(home, bundle) for bundle in sorted(current["bundle"].unique().to_list())]
     files = [f for f in files if f.exists()]
-    columns = ", ".join(name for name in EVENTS_SCHEMA.names if name not in EVENTS_DERIVED_COLUMNS)
     if not files:  # every session left these days: empty partitions
-        return False
+        return
     con.register("wanted_sessions", starts.to_arrow())
     con.register("current_files", current.select("stage_key", "first_staged").to_arrow())
-    con.execute(
-        f"""
-        CREATE OR REPLACE TABLE {_BUILT_EVENTS} AS
-        WITH staged AS (
-            SELECT s.*, c.first_staged, w.date AS session_date FROM read_parquet({_sql_list(files)}) AS s
-            JOIN current_files AS c USING (stage_key)
-            JOIN wanted_sessions AS w ON w.session_id = s.session_id
-            QUALIFY row_number() OVER (
-                PARTITION BY s.session_id, s.event_id
-                ORDER BY c.first_staged, s.source_file, s.source_line NULLS FIRST, s.ts, s.type, s.content
-            ) = 1
+    # Rows are buffered per day until this many are held (default 524,288: a whole 1 GB corpus's worth).
+    con.execute(f"SET partitioned_write_flush_threshold = {SPLIT_FLUSH_ROWS}")
+    try:
+        con.execute(
+            f"""
+            COPY (
+                SELECT s.*, c.first_staged, w.date AS {_SCRATCH_PARTITION}
+                FROM read_parquet({_sql_list(files)}) AS s
+                JOIN current_files AS c USING (stage_key)
+                JOIN wanted_sessions AS w ON w.session_id = s.session_id
+            ) TO {sql_string(scratch)}
+            (FORMAT parquet, PARTITION_BY ({_SCRATCH_PARTITION}), COMPRESSION lz4, OVERWRITE_OR_IGNORE)
+            """
         )
-        SELECT {columns}, session_date AS date, n_redactions
-        FROM (
-            SELECT * EXCLUDE (seq, stage_key, first_staged), row_number() OVER (
-                PARTITION BY session_id
-                ORDER BY ts,
-                         CASE type WHEN 'session_start' THEN 0 WHEN 'session_end' THEN 2 ELSE 1 END,
-                         source_file, source_line NULLS FIRST, event_id
-            ) - 1 AS seq
-            FROM staged
-        )
-        """
-    )
-    con.unregister("wanted_sessions")
-    con.unregister("current_files")
-    return True
+    finally:
+        con.unregister("wanted_sessions")
+        con.unregister("current_files")
 
 
-def _write_events_day(home: ReverieHome, day: date, con: duckdb.DuckDBPyConnection | None) -> int:
-    """Write one day's `events` partition from `_BUILT_EVENTS` on `con` (filled by `_stage_events`; None
-    when it found nothing); return its row count."""
-    table = None
-    if con is not None:
-        cursor = _in_utc(con.cursor())  # a connection of its own: days are written from several threads
-        try:
-            table = cursor.sql(
-                f"SELECT * FROM {_BUILT_EVENTS} WHERE date = $day ORDER BY session_id, seq",
-                params={"day": day},
-            ).to_arrow_table()
-        finally:
-            cursor.close()
-    if table is None or not table.num_rows:
+def _write_events_day(home: ReverieHome, day: date, con: duckdb.DuckDBPyConnection, scratch: Path) -> int:
+    """Write one day's `events` partition from its rows split off by `_stage_events` into `scratch`:
+    deduplicated and numbered (see `build_events_partition`); return its row count."""
+    files = sorted((scratch / f"{_SCRATCH_PARTITION}={day.isoformat()}").glob("*.parquet"))
+    if not files:
+        write_partition(home, "events", day, _EMPTY_EVENTS)
+        return 0
+    columns = ", ".join(name for name in EVENTS_SCHEMA.names if name not in EVENTS_DERIVED_COLUMNS)
+    cursor = _in_utc(con.cursor())  # a connection of its own: days are written from several threads
+    try:
+        table = cursor.sql(
+            f"""
+            WITH staged AS (
+                SELECT * FROM read_parquet({_sql_list(files)}, hive_partitioning = false)
+                QUALIFY row_number() OVER (
+                    PARTITION BY session_id, event_id
+                    ORDER BY first_staged, source_file, source_line NULLS FIRST, ts, type, content
+                ) = 1
+            )
+            SELECT {columns}, DATE '{day.isoformat()}' AS date, n_redactions
+            FROM (
+                SELECT * EXCLUDE (seq, stage_key, first_staged), row_number() OVER (
+                    PARTITION BY session_id
+                    ORDER BY ts,
+                             CASE type WHEN 'session_start' THEN 0 WHEN 'session_end' THEN 2 ELSE 1 END,
+                             source_file, source_line NULLS FIRST, event_id
+                ) - 1 AS seq
+                FROM staged
+            )
+            ORDER BY session_id, seq
+            """
+        ).to_arrow_table()
+    finally:
+        cursor.close()
+    if not table.num_rows:
         write_partition(home, "events", day, _EMPTY_EVENTS)
         return 0
     table = add_error_signatures(add_actions(pl.from_arrow(table))).to_arrow()  # type: ignore[arg-type]
@@ -310,9 +332,9 @@ def build_partitions(
 ) -> PartitionCounts:
     """Rebuild `events` then `sessions` for each of `session_days`, and `rejects` for each of `reject_days`.
 
-    The staged batches are read once for all the days (`_stage_events`, on every core), then the days are
-    written `workers` at a time (default: the CPU count), each on a one-thread connection of the same
-    in-memory database. A day that fails stays pending in the build journal and does not stop the others
+    The staged batches are read once for all the days and split by day (`_stage_events`, on every core),
+    then the days are written `workers` at a time (default: the CPU count), each on a one-thread
+    connection of the same in-memory database. A day that fails stays pending in the build journal and does not stop the others
     (a failure of the shared read leaves every day pending); the first failure is raised once every day
     was tried.
     """
@@ -320,21 +342,19 @@ def build_partitions(
     days = sorted(set(session_days))
     jobs: list[tuple[Callable[[date], None], date]] = []
     failures: list[BaseException] = []
-    scratch = home.staging / f".build-{uuid.uuid4().hex}"
+    scratch = _scratch_folder(home)
     con = _connect()
     try:
-        con.execute(f"SET temp_directory = {sql_string(scratch)}")
-        con.execute(f"SET memory_limit = '{BUILD_MEMORY_LIMIT}'")
         seen = {day: pending.token(home, "events", day) for day in days}
-        built = False
         try:
-            built = bool(days) and _stage_events(home, days, con)
+            if days:
+                _stage_events(home, days, con, scratch)
         except Exception as error:  # every day stays pending
             failures.append(error)
             days = []
 
         def one_day(day: date) -> None:
-            counts.events[day] = _write_events_day(home, day, con if built else None)
+            counts.events[day] = _write_events_day(home, day, con, scratch)
             pending.clear(home, "events", day, seen[day], then_mark="sessions")
             pending.checkpoint("events_partition")
             seen_sessions = pending.token(home, "sessions", day)
