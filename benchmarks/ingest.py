@@ -284,11 +284,18 @@ def run_reverie(corpus: Path, home_dir: Path, workers: int) -> dict:
     }
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _phase_in_subprocess(args: list[str]) -> dict:
+    """One side's result, plus `cpu_seconds`: user + system time of its process and all of its workers."""
+    before = _children_cpu()
     output = subprocess.run(
         [sys.executable, __file__, *args], check=True, capture_output=True, text=True
     ).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    return {**json.loads(output.strip().splitlines()[-1]), "cpu_seconds": _children_cpu() - before}
 
 
 def _load() -> str:
@@ -329,7 +336,8 @@ def measure(gb: float, workers: int, repeats: int) -> None:
         print(
             f"repeat {repeat + 1}: duckdb {baselines[-1]['seconds']:.1f} s, reverie {runs[-1]['seconds']:.1f} s "
             f"(stage {runs[-1]['stage_seconds']:.1f} s + partitions {runs[-1]['partition_seconds']:.1f} s), "
-            f"ratio {baselines[-1]['seconds'] / runs[-1]['seconds']:.2f}, load average {loads[-1]}",
+            f"ratio {baselines[-1]['seconds'] / runs[-1]['seconds']:.2f}; CPU duckdb {baselines[-1]['cpu_seconds']:.1f} s, "
+            f"reverie {runs[-1]['cpu_seconds']:.1f} s; load average {loads[-1]}",
             flush=True,
         )
     baseline_seconds = statistics.median(b["seconds"] for b in baselines)
@@ -339,6 +347,8 @@ def measure(gb: float, workers: int, repeats: int) -> None:
     peak_total = max(r["peak_rss_mb"] for r in runs) + workers * max(r["peak_child_rss_mb"] for r in runs)
     stage_share = statistics.median(r["stage_seconds"] / r["seconds"] for r in runs)
     ratio = baseline_seconds / ours_seconds
+    baseline_cpu = statistics.median(b["cpu_seconds"] for b in baselines)
+    ours_cpu = statistics.median(r["cpu_seconds"] for r in runs)
     memory_note = "met" if peak_total < PEAK_RSS_TARGET_MB else "NOT met"
     lines = [
         f"machine: nproc={os.cpu_count()}, processor={platform.processor() or platform.machine()}, "
@@ -353,6 +363,9 @@ def measure(gb: float, workers: int, repeats: int) -> None:
         f"reverie peak RSS: parent {max(r['peak_rss_mb'] for r in runs):,.0f} MB, largest worker "
         f"{max(r['peak_child_rss_mb'] for r in runs):,.0f} MB (all {workers} workers + parent <= {peak_total:,.0f} MB; "
         f"target < {PEAK_RSS_TARGET_MB:,} MB: {memory_note})",
+        f"CPU seconds (user + system, whole process with workers, medians; includes interpreter start): "
+        f"duckdb {baseline_cpu:.1f}, reverie {ours_cpu:.1f}, ratio {baseline_cpu / ours_cpu:.2f} (no target: "
+        "read it when the load average is high, as it does not depend on what else shares the cores)",
         f"ratio at {gb:g} GB (duckdb copy time / reverie time, medians): {ratio:.2f} {_target_note(gb, ratio)}",
     ]
     print("\n".join(lines), flush=True)
