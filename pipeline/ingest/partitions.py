@@ -40,7 +40,9 @@ from pipeline.lake import partition_files, sql_string, write_partition
 TASK_CHARS = 500
 BUILD_MEMORY_LIMIT = "1GB"
 """DuckDB's memory for a partition build (its queries stream or work on one day at a time)."""
-_EMPTY_EVENTS = EVENTS_SCHEMA.empty_table().append_column("n_redactions", pa.array([], pa.int64()))
+# Empty tables built from no batches: `Schema.empty_table()` imports pandas (~1 s of CPU in the parent and
+# again in every spawned staging worker, which imports this module through the engine).
+_EMPTY_EVENTS = pa.Table.from_batches([], schema=EVENTS_SCHEMA.append(pa.field("n_redactions", pa.int64())))
 
 
 def _session_starts(home: ReverieHome) -> pl.DataFrame:
@@ -261,7 +263,7 @@ def _build_sessions(home: ReverieHome, day: date, con: duckdb.DuckDBPyConnection
     """The sessions partition of `day`, queried on a new connection of `con`'s database (or a new one)."""
     files = partition_files(home, "events", [day])
     if not files or not pq.read_metadata(files[0]).num_rows:
-        write_partition(home, "sessions", day, SESSIONS_SCHEMA.empty_table())
+        write_partition(home, "sessions", day, pa.Table.from_batches([], schema=SESSIONS_SCHEMA))
         return 0
     cursor = _connect() if con is None else _in_utc(con.cursor())
     try:
@@ -300,7 +302,7 @@ def _build_rejects(home: ReverieHome, day: date) -> int:
     files = [rejects_path(home, bundle) for bundle in sorted(manifest["bundle"].unique().to_list())]
     files = [f for f in files if f.exists()]
     if not files:
-        write_partition(home, "rejects", day, REJECTS_SCHEMA.empty_table())
+        write_partition(home, "rejects", day, pa.Table.from_batches([], schema=REJECTS_SCHEMA))
         return 0
     table = (
         pl.read_parquet([str(f) for f in files])
