@@ -3,6 +3,10 @@
     .venv/bin/python benchmarks/ingest.py                 # 1 GB corpus (generated once under benchmarks/.data/)
     .venv/bin/python benchmarks/ingest.py --gb 0.05       # smoke test
     .venv/bin/python benchmarks/ingest.py --repeats 3     # 3 interleaved runs of each side, medians compared
+    .venv/bin/python benchmarks/ingest.py --gb 0.1 1.0    # both sizes issue 17 sets targets for
+
+Each size prints its ratio next to its target (>= 0.5 at 0.1 GB, >= 1.0 at 1 GB) and the peak memory of
+Reverie's side next to its budget (< 2 GB for the parent and its workers together).
 
 The baseline is `COPY (SELECT * FROM read_json(files, format='newline_delimited', ignore_errors=true)) TO
 parquet (zstd)`, with DuckDB's default thread count (all cores): a reader that does no normalization at all
@@ -280,34 +284,41 @@ def run_reverie(corpus: Path, home_dir: Path, workers: int) -> dict:
     }
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _phase_in_subprocess(args: list[str]) -> dict:
+    """One side's result, plus `cpu_seconds`: user + system time of its process and all of its workers."""
+    before = _children_cpu()
     output = subprocess.run(
         [sys.executable, __file__, *args], check=True, capture_output=True, text=True
     ).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    return {**json.loads(output.strip().splitlines()[-1]), "cpu_seconds": _children_cpu() - before}
 
 
 def _load() -> str:
     return "/".join(f"{value:.1f}" for value in os.getloadavg())
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--gb", type=float, default=1.0, help="corpus size in gigabytes (default 1.0)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--repeats", type=int, default=1, help="interleaved runs of each side (medians)")
-    parser.add_argument("--phase", choices=["duckdb", "reverie"], help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    corpus = DATA / f"claude-code-{args.gb:g}gb"
-    if args.phase == "duckdb":
-        print(json.dumps(run_duckdb_copy(corpus, DATA / "duckdb-copy")))
-        return
-    if args.phase == "reverie":
-        print(json.dumps(run_reverie(corpus, DATA / "reverie-home", args.workers)))
-        return
+TARGET_RATIOS = {0.1: 0.5, 1.0: 1.0}
+"""Issue 17's targets: Reverie's time over DuckDB's copy at 0.1 GB and at 1 GB (ratio = duckdb / reverie)."""
+PEAK_RSS_TARGET_MB = 2048
 
+
+def _target_note(gb: float, ratio: float) -> str:
+    target = TARGET_RATIOS.get(gb)
+    if target is None:
+        return "(no target at this size)"
+    return f"(target >= {target:.1f}: {'met' if ratio >= target else 'NOT met'})"
+
+
+def measure(gb: float, workers: int, repeats: int) -> None:
+    """Both sides on the `gb` corpus, `repeats` interleaved runs each; prints the result lines."""
+    corpus = DATA / f"claude-code-{gb:g}gb"
     started = time.perf_counter()
-    generate_corpus(corpus, args.gb)
+    generate_corpus(corpus, gb)
     info = json.loads((corpus / ".complete").read_text())
     print(
         f"corpus: {info['bytes'] / 1e6:,.0f} MB in {info['files']:,} files (generated in {time.perf_counter() - started:.0f} s)"
@@ -315,31 +326,34 @@ def main() -> None:
     baselines: list[dict] = []
     runs: list[dict] = []
     loads = [_load()]
-    for repeat in range(args.repeats):
+    for repeat in range(repeats):
         order = ("duckdb", "reverie") if repeat % 2 == 0 else ("reverie", "duckdb")
         for side in order:
-            extra = ["--workers", str(args.workers)] if side == "reverie" else []
-            result = _phase_in_subprocess(["--gb", str(args.gb), "--phase", side, *extra])
+            extra = ["--workers", str(workers)] if side == "reverie" else []
+            result = _phase_in_subprocess(["--gb", str(gb), "--phase", side, *extra])
             (baselines if side == "duckdb" else runs).append(result)
             loads.append(_load())
         print(
             f"repeat {repeat + 1}: duckdb {baselines[-1]['seconds']:.1f} s, reverie {runs[-1]['seconds']:.1f} s "
             f"(stage {runs[-1]['stage_seconds']:.1f} s + partitions {runs[-1]['partition_seconds']:.1f} s), "
-            f"load average {loads[-1]}",
+            f"ratio {baselines[-1]['seconds'] / runs[-1]['seconds']:.2f}; CPU duckdb {baselines[-1]['cpu_seconds']:.1f} s, "
+            f"reverie {runs[-1]['cpu_seconds']:.1f} s; load average {loads[-1]}",
             flush=True,
         )
     baseline_seconds = statistics.median(b["seconds"] for b in baselines)
     ours_seconds = statistics.median(r["seconds"] for r in runs)
     baseline, ours = baselines[-1], runs[-1]
     megabytes = info["bytes"] / 1e6
-    peak_total = max(r["peak_rss_mb"] for r in runs) + args.workers * max(
-        r["peak_child_rss_mb"] for r in runs
-    )
+    peak_total = max(r["peak_rss_mb"] for r in runs) + workers * max(r["peak_child_rss_mb"] for r in runs)
     stage_share = statistics.median(r["stage_seconds"] / r["seconds"] for r in runs)
+    ratio = baseline_seconds / ours_seconds
+    baseline_cpu = statistics.median(b["cpu_seconds"] for b in baselines)
+    ours_cpu = statistics.median(r["cpu_seconds"] for r in runs)
+    memory_note = "met" if peak_total < PEAK_RSS_TARGET_MB else "NOT met"
     lines = [
         f"machine: nproc={os.cpu_count()}, processor={platform.processor() or platform.machine()}, "
         f"python {platform.python_version()}; load average (1/5/15 min) before and after each run: {', '.join(loads)}",
-        f"corpus: {megabytes:,.0f} MB, {info['files']:,} Claude Code files; {args.repeats} interleaved repeat(s), medians",
+        f"corpus: {megabytes:,.0f} MB, {info['files']:,} Claude Code files; {repeats} interleaved repeat(s), medians",
         f"duckdb read_json -> parquet copy: {baseline['rows']:,} lines, median {baseline_seconds:.1f} s, "
         f"{megabytes / baseline_seconds:.1f} MB/s, peak RSS {max(b['peak_rss_mb'] for b in baselines):,.0f} MB",
         f"reverie ingest (stage {stage_share:.0%}, partitions {1 - stage_share:.0%} of its time): "
@@ -347,10 +361,34 @@ def main() -> None:
         f"{ours['events'] / ours_seconds:,.0f} events/s, {megabytes / ours_seconds:.1f} MB/s, "
         f"{ours['redactions']:,} redactions, {ours['rejects']:,} rejects",
         f"reverie peak RSS: parent {max(r['peak_rss_mb'] for r in runs):,.0f} MB, largest worker "
-        f"{max(r['peak_child_rss_mb'] for r in runs):,.0f} MB (all {args.workers} workers + parent <= {peak_total:,.0f} MB)",
-        f"ratio (duckdb copy time / reverie time, medians): {baseline_seconds / ours_seconds:.2f}",
+        f"{max(r['peak_child_rss_mb'] for r in runs):,.0f} MB (all {workers} workers + parent <= {peak_total:,.0f} MB; "
+        f"target < {PEAK_RSS_TARGET_MB:,} MB: {memory_note})",
+        f"CPU seconds (user + system, whole process with workers, medians; includes interpreter start): "
+        f"duckdb {baseline_cpu:.1f}, reverie {ours_cpu:.1f}, ratio {baseline_cpu / ours_cpu:.2f} (no target: "
+        "read it when the load average is high, as it does not depend on what else shares the cores)",
+        f"ratio at {gb:g} GB (duckdb copy time / reverie time, medians): {ratio:.2f} {_target_note(gb, ratio)}",
     ]
-    print("\n".join(lines))
+    print("\n".join(lines), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--gb", type=float, nargs="+", default=[1.0], help="corpus size(s) in gigabytes (default 1.0)"
+    )
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--repeats", type=int, default=1, help="interleaved runs of each side (medians)")
+    parser.add_argument("--phase", choices=["duckdb", "reverie"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase is not None:
+        corpus = DATA / f"claude-code-{args.gb[0]:g}gb"
+        if args.phase == "duckdb":
+            print(json.dumps(run_duckdb_copy(corpus, DATA / "duckdb-copy")))
+        else:
+            print(json.dumps(run_reverie(corpus, DATA / "reverie-home", args.workers)))
+        return
+    for gb in args.gb:
+        measure(gb, args.workers, args.repeats)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 QUICK = [
     ["redaction.py", "--copies", "5", "--repeats", "3"],
-    ["ingest.py", "--gb", "0.1", "--repeats", "3"],
+    ["ingest.py", "--gb", "0.1", "1.0", "--repeats", "3"],
     ["outcomes.py", "--sessions", "200000", "--gx-sessions", "20000", "--repeats", "3"],
     ["missions.py", "--missions", "60", "--repeats", "3"],
     ["dream.py", "--sizes", "10000", "100000", "--claude-sizes", "200", "2000"],

@@ -286,3 +286,29 @@ MIN_SECRET_TEXT_CHARS = 7
 def is_secret_name(name: str) -> bool:
     """Whether a JSON key names a secret, so its string value is judged as if assigned (`"password": "..."`)."""
     return name_strength(name) is not None
+
+
+REGEX_ANCHOR_LITERALS: dict[str, tuple[str, ...]] = {
+    "A(?:3T|BIA|CCA|KIA|SIA)": ("A3T", "ABIA", "ACCA", "AKIA", "ASIA"),
+    "gh[pousr]_": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+    "gl[a-z]{2,5}-": ("gl",),
+    "x(?:ox[abposre][-.]|app-)": ("xox", "xapp-"),
+}
+"""For each regex anchor, literals one of which every match contains: the multi-pattern screen looks for
+these and runs the regex only when one is there. A regex anchor missing here is derived from its leading
+literal characters, or, with none, run on every batch (tests/redaction check the table covers them all)."""
+_REGEX_METACHARACTERS = set(".^$*+?{}[]\\|()")
+
+
+def regex_anchor_literals(pattern: str) -> tuple[str, ...]:
+    """The literals of `REGEX_ANCHOR_LITERALS`, else the pattern's leading literal run (may be empty)."""
+    if pattern in REGEX_ANCHOR_LITERALS:
+        return REGEX_ANCHOR_LITERALS[pattern]
+    prefix = ""
+    for char in pattern:
+        if char in _REGEX_METACHARACTERS:
+            if char in "?*{":  # the last literal is optional or repeated: not required as it stands
+                prefix = prefix[:-1]
+            break
+        prefix += char
+    return (prefix,) if prefix else ()

@@ -2,9 +2,9 @@
 
 Two steps because a session's partition is its start date, which is only known once all its files are
 read (subagent transcripts and resumed sessions arrive as separate files). `stage_files` is incremental
-and parallel (one worker process per core, one staged Parquet per ~8 MB batch of files); the
-`build_*_partition` functions are pure DuckDB SQL over staging, so rebuilding any day is cheap,
-deterministic and idempotent, and `build_partitions` rebuilds several days side by side.
+and parallel (the parent and one spawned process per further core, one staged Parquet per ~8 MB batch of
+files); the `build_*_partition` functions are pure DuckDB SQL over staging, so rebuilding any day is
+cheap, deterministic and idempotent, and `build_partitions` reads staging once for all the days it builds.
 The partition builders live in `pipeline.ingest.partitions` and are importable from here too.
 The Dagster assets (`staged_logs` -> `events` -> `sessions`) and `reverie ingest` call these.
 """
@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -172,17 +172,32 @@ def _stage_all(
         for batch in batches:
             yield from stage_files_together(home, batch, ingest_date, active, known)
         return
+    # The parent is one of the `workers`: it takes batches from the same queue as the spawned processes and
+    # starts at once, with its modules imported, while they are still importing theirs (a spawned worker
+    # starts cold: ~1-2 s here, which is most of a 100 MB ingest's head start).
     # spawn, not fork: the parent may hold DuckDB/polars thread pools (and runs inside Dagster).
-    context = multiprocessing.get_context("spawn")
+    helpers = workers - 1
+    queue = deque(batches)  # biggest first
+    active = redactor or Redactor()
     with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=context,
+        max_workers=helpers,
+        mp_context=multiprocessing.get_context("spawn"),
         initializer=_init_worker,
         initargs=(home, ingest_date, redactor, known),
     ) as pool:
-        futures = [pool.submit(_stage_in_worker, batch) for batch in batches]
-        for future in as_completed(futures):
-            yield from future.result()
+        running: set[Future[list[StagedFile]]] = set()
+        while queue or running:
+            # Each process has its batch and one more queued, so none waits while the parent works.
+            while queue and len(running) < 2 * helpers:
+                running.add(pool.submit(_stage_in_worker, queue.popleft()))
+            if queue:
+                yield from stage_files_together(home, queue.popleft(), ingest_date, active, known)
+                done = {future for future in running if future.done()}
+            else:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+            running -= done
+            for future in done:
+                yield from future.result()
 
 
 def _redacted_examples(

@@ -8,7 +8,10 @@ by side. A session's partition is its start date across all its staged files.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -32,10 +35,14 @@ from pipeline.ingest.staging import (
     rejects_path,
     session_starts_of,
 )
-from pipeline.lake import partition_files, write_partition
+from pipeline.lake import partition_files, sql_string, write_partition
 
 TASK_CHARS = 500
-_EMPTY_EVENTS = EVENTS_SCHEMA.empty_table().append_column("n_redactions", pa.array([], pa.int64()))
+BUILD_MEMORY_LIMIT = "1GB"
+"""DuckDB's memory for a partition build (its queries stream or work on one day at a time)."""
+# Empty tables built from no batches: `Schema.empty_table()` imports pandas (~1 s of CPU in the parent and
+# again in every spawned staging worker, which imports this module through the engine).
+_EMPTY_EVENTS = pa.Table.from_batches([], schema=EVENTS_SCHEMA.append(pa.field("n_redactions", pa.int64())))
 
 
 def _session_starts(home: ReverieHome) -> pl.DataFrame:
@@ -60,14 +67,21 @@ def reject_dates(home: ReverieHome) -> list[date]:
     return sorted(manifest["ingest_date"].unique().to_list())
 
 
-_duckdb_threads: int | None = None  # set while `build_partitions` runs days side by side
-
-
 def _connect() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
+    """A fresh in-memory DuckDB (its own database: concurrent builds share nothing) in UTC, within
+    `BUILD_MEMORY_LIMIT` and spilling, if ever, to a folder in the system's temporary directory (never to
+    DuckDB's default `.tmp` in whatever folder the process runs in)."""
+    con = duckdb.connect(config={"memory_limit": BUILD_MEMORY_LIMIT, "temp_directory": tempfile.gettempdir()})
+    return _in_utc(con)
+
+
+def _scratch_folder(home: ReverieHome) -> Path:
+    """A fresh folder in staging for one build's split of the staged rows (removed when the build ends)."""
+    return home.staging / f".build-{uuid.uuid4().hex}"
+
+
+def _in_utc(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     con.execute("SET TimeZone = 'UTC'")  # date casts and displays in UTC, whatever the machine's zone
-    if _duckdb_threads is not None:
-        con.execute(f"SET threads = {_duckdb_threads}")
     return con
 
 
@@ -85,39 +99,84 @@ def build_events_partition(home: ReverieHome, day: date) -> int:
     The day's entry in the build journal is cleared once the partition is written (see `pending`).
     """
     seen = pending.token(home, "events", day)
-    rows = _build_events(home, day)
+    scratch = _scratch_folder(home)
+    con = _connect()
+    try:
+        _stage_events(home, [day], con, scratch)
+        rows = _write_events_day(home, day, con, scratch)
+    finally:
+        con.close()
+        shutil.rmtree(scratch, ignore_errors=True)
     pending.clear(home, "events", day, seen, then_mark="sessions")
     pending.checkpoint("events_partition")
     return rows
 
 
-def _build_events(home: ReverieHome, day: date) -> int:
-    starts = _session_starts(home).filter(pl.col("date") == day).select("session_id")
+_SCRATCH_PARTITION = "session_date"
+SPLIT_FLUSH_ROWS = 32_768
+
+
+def _stage_events(
+    home: ReverieHome, days: Sequence[date], con: duckdb.DuckDBPyConnection, scratch: Path
+) -> None:
+    """Read the staged batches once for all `days` and split the wanted rows by session date into Parquet
+    files under `scratch` (`session_date=<day>/`), each row with its file's `first_staged` run number.
+
+    One pass, because a day's sessions are spread over nearly every batch: reading the batches once per
+    day read the whole of staging once per day. The split is a scan, a hash join and a streaming write
+    (no sort, no window), so memory stays flat; each day then deduplicates and numbers only its own rows
+    (`_write_events_day`). A row is wanted when its stage key is current (listed in the manifest:
+    superseded versions of a file may still sit in a batch) and its session starts on one of `days`;
+    each session's date comes from the session index, as `session_start_dates` gives it.
+    """
+    starts = _session_starts(home).filter(pl.col("date").is_in(list(days))).select("session_id", "date")
     index = read_session_index(home).join(starts, on="session_id", how="semi")
     current = index.select("stage_key").unique().join(read_manifest(home), on="stage_key")
     files = [events_path(home, bundle) for bundle in sorted(current["bundle"].unique().to_list())]
     files = [f for f in files if f.exists()]
-    if not files:  # every session left the day: an empty partition, with the column staging adds
+    if not files:  # every session left these days: empty partitions
+        return
+    con.register("wanted_sessions", starts.to_arrow())
+    con.register("current_files", current.select("stage_key", "first_staged").to_arrow())
+    # Rows are buffered per day until this many are held (default 524,288: a whole 1 GB corpus's worth).
+    con.execute(f"SET partitioned_write_flush_threshold = {SPLIT_FLUSH_ROWS}")
+    try:
+        con.execute(
+            f"""
+            COPY (
+                SELECT s.*, c.first_staged, w.date AS {_SCRATCH_PARTITION}
+                FROM read_parquet({_sql_list(files)}) AS s
+                JOIN current_files AS c USING (stage_key)
+                JOIN wanted_sessions AS w ON w.session_id = s.session_id
+            ) TO {sql_string(scratch)}
+            (FORMAT parquet, PARTITION_BY ({_SCRATCH_PARTITION}), COMPRESSION lz4, OVERWRITE_OR_IGNORE)
+            """
+        )
+    finally:
+        con.unregister("wanted_sessions")
+        con.unregister("current_files")
+
+
+def _write_events_day(home: ReverieHome, day: date, con: duckdb.DuckDBPyConnection, scratch: Path) -> int:
+    """Write one day's `events` partition from its rows split off by `_stage_events` into `scratch`:
+    deduplicated and numbered (see `build_events_partition`); return its row count."""
+    files = sorted((scratch / f"{_SCRATCH_PARTITION}={day.isoformat()}").glob("*.parquet"))
+    if not files:
         write_partition(home, "events", day, _EMPTY_EVENTS)
         return 0
     columns = ", ".join(name for name in EVENTS_SCHEMA.names if name not in EVENTS_DERIVED_COLUMNS)
-    con = _connect()
+    cursor = _in_utc(con.cursor())  # a connection of its own: days are written from several threads
     try:
-        con.register("wanted_sessions", starts.to_arrow())
-        con.register("current_files", current.select("stage_key", "first_staged").to_arrow())
-        table = con.sql(
+        table = cursor.sql(
             f"""
             WITH staged AS (
-                SELECT s.*, c.first_staged FROM read_parquet({_sql_list(files)}) AS s
-                JOIN current_files AS c USING (stage_key)
-                WHERE s.session_id IN (SELECT session_id FROM wanted_sessions)
+                SELECT * FROM read_parquet({_sql_list(files)}, hive_partitioning = false)
                 QUALIFY row_number() OVER (
-                    PARTITION BY s.session_id, s.event_id
-                    ORDER BY c.first_staged, s.source_file, s.source_line NULLS FIRST, s.ts, s.type, s.content
+                    PARTITION BY session_id, event_id
+                    ORDER BY first_staged, source_file, source_line NULLS FIRST, ts, type, content
                 ) = 1
             )
-            SELECT {columns}, DATE '{day.isoformat()}' AS date,
-                   n_redactions
+            SELECT {columns}, DATE '{day.isoformat()}' AS date, n_redactions
             FROM (
                 SELECT * EXCLUDE (seq, stage_key, first_staged), row_number() OVER (
                     PARTITION BY session_id
@@ -131,7 +190,10 @@ def _build_events(home: ReverieHome, day: date) -> int:
             """
         ).to_arrow_table()
     finally:
-        con.close()
+        cursor.close()
+    if not table.num_rows:
+        write_partition(home, "events", day, _EMPTY_EVENTS)
+        return 0
     table = add_error_signatures(add_actions(pl.from_arrow(table))).to_arrow()  # type: ignore[arg-type]
     write_partition(home, "events", day, table)
     return table.num_rows
@@ -193,22 +255,23 @@ def build_sessions_partition(home: ReverieHome, day: date) -> int:
     for the day first.
     """
     seen = pending.token(home, "sessions", day)
-    rows = _build_sessions(home, day)
+    rows = _build_sessions(home, day, None)
     pending.clear(home, "sessions", day, seen)
     return rows
 
 
-def _build_sessions(home: ReverieHome, day: date) -> int:
+def _build_sessions(home: ReverieHome, day: date, con: duckdb.DuckDBPyConnection | None) -> int:
+    """The sessions partition of `day`, queried on a new connection of `con`'s database (or a new one)."""
     files = partition_files(home, "events", [day])
     if not files or not pq.read_metadata(files[0]).num_rows:
-        write_partition(home, "sessions", day, SESSIONS_SCHEMA.empty_table())
+        write_partition(home, "sessions", day, pa.Table.from_batches([], schema=SESSIONS_SCHEMA))
         return 0
-    con = _connect()
+    cursor = _connect() if con is None else _in_utc(con.cursor())
     try:
         sql = _SESSIONS_SQL.format(task_chars=TASK_CHARS, day=day.isoformat(), files=_sql_list(files))
-        frame = pl.from_arrow(con.sql(sql).to_arrow_table())
+        frame = pl.from_arrow(cursor.sql(sql).to_arrow_table())
     finally:
-        con.close()
+        cursor.close()
     write_partition(home, "sessions", day, _with_scope(frame))  # type: ignore[arg-type]
     return frame.height
 
@@ -240,7 +303,7 @@ def _build_rejects(home: ReverieHome, day: date) -> int:
     files = [rejects_path(home, bundle) for bundle in sorted(manifest["bundle"].unique().to_list())]
     files = [f for f in files if f.exists()]
     if not files:
-        write_partition(home, "rejects", day, REJECTS_SCHEMA.empty_table())
+        write_partition(home, "rejects", day, pa.Table.from_batches([], schema=REJECTS_SCHEMA))
         return 0
     table = (
         pl.read_parquet([str(f) for f in files])
@@ -272,40 +335,56 @@ def build_partitions(
 ) -> PartitionCounts:
     """Rebuild `events` then `sessions` for each of `session_days`, and `rejects` for each of `reject_days`.
 
-    A day that fails stays pending in the build journal and does not stop the others; the first failure
-    is raised once every day was tried. Days are independent, so `workers` of them (default: the CPU count) are built side by side, each on a
-    one-thread DuckDB connection: one day's window functions and sort keep about one core busy, so two
-    days at once finish the set in about half the time of two threads on one day.
+    The staged batches are read once for all the days and split by day (`_stage_events`, on every core),
+    then the days are written `workers` at a time (default: the CPU count), each on a one-thread
+    connection of the same in-memory database. A day that fails stays pending in the build journal and does not stop the others
+    (a failure of the shared read leaves every day pending); the first failure is raised once every day
+    was tried.
     """
-    global _duckdb_threads
     counts = PartitionCounts()
-
-    def one_day(day: date) -> None:
-        counts.events[day] = build_events_partition(home, day)
-        counts.sessions[day] = build_sessions_partition(home, day)
-
-    def rejects(day: date) -> None:
-        counts.rejects[day] = build_rejects_partition(home, day)
-
-    jobs = [(one_day, day) for day in sorted(set(session_days))]
-    jobs += [(rejects, day) for day in sorted(set(reject_days))]
-    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
+    days = sorted(set(session_days))
+    jobs: list[tuple[Callable[[date], None], date]] = []
     failures: list[BaseException] = []
-    if workers == 1:
-        for job, day in jobs:
-            try:
-                job(day)
-            except Exception as error:  # the other days are still built; this one stays pending
-                failures.append(error)
-    else:
-        _duckdb_threads = 1
+    scratch = _scratch_folder(home)
+    con = _connect()
+    try:
+        seen = {day: pending.token(home, "events", day) for day in days}
         try:
+            if days:
+                _stage_events(home, days, con, scratch)
+        except Exception as error:  # every day stays pending
+            failures.append(error)
+            days = []
+
+        def one_day(day: date) -> None:
+            counts.events[day] = _write_events_day(home, day, con, scratch)
+            pending.clear(home, "events", day, seen[day], then_mark="sessions")
+            pending.checkpoint("events_partition")
+            seen_sessions = pending.token(home, "sessions", day)
+            counts.sessions[day] = _build_sessions(home, day, con)
+            pending.clear(home, "sessions", day, seen_sessions)
+
+        def rejects(day: date) -> None:
+            counts.rejects[day] = build_rejects_partition(home, day)
+
+        jobs = [(one_day, day) for day in days] + [(rejects, day) for day in sorted(set(reject_days))]
+        workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
+        if workers == 1:
+            for job, day in jobs:
+                try:
+                    job(day)
+                except Exception as error:  # the other days are still built; this one stays pending
+                    failures.append(error)
+        else:
+            # One day's query and sort keep about one core busy: two days at once beat two threads on one.
+            con.execute("SET threads = 1")
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 for future in [pool.submit(job, day) for job, day in jobs]:
                     if future.exception() is not None:
                         failures.append(future.exception())  # type: ignore[arg-type]
-        finally:
-            _duckdb_threads = None
+    finally:
+        con.close()
+        shutil.rmtree(scratch, ignore_errors=True)
     if failures:
         raise failures[0]
     return counts

@@ -62,9 +62,35 @@ def _type_name(value: object) -> str:
     )
 
 
+def _plainly_storable(row: EventRow, latest: datetime) -> bool:
+    """The common case in one expression: exact built-in types, counts inside 64 bits, an aware timestamp in
+    range. True only where `row_problem`'s checks all pass; anything else (a str subclass, a naive
+    timestamp) goes through them one by one. Half the cost of those checks, paid on every row."""
+    ts, tokens_in, tokens_out, line = row.ts, row.tokens_in, row.tokens_out, row.source_line
+    return (
+        type(row.session_id) is str
+        and type(row.event_id) is str
+        and type(row.type) is str
+        and type(row.agent) is str
+        and (row.parent_event_id is None or type(row.parent_event_id) is str)
+        and (row.role is None or type(row.role) is str)
+        and (row.tool is None or type(row.tool) is str)
+        and (row.content is None or type(row.content) is str)
+        and type(row.is_error) is bool
+        and (tokens_in is None or (type(tokens_in) is int and -_INT64_MAX <= tokens_in <= _INT64_MAX))
+        and (tokens_out is None or (type(tokens_out) is int and -_INT64_MAX <= tokens_out <= _INT64_MAX))
+        and (line is None or (type(line) is int and -_INT64_MAX <= line <= _INT64_MAX))
+        and type(ts) is datetime
+        and ts.tzinfo is not None
+        and EARLIEST_TS <= ts <= latest
+    )
+
+
 def row_problem(row: EventRow, latest: datetime) -> str | None:
     """Why `row` cannot be staged, or None. Reasons name the field and the type found, never the value
     (session text is untrusted and may hold a secret)."""
+    if _plainly_storable(row, latest):
+        return None
     for name in _TEXT_FIELDS:
         value = getattr(row, name)
         if not isinstance(value, str):

@@ -10,31 +10,30 @@ supersedes its previous rows; the manifest says which batch file (`bundle`) hold
 from __future__ import annotations
 
 import hashlib
-import os
-import uuid
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
-import pyarrow as pa
 
-from pipeline.events import EVENTS_DERIVED_COLUMNS, EVENTS_SCHEMA, REJECTS_SCHEMA
+from pipeline.events import REJECTS_SCHEMA
 from pipeline.home import ReverieHome
 from pipeline.ingest import pending
 from pipeline.ingest.base import RAW_PREVIEW_CHARS, EventRow, RecordTally, Reject
 from pipeline.ingest.registry import SNIFF_BYTES, sniff_head
 from pipeline.ingest.row_checks import checked_rows
+from pipeline.ingest.staged_frames import (
+    STAGING_FRAME_SCHEMA,
+    ParsedFile,
+    events_frame,
+    write_frame_atomically,
+)
 from pipeline.lake import write_file_atomically
 from pipeline.redaction import Redactor
 from pipeline.redaction_fields import redact_across_blocks, redact_identifier, redact_row_identifiers
 
-STAGING_SCHEMA = pa.schema(
-    [f for f in EVENTS_SCHEMA if f.name not in EVENTS_DERIVED_COLUMNS]
-    + [pa.field("n_redactions", pa.int64()), pa.field("stage_key", pa.string())]
-)
 MANIFEST_FILE = "_manifest.parquet"
 SESSION_INDEX_FILE = "_sessions.parquet"
 MANIFEST_COLUMNS = {
@@ -105,34 +104,66 @@ def stage_files_together(
     run that crashed before updating the manifest are simply staged again.
     """
     results: list[StagedFile] = []
-    frames: list[pl.DataFrame] = []
-    reject_frames: list[pl.DataFrame] = []
+    parsed: list[tuple[StagedFile, ParsedFile]] = []
+    reject_frames: dict[str, pl.DataFrame] = {}  # by stage key
     for path in paths:
         try:
-            staged, events, rejects = _stage_one(path, ingest_date, redactor, known_keys)
+            staged, one, rejects = _stage_one(path, ingest_date, redactor, known_keys)
         except Exception as error:  # a bug in one file's staging loses that file, never its batch-mates
-            staged, events, rejects = _failed_file(path, ingest_date, redactor, error)
+            staged, one, rejects = _failed_file(path, ingest_date, redactor, error)
         results.append(staged)
-        if events is not None and events.height:
-            frames.append(events)
+        if one is not None and one.rows:
+            parsed.append((staged, one))
         if rejects is not None:
-            reject_frames.append(rejects)
+            reject_frames[staged.stage_key] = rejects
     fresh = [r for r in results if not r.skipped]
     if not fresh:
         return results
+    frames = _frame_batch(parsed, results, reject_frames, ingest_date, redactor)
+    fresh = [r for r in results if not r.skipped]
     bundle = hashlib.blake2b("\0".join(r.stage_key for r in fresh).encode(), digest_size=16).hexdigest()
     for staged in fresh:
         staged.bundle = bundle
-    events_frame = pl.concat(frames) if frames else pl.DataFrame(schema=_STAGING_FRAME_SCHEMA)
-    _write_frame_atomically(events_path(home, bundle), events_frame)
+    events = pl.concat(frames) if frames else pl.DataFrame(schema=STAGING_FRAME_SCHEMA)
+    write_frame_atomically(events_path(home, bundle), events)
     if reject_frames:
-        _write_frame_atomically(rejects_path(home, bundle), pl.concat(reject_frames))
+        write_frame_atomically(rejects_path(home, bundle), pl.concat(list(reject_frames.values())))
     return results
+
+
+def _frame_batch(
+    parsed: list[tuple[StagedFile, ParsedFile]],
+    results: list[StagedFile],
+    reject_frames: dict[str, pl.DataFrame],
+    ingest_date: date,
+    redactor: Redactor,
+) -> list[pl.DataFrame]:
+    """The batch's rows as one frame, redacted; if that raises, file by file, so only a file at fault is
+    lost (it becomes a `staging failed` reject, as when its parsing raises)."""
+    try:
+        frame, found = events_frame([one for _, one in parsed], redactor)
+    except Exception:
+        frames = []
+        for staged, one in parsed:
+            try:
+                frame, found = events_frame([one], redactor)
+            except Exception as error:
+                failed, _, rejects = _failed_file(one.path, ingest_date, redactor, error)
+                results[results.index(staged)] = failed
+                reject_frames[staged.stage_key] = rejects
+                continue
+            staged.n_redactions = found[0]
+            frames.append(frame)
+        return frames
+    for (staged, _), n_redactions in zip(parsed, found, strict=True):
+        staged.n_redactions = n_redactions
+    return [frame] if frame.height else []
 
 
 def _stage_one(
     path: Path, ingest_date: date, redactor: Redactor, known_keys: frozenset[str]
-) -> tuple[StagedFile, pl.DataFrame | None, pl.DataFrame | None]:
+) -> tuple[StagedFile, ParsedFile | None, pl.DataFrame | None]:
+    """Parse and check one file; its rows are redacted and framed with the rest of its batch."""
     data = path.read_bytes()
     content_hash = hashlib.blake2b(data, digest_size=16).hexdigest()
     key = stage_key_for(str(path), content_hash)
@@ -160,15 +191,13 @@ def _stage_one(
     redact_across_blocks(redactor, rows)
     rows, inputs, unstorable = checked_rows(rows)
     rejects.extend(unstorable)
-    events_frame, n_redactions = _events_frame(rows, inputs, source_format, source_file, key, redactor)
     result = StagedFile(
         source_file,
         content_hash,
         key,
         source_format,
-        n_events=events_frame.height,
+        n_events=len(rows),
         n_rejects=len(rejects),
-        n_redactions=n_redactions,
         size_bytes=size,
         ingest_date=ingest_date,
         sessions=_session_summary(rows),
@@ -177,7 +206,7 @@ def _stage_one(
     rejects_frame = (
         _rejects_frame(rejects, source_format, source_file, key, ingest_date, redactor) if rejects else None
     )
-    return result, events_frame, rejects_frame
+    return result, ParsedFile(path, source_format, source_file, key, rows, inputs), rejects_frame
 
 
 def _failed_file(
@@ -195,91 +224,6 @@ def _failed_file(
     rejects = _rejects_frame([Reject(None, reason)], UNKNOWN_FORMAT, source_file, key, ingest_date, redactor)
     staged = StagedFile(source_file, content_hash, key, UNKNOWN_FORMAT, n_rejects=1, ingest_date=ingest_date)
     return staged, None, rejects
-
-
-STAGING_COMPRESSION = "lz4"
-"""Staging files are read once, by the partition build on the same machine: fast (de)compression matters
-more than size there, and polars' writer has a fraction of pyarrow's fixed cost per file (measured 3.5x on
-4,000 small files), which dominates when sessions are small."""
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-_STAGING_FRAME_SCHEMA = pl.Schema(
-    {name: (pl.Int64 if name == "ts" else dtype) for name, dtype in pl.Schema(STAGING_SCHEMA).items()}
-)
-
-
-def _epoch_us(ts: datetime) -> int:
-    """Timestamps go to polars as integers: converting tz-aware datetime objects costs 6x more per value."""
-    if ts.tzinfo is None:  # naive means UTC in the lake, as pyarrow would read it
-        ts = ts.replace(tzinfo=UTC)
-    return (ts - _EPOCH) // _MICROSECOND
-
-
-def _redact_texts(redactor: Redactor, texts: list[str | None]) -> tuple[list[str | None], list[int]]:
-    """`Redactor.redact_all`, or text by text for any other object with a `redact` method."""
-    if isinstance(redactor, Redactor):
-        return redactor.redact_all(texts)
-    found = [0] * len(texts)
-    for index, text in enumerate(texts):
-        if text:
-            result = redactor.redact(text)
-            texts[index], found[index] = result.text, result.n
-    return texts, found
-
-
-def _events_frame(
-    rows: list[EventRow],
-    inputs: list[str | None],
-    source_format: str,
-    source_file: str,
-    stage_key: str,
-    redactor: Redactor,
-) -> tuple[pl.DataFrame, int]:
-    """Columns straight from the rows, every text field redacted on the way.
-
-    `input` is redacted as its serialized JSON text, once, rather than value by value: the secret-name
-    patterns accept JSON's quoted `"password": "..."` shape, so the result is the same at a fraction of
-    the calls. Texts with nothing to redact (nearly all) are kept as the very same object.
-    """
-    contents, content_found = _redact_texts(redactor, [row.content for row in rows])
-    inputs, input_found = _redact_texts(redactor, inputs)
-    # Plus what was redacted before these texts (identifiers, secrets split across blocks), per row.
-    redaction_counts = [
-        row.n_redactions + a + b for row, a, b in zip(rows, content_found, input_found, strict=True)
-    ]
-    n = len(rows)
-    columns = {
-        "session_id": [r.session_id for r in rows],
-        "event_id": [r.event_id for r in rows],
-        "parent_event_id": [r.parent_event_id for r in rows],
-        "seq": [None] * n,
-        "ts": [_epoch_us(r.ts) for r in rows],
-        "agent": [r.agent for r in rows],
-        "type": [r.type for r in rows],
-        "role": [r.role for r in rows],
-        "tool": [r.tool for r in rows],
-        "input": inputs,
-        "content": contents,
-        "is_error": [r.is_error for r in rows],
-        "tokens_in": [r.tokens_in for r in rows],
-        "tokens_out": [r.tokens_out for r in rows],
-        "source_format": [source_format] * n,
-        "source_file": [source_file] * n,
-        "source_line": [r.source_line for r in rows],
-        "n_redactions": redaction_counts,
-        "stage_key": [stage_key] * n,
-    }
-    frame = pl.DataFrame(columns, schema=_STAGING_FRAME_SCHEMA).with_columns(
-        pl.col("ts").cast(pl.Datetime("us", "UTC"))
-    )
-    return frame, sum(redaction_counts)
-
-
-def _write_frame_atomically(path: Path, frame: pl.DataFrame) -> None:
-    """Temp name then rename, as `lake.write_file_atomically` does for pyarrow tables."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    frame.write_parquet(tmp, compression=STAGING_COMPRESSION, statistics=False)
-    os.replace(tmp, path)
 
 
 def stored_preview(raw: str | None, redactor: Redactor) -> str | None:

@@ -3,8 +3,11 @@ that matter, in their original order)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from pipeline import error_signatures
 from pipeline.dreaming.window import error_signature as window_signature
 from pipeline.error_signatures import best_error_line, error_signature
 
@@ -140,3 +143,60 @@ def test_best_line_is_bounded_and_empty_text_is_empty() -> None:
     assert error_signature(None) == "" and error_signature("   ") == ""
     assert len(error_signature("x" * 5000)) <= 120
     assert best_error_line("E   assert 1 == 2") == "assert 1 == 2"
+
+
+def _score_lines() -> list[str]:
+    """Lines that exercise every scoring branch: each cause word in several cases and surroundings, runner
+    summaries with and without digits, non-ASCII look-alikes, and every line of the fixtures' texts."""
+    words = [w for group in error_signatures._CAUSE_WORDS for w in group] + list(
+        error_signatures._ERROR_WORD_LIST
+    )
+    lines = []
+    for word in words:
+        for form in (word, word.upper(), word.title()):
+            lines += [form, f"x {form} y", f"{form}$", f"pathspec 'a' did not match {form}", f"Killed {form}"]
+    lines += ["test result: FAILED. 1 passed", "ok  pkg 0.1s", "ok pkg .s", "--- FAIL: TestX", "12 fail"]
+    lines += ["FAIL pkg 1.2s", "Tests: 3 failed, 2 passed", "ſyntaxerror here", "\u212ailled", "İmporterror:"]
+    lines += ["Ünknown option", "fäiled", "Tİmeout", "permission ďenied", "no module named 'é'"]
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    for path in sorted(fixtures.rglob("*.json*")):
+        lines += path.read_text(errors="replace").replace("\\n", "\n").splitlines()[:400]
+    return lines
+
+
+def test_scoring_with_word_screening_equals_running_every_pattern() -> None:
+    """The word screen in `_score` only skips patterns that cannot match: same score as every regex run."""
+    lines = [error_signatures._clean(line) for line in _score_lines()]
+    checked = 0
+    for line in lines:
+        if not line or error_signatures._METADATA.match(line) or error_signatures._NOISE.match(line):
+            continue
+        assert error_signatures._score(line) == error_signatures._score_by_patterns(line), line
+        checked += 1
+    assert checked > 1000
+
+
+def _best_line_by_patterns(text: str) -> str:
+    """`best_error_line` as it was: every line scored by every pattern."""
+    best, best_score = "", -1
+    for line in map(error_signatures._clean, text.replace("\\n", "\n").splitlines()):
+        if not line:
+            continue
+        if error_signatures._METADATA.match(line):
+            score, prefer_last = -1, False
+        elif error_signatures._NOISE.match(line):
+            score, prefer_last = 0, False
+        else:
+            score, prefer_last = error_signatures._score_by_patterns(line)
+        if score > best_score or (score == best_score and prefer_last):
+            best, best_score = line, score
+    return error_signatures._first_sentence(best)
+
+
+def test_best_line_with_text_level_word_screening_equals_scoring_every_line_in_full() -> None:
+    lines = _score_lines()
+    texts = ["\n".join(lines[i : i + 12]) for i in range(0, len(lines), 12)]
+    texts += ["ok\ntime\x1b[0mout while waiting", "** (undefined) x\nplain", "E   No module named 'x'\\nfoo"]
+    texts += [PYTEST_COLLECTION_ERROR, PYTEST_RED]
+    for text in texts:
+        assert best_error_line(text) == _best_line_by_patterns(text), text[:200]
