@@ -17,6 +17,7 @@ import dagster as dg
 
 from assets.automation import JOBS, RANGE_END_TAG, RANGE_START_TAG, SCHEDULES, SENSORS
 from assets.dreaming import playbook
+from assets.executors import executor_from_env
 from assets.evaluation import playbook_evaluation
 from assets.ingest import landing_logs, session_events, sessions, staged_logs
 from assets.missions import mission_batch
@@ -27,7 +28,7 @@ from resources import LakehouseResource, LLMResource, MissionRuntimeResource
 
 def build_resources(home: ReverieHome) -> dict[str, Any]:
     return {
-        "lakehouse": LakehouseResource(home=str(home.root)),
+        "lakehouse": LakehouseResource(home=str(home.root), lake=home.lake_location),
         "llm": LLMResource(),
         "runtime": MissionRuntimeResource(workers=int(os.environ.get("REVERIE_WORKERS", "2"))),
     }
@@ -41,6 +42,7 @@ def build_definitions(home: ReverieHome | None = None) -> dg.Definitions:
         schedules=SCHEDULES,
         sensors=SENSORS,
         resources=build_resources(home),
+        executor=executor_from_env(),
     )
 
 
@@ -48,10 +50,10 @@ defs = build_definitions()
 
 
 @lru_cache(maxsize=8)
-def _jobs_for(root: str, workers: str) -> dg.Definitions:
+def _jobs_for(root: str, lake: str | None, workers: str) -> dg.Definitions:
     """One Definitions per home and worker setting in a process: resolving a job walks the whole asset
     graph, and `reverie demo` runs several jobs a night."""
-    return build_definitions(ReverieHome.at(Path(root)))
+    return build_definitions(ReverieHome.at(Path(root), lake=lake))
 
 
 def run_job(
@@ -65,7 +67,9 @@ def run_job(
 ) -> dg.ExecuteInProcessResult:
     """Execute a job in this process on the persistent instance, so the run is recorded for the UI."""
     activate(home)
-    job = _jobs_for(str(home.root), os.environ.get("REVERIE_WORKERS", "2")).resolve_job_def(name)
+    job = _jobs_for(
+        str(home.root), home.lake_location, os.environ.get("REVERIE_WORKERS", "2")
+    ).resolve_job_def(name)
     run_tags = dict(tags or {})
     if partition_range is not None:
         run_tags.update({RANGE_START_TAG: partition_range[0], RANGE_END_TAG: partition_range[1]})

@@ -1,4 +1,4 @@
-"""The lakehouse resource: one `REVERIE_HOME`, its Parquet lake and DuckDB views."""
+"""The lakehouse resource: one `REVERIE_HOME`, its Parquet lake (local or on an object store) and DuckDB views."""
 
 from __future__ import annotations
 
@@ -10,13 +10,21 @@ from pipeline.home import ReverieHome
 
 
 class LakehouseResource(ConfigurableResource):
-    """Bound to `REVERIE_HOME` in definitions so the CLI and the UI share one lake."""
+    """Bound to `REVERIE_HOME` (and `REVERIE_LAKE`) in definitions so the CLI, the UI and every run worker
+    share one lake.
+
+    `lake` is where tables, playbook versions and the decision log live: None keeps them under `home`; an
+    object-store URL (`s3://bucket/prefix`) puts them where workers on other machines reach them. Store
+    credentials are not settings: botocore reads them from the environment or the machine's role (bind
+    them with `EnvVar` in the deployment, docs/operations.md).
+    """
 
     home: str
+    lake: str | None = None
 
     @property
     def reverie_home(self) -> ReverieHome:
-        return ReverieHome.at(self.home).ensure()
+        return ReverieHome.at(self.home, lake=self.lake).ensure()
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """In-memory DuckDB with the lake's views: readers never contend for a file lock."""
