@@ -59,10 +59,11 @@ def executor_from_env() -> dg.ExecutorDefinition | None:
 
 
 def _definitions() -> dg.Definitions:
-    """The code location's Definitions, wherever the definitions module lives."""
+    """The code location's Definitions, built now from this process's environment (a module-level `defs`
+    imported earlier may carry another executor), wherever the definitions module lives."""
     for module in ("assets.definitions", "pipeline.definitions"):
         try:
-            return importlib.import_module(module).defs
+            return importlib.import_module(module).build_definitions()
         except ModuleNotFoundError as missing:
             if missing.name != module:
                 raise

@@ -6,8 +6,11 @@ binary or package, port never opened), so a machine without Redis still runs the
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +23,13 @@ from pathlib import Path
 import pytest
 
 STARTUP_SECONDS = 30
+
+
+def die_with_parent() -> None:
+    """In a child before exec (Linux): end it when the test process dies, even by SIGKILL, so a killed
+    test run leaves no server behind."""
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def free_port() -> int:
@@ -76,7 +86,10 @@ def moto_s3_server(log_dir: Path, bucket: str = "reverie-test") -> Iterator[S3Se
     log = log_dir / "moto.log"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=out, stderr=out
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=out,
+            stderr=out,
+            preexec_fn=die_with_parent,
         )
     try:
         _wait_for_port(port, process, "moto server", log)
@@ -124,6 +137,7 @@ def redis_server(log_dir: Path) -> Iterator[str]:
             ],
             stdout=out,
             stderr=out,
+            preexec_fn=die_with_parent,
         )
     try:
         _wait_for_port(port, process, "redis-server", log)
