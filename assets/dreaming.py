@@ -36,6 +36,7 @@ class DreamConfig(dg.Config):
         ),
     ],
     group_name="dreaming",
+    pool="dream",  # with a limit of 1 on the instance, two dreams never run at once (docs/operations.md)
     kinds={"python", "json", "markdown"},
     description="A new candidate playbook version: the previous version plus the delta operations the "
     "dreamer derived from the window's sessions and outcomes. Every entry cites its sessions.",

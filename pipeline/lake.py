@@ -173,6 +173,15 @@ def partition_files(home: ReverieHome, table: str, days: Iterable[date | str] | 
     return [f for f in files if f.exists()]
 
 
+def committed_uris(home: ReverieHome, table: str) -> list[str]:
+    """The URLs (or local paths) of the files in force for every partition of `table`: what Spark, Trino or any
+    other engine should read, since an object-store lake also keeps superseded files beside them."""
+    store = object_lake(home)
+    if store is None:
+        return [f.as_posix() for f in partition_files(home, table)]
+    return [store.uri(c.data_key or "") for c in storage.committed_partitions(store, table).values()]
+
+
 def read_table(home: ReverieHome, table: str, days: Iterable[date | str] | None = None) -> pl.DataFrame:
     """Read partitions of a table into polars; an absent table reads as an empty frame with its schema."""
     files = partition_files(home, table, days)
