@@ -17,8 +17,8 @@ import dagster as dg
 
 from assets.automation import JOBS, RANGE_END_TAG, RANGE_START_TAG, SCHEDULES, SENSORS
 from assets.dreaming import playbook
-from assets.executors import executor_from_env
 from assets.evaluation import playbook_evaluation
+from assets.executors import executor_from_env
 from assets.ingest import landing_logs, session_events, sessions, staged_logs
 from assets.missions import mission_batch
 from assets.outcomes import outcome_scores

@@ -29,7 +29,8 @@ def test_workers_rebuild_the_job_with_the_executor_of_their_environment(reverie_
     monkeypatch.setenv("REVERIE_EXECUTOR", "celery")
     recon = reconstructable_job("lake_job")
     assert recon.get_definition().executor_def.name == "celery"
-    assert "assets.executors" in recon.get_python_origin().get_repo_pointer().describe()  # what a worker re-imports
+    pointer = recon.get_python_origin().get_repo_pointer().describe()  # what a worker re-imports
+    assert "assets.executors" in pointer
 
 
 def test_dreams_share_one_concurrency_pool(reverie_home) -> None:
