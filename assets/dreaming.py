@@ -5,12 +5,21 @@ from datetime import date
 import dagster as dg
 
 from assets.partitions import daily_partitions
+from pipeline.home import ReverieHome
 from pipeline.lazy import deferred
 from pipeline.playbooks.render import render_preview
 from resources.lakehouse import LakehouseResource
 from resources.llm import LLMResource
 
 dream = deferred("pipeline.dreaming", "dream")  # scipy and the miners load when a night is dreamed
+
+
+def playbook_location(home: ReverieHome, version: str) -> str:
+    """The version's folder, or its URL on an object-store lake."""
+    from pipeline.playbooks.store import PlaybookStore
+
+    return PlaybookStore(home).location(version)
+
 
 DEFAULT_WINDOW_DAYS = 7
 _window = dg.TimeWindowPartitionMapping(
@@ -68,6 +77,6 @@ def playbook(
             "window": dg.MetadataValue.json(book.window),
             "dropped_by_safety_screen": len(stats.extra.get("screened", [])),
             "preview": dg.MetadataValue.md(render_preview(book)),
-            "path": dg.MetadataValue.path(str(home.playbooks / book.version)),
+            "path": dg.MetadataValue.path(playbook_location(home, book.version)),
         }
     )
