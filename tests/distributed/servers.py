@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -149,3 +150,84 @@ def redis_server(log_dir: Path) -> Iterator[str]:
 def environment(**extra: str) -> dict[str, str]:
     """This process's environment plus `extra`, for worker processes."""
     return {**os.environ, **extra}
+
+
+def _postgres_binaries() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+@contextmanager
+def postgres_server() -> Iterator[dict[str, str]]:
+    """Debian's PostgreSQL in a throwaway data folder on 127.0.0.1; yields the DAGSTER_PG_* settings.
+
+    PostgreSQL refuses to run as root, so as root the server runs as the `postgres` user the Debian package
+    creates, in a folder that user owns.
+    """
+    binaries = _postgres_binaries()
+    if binaries is None:
+        pytest.skip("PostgreSQL is not installed (Debian package postgresql; .ci/run installs it)")
+    as_user: list[str] = []
+    data_root = Path(tempfile.mkdtemp(prefix="reverie-pg-"))
+    if os.geteuid() == 0:
+        try:
+            import pwd
+
+            account = pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root and there is no `postgres` user to run PostgreSQL as")
+        os.chown(data_root, account.pw_uid, account.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data = data_root / "data"
+    log = data_root / "postgres.log"
+    init = subprocess.run(
+        [*as_user, str(binaries / "initdb"), "-D", str(data), "-U", "reverie", "--auth=trust", "-E", "UTF8"],
+        capture_output=True,
+        text=True,
+    )
+    if init.returncode != 0:
+        shutil.rmtree(data_root, ignore_errors=True)
+        pytest.skip(f"initdb failed: {init.stderr[-300:]}")
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            *as_user,
+            str(binaries / "postgres"),
+            "-D",
+            str(data),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-k",
+            str(data_root),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        preexec_fn=die_with_parent,
+    )
+    try:
+        _wait_for_port(port, process, "postgres", log)
+        import psycopg2
+
+        for _ in range(50):  # the port opens a moment before connections are accepted
+            try:
+                connection = psycopg2.connect(host="127.0.0.1", port=port, user="reverie", dbname="postgres")
+                break
+            except psycopg2.OperationalError:
+                time.sleep(0.2)
+        else:
+            pytest.skip("postgres never accepted a connection")
+        connection.autocommit = True
+        connection.cursor().execute("CREATE DATABASE dagster")
+        connection.close()
+        yield {
+            "DAGSTER_PG_HOST": "127.0.0.1",
+            "DAGSTER_PG_PORT": str(port),
+            "DAGSTER_PG_USER": "reverie",
+            "DAGSTER_PG_PASSWORD": "",
+            "DAGSTER_PG_DB": "dagster",
+        }
+    finally:
+        stop(process)
+        shutil.rmtree(data_root, ignore_errors=True)
