@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import lake
+from pipeline.definitions import defs  # noqa: F401  built now, before a test sets REVERIE_EXECUTOR
 from pipeline.home import ReverieHome, activate
 from pipeline.playbooks.store import PLAYBOOK_JSON, PlaybookStore, version_for
 from tests.distributed.servers import die_with_parent, environment, moto_s3_server, redis_server, stop

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assets.executors import ExecutorChoiceError, executor_from_env, reconstructable_job
+from pipeline.definitions import defs  # noqa: F401  built now, before a test sets REVERIE_EXECUTOR
 
 
 @pytest.mark.parametrize(
