@@ -110,17 +110,6 @@ class ObjectLake:
             return []
         return [self.key_of(p) for p in found]
 
-    def subfolders(self, prefix: str) -> list[str]:
-        """Names of the "folders" directly under `prefix`."""
-        try:
-            entries = self.fs.ls(self.path(prefix.rstrip("/")), detail=True)
-        except FileNotFoundError:
-            return []
-        return [e["name"].rstrip("/").rsplit("/", 1)[-1] for e in entries if e.get("type") == "directory"]
-
-    def exists(self, key: str) -> bool:
-        return self.fs.exists(self.path(key))
-
     def read(self, key: str) -> bytes:
         return self.fs.cat_file(self.path(key))
 
