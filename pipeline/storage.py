@@ -129,10 +129,6 @@ class ObjectLake:
             return False
         return True
 
-    def put(self, key: str, data: bytes) -> None:
-        """Write a never-shared key (unique name): a single PUT, whole or absent."""
-        self.fs.pipe_file(self.path(key), data)
-
     def upload(self, local: Path, key: str) -> None:
         self.fs.put_file(str(local), self.path(key))
 
