@@ -14,7 +14,7 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 help:
 	@echo "make demo   - run the closed loop (fly, ingest, score, dream, evaluate, promote) offline"
 	@echo "make test   - install everything and run the test suite (tests/distributed included)"
-	@echo "make test-dist - only the distributed tests: S3 server, Redis, Celery workers on 127.0.0.1"
+	@echo "make test-dist - only the distributed tests: S3 server, Redis, Celery workers, Postgres on 127.0.0.1"
 	@echo "make bench  - run the benchmarks (results in benchmarks/README.md)"
 	@echo "make ui     - open the Dagster UI on this REVERIE_HOME"
 
@@ -39,7 +39,8 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -n 2 --dist loadscope -q
 
-# Part of `make test` too; skipped with the reason when redis-server (Debian) or moto[server] is missing.
+# Part of `make test` too; each test skips with the reason when its server (moto[server], Debian redis-server
+# or postgresql) is missing.
 test-dist: install
 	$(BIN)/python -m pytest -q tests/distributed
 
