@@ -26,7 +26,7 @@ $(TOOLS)/bin/uv:
 # PYTHONDONTWRITEBYTECODE), every process would otherwise compile dagster, polars, ... from source each start.
 $(BIN)/reverie: pyproject.toml uv.lock Makefile | $(UV)
 	$(UV) sync --frozen --all-groups --compile-bytecode
-	$(BIN)/python -m compileall -q pipeline assets resources
+	$(BIN)/python -m compileall -q pipeline assets resources cli
 	@touch $@
 
 install: $(BIN)/reverie
@@ -54,8 +54,8 @@ ui: install
 	$(BIN)/reverie ui
 
 lint: install
-	$(BIN)/ruff check pipeline assets resources tests benchmarks
-	$(BIN)/ruff format --check pipeline assets resources tests benchmarks
+	$(BIN)/ruff check pipeline assets resources cli tests benchmarks
+	$(BIN)/ruff format --check pipeline assets resources cli tests benchmarks
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache

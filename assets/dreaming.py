@@ -61,8 +61,16 @@ def playbook(
     )
     lakehouse.refresh_catalog()
     book, stats = result.playbook, result.stats
+    claude = stats.extra.get("claude")
+    # What Claude proposed and verification refused, with the reason each was dropped (claude backend only).
+    checked = (
+        {"llm_calls": stats.llm_calls, "dropped_ops": dg.MetadataValue.json(claude["dropped_ops"])}
+        if claude
+        else {}
+    )
     return dg.MaterializeResult(
         metadata={
+            **checked,
             "version": book.version,
             "parent": book.parent or "none",
             "sessions_reviewed": book.n_sessions_reviewed,

@@ -7,7 +7,7 @@ import dagster as dg
 
 from assets.partitions import daily_partitions
 from pipeline.lazy import deferred
-from pipeline.missions.suite import EVALUATION_MISSIONS
+from pipeline.missions.lunar.suite import EVALUATION_MISSIONS
 from resources.lakehouse import LakehouseResource
 from resources.missions import MissionRuntimeResource
 

@@ -17,7 +17,6 @@ The CLI keeps running jobs in-process (`run_job`); runs launched by the UI, a sc
 
 from __future__ import annotations
 
-import importlib
 import os
 from typing import TYPE_CHECKING
 
@@ -59,15 +58,11 @@ def executor_from_env() -> dg.ExecutorDefinition | None:
 
 
 def _definitions() -> dg.Definitions:
-    """The code location's Definitions, built now from this process's environment (a module-level `defs`
-    imported earlier may carry another executor), wherever the definitions module lives."""
-    for module in ("assets.definitions", "pipeline.definitions"):
-        try:
-            return importlib.import_module(module).build_definitions()
-        except ModuleNotFoundError as missing:
-            if missing.name != module:
-                raise
-    raise ModuleNotFoundError("no definitions module (assets.definitions or pipeline.definitions)")
+    """The code location's Definitions, built now from this process's environment: a module-level `defs`
+    imported earlier may carry another executor."""
+    from assets.definitions import build_definitions
+
+    return build_definitions()
 
 
 def job_for_workers(name: str) -> dg.JobDefinition:

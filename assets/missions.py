@@ -12,7 +12,7 @@ from resources.lakehouse import LakehouseResource
 from resources.llm import LLMResource
 from resources.missions import MissionRuntimeResource
 
-fly_batch = deferred("pipeline.agents.batch", "fly_batch")  # gymnasium loads when a batch flies
+fly_batch = deferred("pipeline.missions.lunar.batch", "fly_batch")  # gymnasium loads when a batch flies
 
 
 class MissionBatchConfig(dg.Config):

@@ -26,8 +26,8 @@ WINDOW = 7
 
 def _generate_and_dream(n_sessions: int) -> dict:
     from pipeline.dreaming import dream
-    from pipeline.dreaming.synthetic import fly_missions
     from pipeline.home import ReverieHome
+    from tests.support.synthetic import fly_missions
 
     home = ReverieHome.at(tempfile.mkdtemp(prefix="reverie-bench-")).ensure()
     per_day = n_sessions // WINDOW
@@ -48,10 +48,10 @@ def _generate_and_dream(n_sessions: int) -> dict:
 
 def _claude_counts(n_sessions: int) -> dict:
     from pipeline.dreaming import dream
-    from pipeline.dreaming.synthetic_coding import write_coding_corpus
     from pipeline.home import ReverieHome
     from pipeline.llm.client import LLMSettings
-    from pipeline.llm.stub import MessagesStub
+    from tests.support.messages_stub import MessagesStub
+    from tests.support.synthetic_coding import write_coding_corpus
 
     def responder(body: dict) -> dict:
         if body.get("tools"):

@@ -21,9 +21,9 @@ from datetime import date
 from pathlib import Path
 
 from pipeline.home import ReverieHome
-from pipeline.missions.autopilot import AutopilotParams
-from pipeline.missions.batch import fly_batch
-from pipeline.missions.lunar import draw_conditions, fly, fly_reference
+from pipeline.missions.lunar.autopilot import AutopilotParams
+from pipeline.missions.lunar.batch import fly_batch
+from pipeline.missions.lunar.flight import draw_conditions, fly, fly_reference
 
 DAY = date(2025, 9, 1)
 

@@ -1,6 +1,6 @@
 """Process start and orchestration cost: every figure a ratio to a baseline measured in the same run.
 
-1. Code location import: `import pipeline.definitions` / `import dagster` alone (fresh interpreters).
+1. Code location import: `import assets.definitions` / `import dagster` alone (fresh interpreters).
 2. `reverie sql --name failing_tools` / a plain script: `duckdb.connect(reverie.duckdb).sql(<same SQL>)`.
 3. `reverie fly --missions N` through Dagster (fly, ingest, lake and score jobs, in one process as the CLI
    runs them) / the same plain functions called directly in one process (fly_batch on the same workers,
@@ -40,7 +40,7 @@ from pathlib import Path
 from pipeline import lake
 from pipeline.home import ReverieHome, activate
 from pipeline.ingest import engine
-from pipeline.missions.batch import fly_batch
+from pipeline.missions.lunar.batch import fly_batch
 from pipeline.outcomes import load_criteria, score_partition
 from pipeline.playbooks.store import PlaybookStore
 from pipeline.quality import EVENTS_EXPECTATIONS, SESSIONS_EXPECTATIONS, validate_frame
@@ -120,11 +120,11 @@ def imports(trees: list[Tree], repeats: int) -> dict[str, tuple[float, float]]:
     for _ in range(repeats):
         for tree in trees:
             found[tree.name][0].append(tree.seconds("-c", "import dagster"))
-            found[tree.name][1].append(tree.seconds("-c", "import pipeline.definitions"))
+            found[tree.name][1].append(tree.seconds("-c", "import assets.definitions"))
     result = {}
     for name, (dagster, definitions) in found.items():
         print(
-            f"[{name}] import dagster: {_times(dagster)} s; import pipeline.definitions: {_times(definitions)} s"
+            f"[{name}] import dagster: {_times(dagster)} s; import assets.definitions: {_times(definitions)} s"
         )
         result[name] = (_median(dagster), _median(definitions))
         print(f"[{name}] code location / dagster alone (medians): {result[name][1] / result[name][0]:.2f}x")

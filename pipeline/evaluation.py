@@ -20,10 +20,11 @@ from pipeline.dreaming.statistics import wilson_interval
 from pipeline.evaluation_cache import ArmOutcomes, cached_arm, playbook_identity
 from pipeline.home import ReverieHome
 from pipeline.lazy import deferred
-from pipeline.missions.lunar import fly_reference, mission_seed, success
-from pipeline.missions.suite import EVALUATION_MISSIONS, EVALUATION_SUITE
+from pipeline.missions.lunar.flight import fly_reference, success
+from pipeline.missions.lunar.suite import EVALUATION_MISSIONS, tuning_seeds
 from pipeline.playbooks.model import EntryStatus, Playbook
 from pipeline.playbooks.store import PlaybookStore, version_for
+from pipeline.progress import progress_for
 
 binomtest = deferred("scipy.stats", "binomtest")  # scipy loads when an evaluation decides, not at import
 
@@ -65,8 +66,9 @@ class EvaluationReport:
 
 
 def heldout_seeds(n: int) -> list[int]:
-    """The fixed held-out suite: disjoint from every training seed, identical every night."""
-    return [mission_seed(EVALUATION_SUITE, i, heldout=True) for i in range(n)]
+    """The fixed held-out suite the nightly gate flies: disjoint from every training seed, identical every
+    night, and the tuning suite (never the locked report suite, which only the report benchmark flies)."""
+    return tuning_seeds(n)
 
 
 def as_promoted(candidate: Playbook, store: PlaybookStore) -> Playbook:
@@ -101,7 +103,7 @@ def evaluate_candidate(
     workers: int = 2,
 ) -> EvaluationReport:
     """Fly candidate vs in-force vs reference on the held-out suite, decide, and record everything."""
-    from pipeline.agents.batch import fly_batch
+    from pipeline.missions.lunar.batch import fly_batch
 
     store = PlaybookStore(home)
     version = version_for(day)
@@ -114,7 +116,8 @@ def evaluate_candidate(
 
     def fly_playbook(playbook: Playbook | None) -> ArmOutcomes:
         flown = fly_batch(home, day, len(seeds), heldout=True, playbook=playbook,
-                          exploration=0.0, workers=workers, write_logs=False, seeds=seeds)
+                          exploration=0.0, workers=workers, write_logs=False, seeds=seeds,
+                          progress=progress_for("evaluate"))
         return ArmOutcomes(tuple(seeds), tuple(r.success for r in flown.results),
                            tuple(r.failure_mode for r in flown.results))
 
@@ -199,8 +202,3 @@ def _record(home: ReverieHome, day: date, report: EvaluationReport) -> None:
     out = home.reports / "evaluations" / f"{day.isoformat()}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(report.to_json())
-
-
-def load_report(home: ReverieHome, day: date) -> dict | None:
-    path = home.reports / "evaluations" / f"{day.isoformat()}.json"
-    return json.loads(path.read_text()) if path.exists() else None

@@ -30,7 +30,7 @@ from functools import cache
 from pathlib import Path
 
 from pipeline.home import ReverieHome
-from pipeline.missions.suite import MISSION_CODE_VERSION
+from pipeline.missions.lunar.suite import MISSION_CODE_VERSION
 from pipeline.playbooks.model import Playbook
 
 CACHE_FORMAT = 1
@@ -67,8 +67,9 @@ def mission_code_version() -> str:
     """A hash of everything besides seed and playbook that decides a flight's outcome."""
     digest = hashlib.sha256(f"{MISSION_CODE_VERSION}|{CACHE_FORMAT}".encode())
     for folder in _FLIGHT_SOURCES:
-        for source in sorted((_PIPELINE / folder).glob("*.py")):
-            digest.update(f"{folder}/{source.name}\0".encode())
+        # Recursive: each mission lives in its own package (missions/lunar/, missions/coding/).
+        for source in sorted((_PIPELINE / folder).rglob("*.py")):
+            digest.update(f"{source.relative_to(_PIPELINE).as_posix()}\0".encode())
             digest.update(source.read_bytes())
     for library in _FLIGHT_LIBRARIES:
         try:

@@ -78,10 +78,6 @@ def export_json_schema(path: Path) -> Path:
     return path
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 # --- Lake schemas: the SQL contract. Extend, never rename. ------------------------------------------------
 
 TS = pa.timestamp("us", tz="UTC")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import uuid
 from collections.abc import Iterable
 from datetime import date
@@ -127,14 +126,6 @@ def write_file_atomically(path: Path, data: pa.Table) -> Path:
     pq.write_table(data, tmp, compression="zstd")
     os.replace(tmp, path)
     return path
-
-
-def drop_partition(home: ReverieHome, table: str, day: date | str) -> None:
-    store = object_lake(home)
-    if store is None:
-        shutil.rmtree(partition_dir(home, table, day), ignore_errors=True)
-    elif _iso(day) in storage.committed_partitions(store, table):
-        storage.commit_partition(store, table, _iso(day), None, None)  # a commit with no file
 
 
 def partitions(home: ReverieHome, table: str) -> list[str]:

@@ -103,6 +103,7 @@ class Counts:
     evidence: list[str]
     common_error: str | None = None
     members: list[str] | None = None  # every session that shows the pattern (for the source-spread rule)
+    population: list[str] | None = None  # every session counted, with or without the pattern
 
 
 def action_parts(steps: pl.DataFrame) -> pl.DataFrame:
@@ -195,10 +196,13 @@ def _in_scope(sessions: pl.DataFrame, project: str | None) -> pl.DataFrame:
 
 
 def _tally(frame: pl.DataFrame, flag: str, limit: int) -> tuple[int, int, int, int, list[str]]:
-    """Counts for sessions where `flag` holds vs not; evidence: successes with it, then failures without."""
+    """Counts for sessions where `flag` holds vs not; evidence: successes with it and failures without, in
+    turn (both sides of the comparison stay cited when there are more than `limit`)."""
     with_, without = frame.filter(pl.col(flag)), frame.filter(~pl.col(flag))
-    cited = with_.filter(pl.col("success"))["session_id"].sort().to_list()
-    cited += without.filter(~pl.col("success"))["session_id"].sort().to_list()
+    shown = with_.filter(pl.col("success"))["session_id"].sort().to_list()
+    lacking = without.filter(~pl.col("success"))["session_id"].sort().to_list()
+    cited = [s for pair in zip(shown, lacking, strict=False) for s in pair]
+    cited += shown[len(cited) // 2 :] + lacking[len(cited) // 2 :]
     return (
         int(with_["success"].sum()),
         with_.height,
@@ -206,6 +210,10 @@ def _tally(frame: pl.DataFrame, flag: str, limit: int) -> tuple[int, int, int, i
         without.height,
         cited[:limit],
     )
+
+
+def _ids(frame: pl.DataFrame) -> list[str]:
+    return frame["session_id"].sort().to_list()
 
 
 def _most_common(values: pl.Series) -> str | None:
@@ -268,7 +276,7 @@ def _count_rule(rule: Rule, parts: pl.DataFrame, sessions: pl.DataFrame, limit: 
             frame.filter(~pl.col("did"))["session_id"],
             frame.filter(pl.col("did"))["session_id"],
         )
-        return Counts(*_tally(frame, "did", limit), common_error=error)
+        return Counts(*_tally(frame, "did", limit), common_error=error, population=_ids(frame))
     if rule.kind == "recovery" and rule.error_signature and rule.action:
         hit = (
             steps.filter(pl.col("signature") == rule.error_signature)
@@ -290,7 +298,7 @@ def _count_rule(rule: Rule, parts: pl.DataFrame, sessions: pl.DataFrame, limit: 
         if frame.is_empty():
             return None
         other = frame.filter(~pl.col("did"))["next"]
-        return Counts(*_tally(frame, "did", limit), common_error=_most_common(other))
+        return Counts(*_tally(frame, "did", limit), common_error=_most_common(other), population=_ids(frame))
     if rule.kind == "substitution" and rule.action and rule.alternative:
         used = steps.group_by("session_id").agg(
             (pl.col("action") == rule.action).any().alias("y"),
@@ -304,7 +312,7 @@ def _count_rule(rule: Rule, parts: pl.DataFrame, sessions: pl.DataFrame, limit: 
             frame.filter(pl.col("x") & ~pl.col("success"))["session_id"],
             frame.filter(pl.col("y"))["session_id"],
         )
-        return Counts(*_tally(frame, "y", limit), common_error=error)
+        return Counts(*_tally(frame, "y", limit), common_error=error, population=_ids(frame))
     if rule.kind == "hazard" and rule.action:
         used = steps.group_by("session_id").agg((pl.col("action") == rule.action).any().alias("used"))
         frame = used.join(scoped, on="session_id")
@@ -313,7 +321,7 @@ def _count_rule(rule: Rule, parts: pl.DataFrame, sessions: pl.DataFrame, limit: 
         own = steps.filter((pl.col("action") == rule.action) & pl.col("failed"))["signature"]
         k1, n1, k2, n2, _ = _tally(frame, "used", limit)
         cited = frame.filter(pl.col("used") & ~pl.col("success"))["session_id"].sort().to_list()[:limit]
-        return Counts(k1, n1, k2, n2, cited, common_error=_most_common(own))
+        return Counts(k1, n1, k2, n2, cited, common_error=_most_common(own), population=_ids(frame))
     return None
 
 

@@ -10,8 +10,6 @@ names, each redacted, stripped to one line and quoted as code by `code_literal`.
 
 from __future__ import annotations
 
-import re
-
 import polars as pl
 
 from pipeline.dreaming.coding_lessons import (
@@ -23,72 +21,16 @@ from pipeline.dreaming.coding_lessons import (
     is_diagnostic,
     is_observation,
     lesson_key,
-    rule_scope,
     scope_condition,
 )
 from pipeline.dreaming.findings import Finding
+from pipeline.dreaming.lesson_texts import code_literal, lesson_text, rate
 from pipeline.dreaming.settings import DreamSettings
 from pipeline.dreaming.statistics import fisher_p_value
 from pipeline.playbooks.model import Rule, Section
-from pipeline.redaction import Redactor
 
 CODING_KINDS = frozenset({"precondition", "recovery", "substitution", "hazard"})
-LITERAL_CHARS = 80
 HAZARD_FAIL_RATE = 0.5
-_CONTROL = re.compile(r"[\x00-\x1f\x7f`]+")
-
-
-def code_literal(value: str | None, redactor: Redactor | None = None) -> str:
-    """Session text as an inline-code literal: redacted, one line, no backticks, bounded; never markup."""
-    text = (redactor or Redactor()).redact(value or "").text
-    text = re.sub(r"\s+", " ", _CONTROL.sub(" ", text)).strip()
-    if len(text) > LITERAL_CHARS:
-        text = text[: LITERAL_CHARS - 1] + "\u2026"
-    return f"`{text or '?'}`"
-
-
-def _where(project: str | None) -> str:
-    return "Anywhere" if project is None else f"In {code_literal(project)}"
-
-
-def _rate(k: int, n: int) -> str:
-    return f"{k}/{n} ({k / n:.0%})" if n else "0/0"
-
-
-def lesson_text(rule: Rule, counts: Counts) -> str:
-    """Instruction first, its scope, then the evidence."""
-    where, c = _where(rule_scope(rule)), counts
-    since = f"; the others most often hit {code_literal(c.common_error)}" if c.common_error else ""
-    if rule.kind == "precondition":
-        return (
-            f"{where}: run {code_literal(rule.prerequisite)} before {code_literal(rule.action)}. "
-            f"{_rate(c.k_with, c.n_with)} sessions that did succeeded; {_rate(c.k_without, c.n_without)} that "
-            f"did not{since}."
-        )
-    if rule.kind == "recovery":
-        usual = f" (most often {code_literal(c.common_error)})" if c.common_error else ""
-        return (
-            f"{where}: after the error {code_literal(rule.error_signature)}, run {code_literal(rule.action)} next. "
-            f"{_rate(c.k_with, c.n_with)} sessions that did succeeded; {_rate(c.k_without, c.n_without)} that "
-            f"did something else{usual}."
-        )
-    if rule.kind == "substitution":
-        hit = (
-            f"; sessions with {code_literal(rule.alternative)} most often hit {code_literal(c.common_error)}"
-            if (c.common_error)
-            else ""
-        )
-        verb = "edit files with" if intent_of(rule.action or "") == "edit files" else "use"
-        return (
-            f"{where}: {verb} {code_literal(rule.action)}, not {code_literal(rule.alternative)}. "
-            f"{_rate(c.k_with, c.n_with)} sessions that did succeeded; {_rate(c.k_without, c.n_without)} with "
-            f"{code_literal(rule.alternative)} instead{hit}."
-        )
-    fails = f"; its calls fail with {code_literal(c.common_error)}" if c.common_error else ""
-    return (
-        f"{where}: avoid {code_literal(rule.action)}. {c.n_with - c.k_with}/{c.n_with} sessions that ran it "
-        f"failed, {c.n_without - c.k_without}/{c.n_without} of the others{fails}."
-    )
 
 
 def _best_per(frame: pl.DataFrame, group: list[str]) -> pl.DataFrame:
@@ -104,16 +46,50 @@ def _with_p(frame: pl.DataFrame, alternative: str) -> pl.DataFrame:
 
 
 def _precondition_rules(parts: pl.DataFrame, outcome: pl.DataFrame, s: DreamSettings) -> list[Rule]:
+    """The best prerequisite of each command. For a command that fails, the prerequisite must make it fail
+    less (the mechanism); a command that does not fail (`git push`, `npm publish`) can still need one when
+    doing it first goes with success ("run the tests before `git push`"), provided the command is not one an
+    agent runs whatever happened (tests, reads, edits): the ordinary run -> edit -> run loop never gates."""
     first = parts.group_by("session_id", "action").agg(
         pl.col("step").min().alias("first"), pl.col("failed").any().alias("b_failed")
     )
-    failing = first.filter(pl.col("b_failed")).group_by("action").len().filter(pl.col("len") >= s.min_support)
-    targets = first.join(failing.select("action"), on="action", how="semi").join(outcome, on="session_id")
-    totals = targets.group_by("action").agg(
+    fails = first.filter(pl.col("b_failed")).group_by("action").len()
+    failing = set(fails.filter(pl.col("len") >= s.min_support)["action"].to_list())
+    quiet = {a for a in first["action"].unique().to_list() if a not in failing and not is_diagnostic(a)}
+    pairs = pl.concat(
+        [
+            _prerequisite_pairs(first, outcome, failing, s, mechanism=True),
+            _prerequisite_pairs(first, outcome, quiet, s, mechanism=False),
+        ]
+    )
+    pairs = pairs.filter(
+        [
+            not is_observation(a) and intent_of(a) != intent_of(b)
+            for a, b in pairs.select("a", "b").iter_rows()
+        ]
+    )
+    if pairs.is_empty():
+        return []
+    ranked = _with_p(pairs, "greater").sort("p", "a")
+    targets = first.filter(pl.col("action").is_in(sorted(failing | quiet))).join(outcome, on="session_id")
+    chosen = _conditional_prerequisites(ranked, first, targets, failing, s)
+    return [
+        Rule(kind="precondition", action=b, prerequisite=a) for b, prereqs in chosen.items() for a in prereqs
+    ]
+
+
+def _prerequisite_pairs(
+    first: pl.DataFrame, outcome: pl.DataFrame, targets: set[str], s: DreamSettings, mechanism: bool
+) -> pl.DataFrame:
+    """(a, b, k1, n1, k2, n2) for each action a that came before target b in enough sessions, with the
+    sessions that ran b split by whether a came first. With `mechanism`, b must fail less when a came
+    first; without, the sessions that did a first must succeed more."""
+    rows = first.filter(pl.col("action").is_in(sorted(targets))).join(outcome, on="session_id")
+    totals = rows.group_by("action").agg(
         pl.len().alias("n"), pl.col("success").sum().alias("k"), pl.col("b_failed").sum().alias("f")
     )
     pairs = (
-        targets.rename({"action": "b", "first": "b_first"})
+        rows.rename({"action": "b", "first": "b_first"})
         .join(
             first.select("session_id", pl.col("action").alias("a"), pl.col("first").alias("a_first")),
             on="session_id",
@@ -128,19 +104,51 @@ def _precondition_rules(parts: pl.DataFrame, outcome: pl.DataFrame, s: DreamSett
             (pl.col("f") - pl.col("f1")).alias("f2"),
         )
         .filter((pl.col("n1") >= s.min_support) & (pl.col("n2") >= s.min_support))
-        # The mechanism: the command fails less often when the prerequisite came first.
-        .filter(pl.col("f2") / pl.col("n2") - pl.col("f1") / pl.col("n1") >= s.min_effect)
     )
-    pairs = pairs.filter(
-        [
-            not is_observation(a) and intent_of(a) != intent_of(b)
-            for a, b in pairs.select("a", "b").iter_rows()
-        ]
-    )
-    if pairs.is_empty():
-        return []
-    best = _best_per(_with_p(pairs, "greater"), ["b"])
-    return [Rule(kind="precondition", action=b, prerequisite=a) for a, b in best.select("a", "b").iter_rows()]
+    if mechanism:  # the command fails less often when the prerequisite came first
+        pairs = pairs.filter(pl.col("f2") / pl.col("n2") - pl.col("f1") / pl.col("n1") >= s.min_effect)
+    else:
+        pairs = pairs.filter(pl.col("k1") / pl.col("n1") - pl.col("k2") / pl.col("n2") >= s.min_effect)
+    return pairs.select("a", "b", *(pl.col(c).cast(pl.Int64) for c in ("k1", "n1", "k2", "n2")))
+
+
+def _conditional_prerequisites(
+    ranked: pl.DataFrame, first: pl.DataFrame, targets: pl.DataFrame, failing: set[str], s: DreamSettings
+) -> dict[str, list[str]]:
+    """The best prerequisite of each command, then any other that still matters among the sessions that
+    already ran the chosen ones first (a repository can need `pip install -e .` *and* a `.env` before its
+    tests). The conditional test is what keeps a habit that merely travels with a real prerequisite out:
+    given the real one, the habit no longer separates success from failure."""
+    order = first.select("session_id", pl.col("action").alias("a"), pl.col("first").alias("a_first"))
+    chosen: dict[str, list[str]] = {}
+    for b in ranked["b"].unique(maintain_order=True).to_list():
+        candidates = ranked.filter(pl.col("b") == b)["a"].to_list()
+        runs = targets.filter(pl.col("action") == b).select("session_id", "first", "success", "b_failed")
+        preceded = (
+            runs.join(order, on="session_id")
+            .filter(pl.col("a_first") < pl.col("first"))
+            .group_by("session_id")
+            .agg(pl.col("a"))
+        )
+        before = {sid: set(actions) for sid, actions in preceded.iter_rows()}
+        rows = [(sid, bool(ok), bool(failed)) for sid, _, ok, failed in runs.iter_rows()]
+        picked = [candidates[0]]
+        for a in candidates[1:]:
+            base = [r for r in rows if set(picked) <= before.get(r[0], set())]
+            with_a = [r for r in base if a in before.get(r[0], set())]
+            without = [r for r in base if a not in before.get(r[0], set())]
+            if len(with_a) < s.min_support or len(without) < s.min_support:
+                continue
+            k1, k2 = sum(r[1] for r in with_a), sum(r[1] for r in without)
+            if b in failing:  # the mechanism, as for the first prerequisite: b fails less after a
+                gain = sum(r[2] for r in without) / len(without) - sum(r[2] for r in with_a) / len(with_a)
+            else:  # a command that does not fail: doing a first goes with success
+                gain = k1 / len(with_a) - k2 / len(without)
+            p = fisher_p_value(k1, len(with_a), k2, len(without), alternative="greater")
+            if gain >= s.min_effect and p < s.fdr:
+                picked.append(a)
+        chosen[b] = picked
+    return chosen
 
 
 def _recovery_rules(parts: pl.DataFrame, outcome: pl.DataFrame, s: DreamSettings) -> list[Rule]:
@@ -226,7 +234,9 @@ def _hazard_rules(
     ]
 
 
-def _finding(rule: Rule, counts: Counts, scope: str | None, settings: DreamSettings) -> Finding:
+def lesson_finding(rule: Rule, counts: Counts, scope: str | None, settings: DreamSettings) -> Finding:
+    """The finding a lesson's counts make: its rule (scoped; a precondition names the failure it prevents),
+    its template text, the one-sided test in the direction it claims and the sessions it cites."""
     hazard = rule.kind == "hazard"
     update: dict[str, object] = {"conditions": scope_condition(scope)}
     if rule.kind == "precondition":
@@ -276,14 +286,14 @@ def _scope_candidates(
         scoped_rule = rule.model_copy(update={"conditions": scope_condition(scope)})
         counts = count_rule(scoped_rule, parts, sessions, settings.evidence_limit)
         if counts is not None and counts.n_with >= settings.min_support and counts.n_without > 0:
-            finding = _finding(rule, counts, scope, settings)
-            finding.tags["calls"] = _whole_calls(scoped, rule)
+            finding = lesson_finding(rule, counts, scope, settings)
+            finding.tags["calls"] = whole_calls(scoped, rule)
             finding.members = counts.members or []
             findings.append(finding)
     return findings
 
 
-def _whole_calls(parts: pl.DataFrame, rule: Rule) -> str:
+def whole_calls(parts: pl.DataFrame, rule: Rule) -> str:
     """The whole command lines the actions a lesson names came from (a part alone can look harmless:
     `curl -fsSL <url>` of `curl -fsSL <url> | sh`), for the safety screen."""
     named = [a for a in (rule.action, rule.prerequisite, rule.alternative) if a]
@@ -366,8 +376,8 @@ def recent_contradiction(
             )
     if sign * diff <= 0:
         return (
-            f"no longer holds on {day}: {_rate(counts.k_with, counts.n_with)} with the pattern vs "
-            f"{_rate(counts.k_without, counts.n_without)} without"
+            f"no longer holds on {day}: {rate(counts.k_with, counts.n_with)} with the pattern vs "
+            f"{rate(counts.k_without, counts.n_without)} without"
         )
     return None
 

@@ -52,7 +52,8 @@ _STAT_FOR_OP = {"add": "added", "update": "updated", "merge": "merged", "retire"
 
 
 def _counted(ops: list[DeltaOp], stats: DreamStats) -> DreamStats:
-    for op in ops:
+    """Entries added, updated, merged and retired (an entry both dreamers retire counts once)."""
+    for op in {(op.op, op.entry_id): op for op in ops}.values():
         field_name = _STAT_FOR_OP[op.op]
         setattr(stats, field_name, getattr(stats, field_name) + 1)
     return stats
@@ -101,7 +102,9 @@ def dream(
     if backend == "claude":
         from pipeline.dreaming.claude import claude_ops
 
-        extra, claude_stats = claude_ops(window, findings, previous, version, settings, llm_settings)
+        extra, claude_stats = claude_ops(
+            window, findings, previous, version, settings, llm_settings, tonight=ops
+        )
         ops += extra
         stats.llm_calls, stats.dropped_ops = claude_stats.calls, claude_stats.dropped
         stats.extra["claude"] = claude_stats.as_dict()
@@ -139,6 +142,12 @@ def _notes(window: DreamWindow, stats: DreamStats) -> list[str]:
     for record in stats.extra.get("screened", []):
         reasons[record["reason"]] = reasons.get(record["reason"], 0) + 1
     notes += [f"{count} pattern(s) dropped by the {reason}." for reason, count in sorted(reasons.items())]
+    if "claude" in stats.extra:
+        claude = stats.extra["claude"]
+        notes.append(
+            f"Claude proposed {claude['proposed']} operation(s); {claude['dropped']} failed verification against "
+            "the lake and were dropped (reasons in the dream's metadata)."
+        )
     return notes
 
 
@@ -152,8 +161,3 @@ def _carry_counters(playbook: Playbook, window: DreamWindow, previous: Playbook 
         for e in playbook.entries
     ]
     return playbook.model_copy(update={"entries": entries})
-
-
-def dream_window(home: ReverieHome, day: date, window_days: int = 7) -> DreamWindow:
-    """The evidence a dream on `day` would review (for previews and evidence bundles)."""
-    return load_window(home, day, window_days)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import numpy as np
 import polars as pl
 
 from pipeline.dreaming.coding_miners import CODING_KINDS, mine_coding_lessons, recent_contradiction
@@ -22,6 +21,7 @@ from pipeline.dreaming.curation import (
 from pipeline.dreaming.findings import Finding
 from pipeline.dreaming.parameters import mine_parameters
 from pipeline.dreaming.provenance import source_spread
+from pipeline.dreaming.recount import parameter_counts
 from pipeline.dreaming.safety import describe, entry_hazard
 from pipeline.dreaming.settings import DreamSettings
 from pipeline.dreaming.statistics import benjamini_hochberg, difference_interval
@@ -32,9 +32,8 @@ from pipeline.playbooks.model import Entry, EntryStatus, Playbook, Section
 def mine_window(window: DreamWindow, settings: DreamSettings) -> list[Finding]:
     """Every tested pattern in the window, with BH q-values across all of them (one family per night)."""
     outcomes = window.learning_sessions.select("session_id", "success")
-    findings = (
-        mine_parameters(window.decisions, outcomes, window.features, settings)
-        + mine_coding_lessons(window.steps, window.learning_sessions, settings)
+    findings = mine_parameters(window.decisions, outcomes, window.features, settings) + mine_coding_lessons(
+        window.steps, window.learning_sessions, settings
     )
     # One test per parameter (its cells share it) and one per other pattern: a parameter split into three
     # context cells must not count as three discoveries.
@@ -85,31 +84,10 @@ def contradiction(entry: Entry, window: DreamWindow, settings: DreamSettings) ->
         return recent_contradiction(rule, window.steps, window.learning_sessions, settings)
     if rule is None or rule.kind != "parameter" or rule.recommend is None or rule.recommend.min is None:
         return None
-    rows = (
-        window.decisions.filter(pl.col("parameter") == rule.parameter)
-        .join(window.learning_sessions.select("session_id", "success"), on="session_id")
-        .join(window.features, on="session_id", how="left")
-    )
-    if rows.is_empty():
+    counted = parameter_counts(rule, window)
+    if counted is None:
         return None
-    holds = np.ones(rows.height, dtype=bool)
-    for condition in rule.conditions:
-        if condition.feature not in rows.columns:
-            return None
-        feature = rows[condition.feature].to_numpy()
-        if condition.min is not None:
-            holds &= feature >= condition.min
-        if condition.max is not None:
-            holds &= feature < condition.max
-    values, success = rows["value"].to_numpy(), rows["success"].to_numpy().astype(bool)
-    inside = holds & (values >= rule.recommend.min) & (values <= (rule.recommend.max or np.inf))
-    outside = holds & ~inside
-    k1, n1, k2, n2 = (
-        int(success[inside].sum()),
-        int(inside.sum()),
-        int(success[outside].sum()),
-        int(outside.sum()),
-    )
+    k1, n1, k2, n2, _, _ = counted
     if n1 < settings.min_support or n2 < settings.min_support:
         return None
     diff, _, high = difference_interval(k1, n1, k2, n2)
@@ -215,9 +193,10 @@ def cited_counters(window: DreamWindow, since: str | None) -> dict[str, tuple[in
     """helpful/harmful per entry id from sessions newer than the parent version's partition: each session
     that cited an entry counts once, as helpful if it succeeded and harmful if not. Counting only new
     partitions lets counters carry across overlapping windows without double counting."""
-    cites = (
-        window.decisions.select("session_id", "date", "followed").explode("followed").drop_nulls("followed")
-    )
+    cites = window.decisions.select("session_id", "date", "followed")
+    if window.citations is not None and not window.citations.is_empty():
+        cites = pl.concat([cites, window.citations.select(cites.columns).cast(cites.schema)], how="vertical")
+    cites = cites.explode("followed").drop_nulls("followed")
     if since is not None:
         cites = cites.filter(pl.col("date") > date.fromisoformat(since))
     counted = (

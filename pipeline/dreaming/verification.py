@@ -16,7 +16,9 @@ from pipeline.playbooks.model import Rule
 SEPARATOR = " -> "  # how a recovery's tool sequence reads when checked against a cited session
 
 
-def verify_operation(evidence: list[str], rule: Rule | None, window: DreamWindow, settings: DreamSettings) -> str | None:
+def verify_operation(
+    evidence: list[str], rule: Rule | None, window: DreamWindow, settings: DreamSettings
+) -> str | None:
     """None when the citations hold up; otherwise the reason the operation is dropped."""
     cited = sorted(set(evidence))
     if len(cited) < settings.min_support:
@@ -29,7 +31,7 @@ def verify_operation(evidence: list[str], rule: Rule | None, window: DreamWindow
         return None
     if rule.kind == "parameter" and rule.recommend is not None:
         return _verify_parameter(cited, rule, window)
-    if rule.sequence:
+    if rule.sequence and not rule.action:  # a coding lesson's actions are checked by `proposals`
         return _verify_sequence(cited, rule, window)
     return None
 

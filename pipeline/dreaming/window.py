@@ -21,6 +21,7 @@ from pipeline.playbooks.safe_text import clean_value
 from pipeline.redaction import Redactor
 
 SIGNATURE_CHARS = 120
+CITED_ENTRY = r"\[[a-z]{3,5}-[0-9a-f]{8}\]"  # an entry id as exports print it (`curation.entry_id_for`)
 NAME_CHARS = 60
 
 
@@ -46,6 +47,7 @@ class DreamWindow:
     decisions: pl.DataFrame
     steps: pl.DataFrame
     origins: pl.DataFrame | None = None  # session_id + one column per source axis (`provenance.AXES`)
+    citations: pl.DataFrame | None = None  # session_id, date, followed: entry ids an agent's own text cites
 
     @property
     def learning_sessions(self) -> pl.DataFrame:
@@ -142,7 +144,35 @@ def load_window(home: ReverieHome, day: date, days: int = 7, redactor: Redactor 
     decisions = _inert(decisions, {"agent": NAME_CHARS, "parameter": NAME_CHARS}, redactor)
     origins = load_origins(home, day_list, raw_sessions)
     return DreamWindow(
-        days=day_list, sessions=sessions, features=features, decisions=decisions, steps=steps, origins=origins
+        days=day_list,
+        sessions=sessions,
+        features=features,
+        decisions=decisions,
+        steps=steps,
+        origins=origins,
+        citations=_citations(home, day_list),
+    )
+
+
+def _citations(home: ReverieHome, day_list: list[str]) -> pl.DataFrame:
+    """Entry ids agents cite in their own messages (`[less-1a2b3c4d]`, as exports print them): how a coding
+    agent that reads CLAUDE.md / AGENTS.md says which lessons it followed, where a mission's crew logs a
+    decision. Only the agent's messages count (tool output is not the agent speaking), and only ids of
+    entries that exist are ever credited (`dream._carry_counters`)."""
+    return (
+        scan_table(home, "events", day_list)
+        .filter((pl.col("type") == "message") & (pl.col("role") == "assistant"))
+        .select(
+            "session_id",
+            "date",
+            pl.col("content").fill_null("").str.extract_all(CITED_ENTRY).alias("followed"),
+        )
+        .explode("followed")
+        .drop_nulls("followed")
+        .with_columns(pl.col("followed").str.strip_chars("[]"))
+        .group_by("session_id", "date")
+        .agg(pl.col("followed").unique().sort())
+        .collect()
     )
 
 

@@ -44,6 +44,7 @@ from pipeline.ingest.staging import (
     record_staged,
     stage_files_together,
 )
+from pipeline.progress import progress_for
 from pipeline.redaction import Redactor
 
 __all__ = [
@@ -200,6 +201,7 @@ def stage_files(
     those this run changed and those an earlier, interrupted run left unbuilt.
     """
     home.staging.mkdir(parents=True, exist_ok=True)
+    progress = progress_for("ingest", progress)
     ingest_date = ingest_date or datetime.now(UTC).date()
     found = discover(paths)
     files = found.files

@@ -128,13 +128,6 @@ def stage_files_together(
     return results
 
 
-def stage_file(
-    home: ReverieHome, path: Path, ingest_date: date, redactor: Redactor, known_keys: frozenset[str]
-) -> StagedFile:
-    """`stage_files_together` for a single file."""
-    return stage_files_together(home, [path], ingest_date, redactor, known_keys)[0]
-
-
 def _stage_one(
     path: Path, ingest_date: date, redactor: Redactor, known_keys: frozenset[str]
 ) -> tuple[StagedFile, pl.DataFrame | None, pl.DataFrame | None]:

@@ -1,4 +1,5 @@
-"""Claude access for Reverie: settings and client construction (`client`), and a local API stub (`stub`)."""
+"""Claude access for Reverie: settings and client construction (`client`). The local Messages API stub that
+tests and benchmarks run Claude-backed code against lives outside the engine, in `tests/support/messages_stub.py`."""
 
 from pipeline.llm.client import (
     LLMBatchTimeoutError,

@@ -344,7 +344,14 @@ class PlaybookStore:
             return f"fewer than {self.min_support} distinct supporting sessions ({entry.support})"
         if entry.provenance is None:
             return "its sources were not recorded (dream a later partition to re-derive it)"
+        scoped = any(
+            c.feature == "project" and c.in_set for c in (entry.rule.conditions if entry.rule else [])
+        )
         for spread in entry.provenance:
+            # A lesson scoped to one project is exported only to that project, and its evidence can only come
+            # from it: the projects axis guards the lessons that would reach every repository.
+            if scoped and spread.axis == "projects":
+                continue
             if spread.applies and spread.distinct < MIN_SOURCES:
                 name = AXIS_NAMES[spread.axis]
                 return (

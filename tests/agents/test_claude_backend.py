@@ -8,10 +8,10 @@ from pathlib import Path
 
 from pipeline.events import Event
 from pipeline.llm.client import LLMSettings
-from pipeline.llm.stub import MessagesStub
-from pipeline.missions.autopilot import PARAMETERS
-from pipeline.missions.runner import MissionSpec, run_mission
+from pipeline.missions.lunar.autopilot import PARAMETERS
+from pipeline.missions.lunar.runner import MissionSpec, run_mission
 from pipeline.playbooks.model import Condition, Entry, EntryStatus, Playbook, Recommendation, Rule, Section
+from tests.support.messages_stub import MessagesStub
 
 PLAYBOOK = Playbook(
     version="v3",

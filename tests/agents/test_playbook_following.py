@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from pipeline.agents.lunar_team import OfflineSpecialist, advice_for
 from pipeline.events import Event
-from pipeline.missions.autopilot import SPECS_BY_NAME
-from pipeline.missions.runner import MissionSpec, run_mission
+from pipeline.missions.lunar.autopilot import SPECS_BY_NAME
+from pipeline.missions.lunar.runner import MissionSpec, run_mission
+from pipeline.missions.lunar.team import OfflineSpecialist, advice_for
 from pipeline.playbooks.model import Condition, Entry, EntryStatus, Playbook, Recommendation, Rule, Section
 
 HIGH_WIND = {"wind_power": 16.0, "gravity": -10.0, "turbulence_power": 1.0, "heldout": False}

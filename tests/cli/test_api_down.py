@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from cli import app
 from pipeline import lake
-from pipeline.cli import app
-from pipeline.llm.stub import MessagesStub
+from tests.support.messages_stub import MessagesStub
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 runner = CliRunner()

@@ -18,7 +18,7 @@ HEAVY = ["dagster", "scipy", "gymnasium", "great_expectations", "anthropic", "ma
 PROBE = """
 import json, sys
 from typer.testing import CliRunner
-from pipeline.cli import app
+from cli import app
 
 home, commands, heavy = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
 seen = {}
@@ -70,7 +70,7 @@ def test_the_lake_lists_the_tables_whose_schemas_it_defers():
 def test_every_command_is_listed_and_loads():
     from typer.testing import CliRunner
 
-    from pipeline.cli import COMMANDS, app, load_command
+    from cli import COMMANDS, app, load_command
 
     help_text = CliRunner().invoke(app, ["--help"]).output
     for name in COMMANDS:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipeline.definitions import build_definitions
+from assets.definitions import build_definitions
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -17,7 +17,7 @@ OPENER = """
 import sys, time
 from pathlib import Path
 from pipeline.home import ReverieHome
-from pipeline.definitions import open_instance
+from assets.definitions import open_instance
 home, go = ReverieHome.at(sys.argv[1]), Path(sys.argv[2])
 Path(sys.argv[3]).touch()
 while not go.exists():

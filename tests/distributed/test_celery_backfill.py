@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from assets.definitions import defs  # noqa: F401  built now, before a test sets REVERIE_EXECUTOR
 from pipeline import lake
-from pipeline.definitions import defs  # noqa: F401  built now, before a test sets REVERIE_EXECUTOR
 from pipeline.home import ReverieHome, activate
 from pipeline.playbooks.store import PLAYBOOK_JSON, PlaybookStore, version_for
 from tests.distributed.servers import die_with_parent, environment, moto_s3_server, redis_server, stop
@@ -62,7 +62,7 @@ def _wait_for_workers(broker: str, logs: list[Path], processes: list[subprocess.
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    from pipeline.definitions import open_instance
+    from assets.definitions import open_instance
     from pipeline.storage import reset_filesystems
 
     logs = tmp_path_factory.mktemp("servers")
@@ -149,7 +149,7 @@ def backfilled(cluster: Cluster) -> Cluster:
 @pytest.fixture(scope="module")
 def single_machine(backfilled: Cluster, tmp_path_factory: pytest.TempPathFactory) -> ReverieHome:
     """The same landing logs through the CLI's in-process path on a local lake."""
-    from pipeline.definitions import run_job
+    from assets.definitions import run_job
 
     home = ReverieHome.at(tmp_path_factory.mktemp("single") / "home")
     shutil.copytree(backfilled.home.landing, home.landing)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from assets.definitions import defs  # noqa: F401  built now, before a test sets REVERIE_EXECUTOR
 from assets.executors import ExecutorChoiceError, executor_from_env, reconstructable_job
-from pipeline.definitions import defs  # noqa: F401  built now, before a test sets REVERIE_EXECUTOR
 
 
 @pytest.mark.parametrize(

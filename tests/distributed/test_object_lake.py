@@ -53,13 +53,6 @@ def test_sql_reads_the_remote_lake_through_duckdb(s3_home: ReverieHome) -> None:
     assert catalog.exists()
 
 
-def test_a_dropped_partition_disappears(s3_home: ReverieHome) -> None:
-    lake.write_partition(s3_home, "rejects", DAYS[0], pl.DataFrame({"source_file": ["a"], "reason": ["bad"]}))
-    lake.drop_partition(s3_home, "rejects", DAYS[0])
-    assert lake.partitions(s3_home, "rejects") == []
-    assert lake.read_table(s3_home, "rejects").height == 0
-
-
 _WRITER = """
 import sys, polars as pl
 from pipeline import lake

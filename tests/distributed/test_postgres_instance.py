@@ -24,7 +24,7 @@ def documented_instance_yaml() -> str:
 
 
 def test_runs_and_the_dream_pool_live_in_postgres(reverie_home: ReverieHome, monkeypatch) -> None:
-    from pipeline.definitions import open_instance, run_job
+    from assets.definitions import open_instance, run_job
 
     with postgres_server() as settings:
         for name, value in settings.items():

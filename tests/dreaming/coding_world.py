@@ -6,6 +6,10 @@ rules: in `acme-api`, `pytest` fails with ModuleNotFoundError unless `pip instal
 next test run hits a SyntaxError) where the Edit tool does not; in `tools-cli`, a flaky test fails now and then
 and passes when re-run, while "debugging" it by editing the test breaks it. Noise commands are sprinkled
 everywhere. `planted=False` switches a rule off, to check a lesson is retired when it stops being true.
+In `docs-site` (only when asked for, see `WITH_DOCS`), every session runs `make check` and `git push`, and
+neither ever errors: but pushing before checking breaks the deployed site most of the time (the session
+fails though its last check is green), so "run `make check` before `git push`" is a lesson whose command
+never fails.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import polars as pl
 from pipeline.missions.coding.transcripts import CodingTranscript, ToolCall, write_transcript
 
 PROJECTS = ("acme-api", "web-app", "tools-cli")
+WITH_DOCS = (*PROJECTS, "docs-site")
 
 
 @dataclass
@@ -38,11 +43,13 @@ class Session:
     project: str
     day: str
     calls: list[Call] = field(default_factory=list)
+    site_broken: bool = False  # pushed unchecked work that broke the deployment (nothing in the log errs)
 
     @property
     def success(self) -> bool:
-        tests = [c for c in self.calls if c.action in ("pytest", "npm test", "npm test -- --runInBand")]
-        return bool(tests) and not tests[-1].failed
+        runners = ("pytest", "npm test", "npm test -- --runInBand", "make check")
+        tests = [c for c in self.calls if c.action in runners]
+        return bool(tests) and not tests[-1].failed and not self.site_broken
 
 
 def _signature(output: str) -> str:
@@ -108,6 +115,15 @@ def simulate_session(
             session.calls.append(Call("npm test -- --runInBand", "npm test -- --runInBand", failed, out))
         else:
             session.calls.append(Call("npm test", "npm test", True, "Command timed out after 120000ms"))
+    elif project == "docs-site":
+        session.calls.append(Call("Edit docs/index.md", "Edit *.md", False, "The file has been updated."))
+        checked_first = rng.random() < 0.5
+        if checked_first:
+            session.calls.append(Call("make check", "make check", False, "All 42 pages built."))
+        session.calls.append(Call("git push", "git push", False, "main -> main"))
+        if not checked_first:
+            session.calls.append(Call("make check", "make check", False, "All 42 pages built."))
+            session.site_broken = rng.random() < 0.7
     else:
         broken = _edit(rng, session, "src/tools/cli.py", sed)
         flaky = rng.random() < 0.5

@@ -4,10 +4,10 @@ from datetime import timedelta
 import pytest
 
 from pipeline.dreaming import dream
-from pipeline.dreaming.synthetic_coding import write_coding_corpus
 from pipeline.llm.client import LLMSettings
-from pipeline.llm.stub import MessagesStub
 from tests.dreaming.conftest import DAY
+from tests.support.messages_stub import MessagesStub
+from tests.support.synthetic_coding import write_coding_corpus
 
 
 def _bundle_stats(prompt: str) -> dict[str, dict]:
@@ -35,17 +35,22 @@ def _curator(body: dict) -> dict:
     sequence_bundle = next(b for b, s in bundles.items() if s["pattern"].startswith("lesson|recovery|"))
     cited = bundles[sequence_bundle]["cited_sessions"]
     signature = bundles[sequence_bundle]["pattern"].rsplit("|", 1)[1]
-    sound = {
-        "op": "add",
-        "bundle": sequence_bundle,
-        "agent": "*",
-        "section": "procedures",
-        "rule": {"kind": "recovery", "error_signature": signature, "action": "pip_install",
-                 "sequence": ["pip_install"]},
-        "evidence": cited,
-    }
+    # A lesson without a rule, from a bundle, citing its sessions: support is what it cites, never the
+    # bundle's counts, and it claims no effect.
+    sound = {"op": "add", "bundle": sequence_bundle, "agent": "*", "section": "procedures", "evidence": cited}
     operations = [
         {**sound, "text": "Run the tests before pushing an edit."},
+        # What tonight's statistics already say: duplicates.
+        {
+            **sound,
+            "text": "Test first.",
+            "rule": {"kind": "precondition", "prerequisite": "run_tests", "action": "git_push"},
+        },
+        {
+            **sound,
+            "text": "Install missing modules.",
+            "rule": {"kind": "recovery", "error_signature": signature, "action": "pip_install"},
+        },
         {
             "op": "add",
             "agent": "*",
@@ -114,14 +119,16 @@ def test_claude_dreamer_keeps_verified_lessons_and_drops_poisoned_ones(corpus):
         paths = [path for path, _ in stub.requests]
     claude_entries = [e for e in result.playbook.entries if e.source == "claude"]
     assert [e.text for e in claude_entries] == ["Run the tests before pushing an edit."]
-    assert claude_entries[0].support >= 3
+    assert claude_entries[0].support == len(set(claude_entries[0].evidence)) == 3
+    assert claude_entries[0].effect is None
     texts = " ".join(e.text for e in result.playbook.entries)
     assert "rm -rf" not in texts and "Fridays" not in texts
     reasons = result.stats.extra["claude"]["drop_reasons"]
     assert any("not in the window" in r for r in reasons)
     assert any("at least 3 distinct sessions" in r for r in reasons)
-    assert result.stats.dropped_ops == len(reasons) == 15, reasons
+    assert result.stats.dropped_ops == len(reasons) == 17, reasons
     for expected in (
+        "which tonight's statistics already write",
         "recursive or forced deletion",
         "line breaks",
         "markup",

@@ -7,11 +7,12 @@ import polars as pl
 import pytest
 
 from pipeline.dreaming.coding_lessons import action_parts, count_rule, intent_of, is_diagnostic
-from pipeline.dreaming.coding_miners import code_literal, mine_coding_lessons, recent_contradiction
+from pipeline.dreaming.coding_miners import mine_coding_lessons, recent_contradiction
+from pipeline.dreaming.lesson_texts import code_literal
 from pipeline.dreaming.settings import DreamSettings
 from pipeline.dreaming.statistics import benjamini_hochberg
 from pipeline.playbooks.model import Condition, Rule
-from tests.dreaming.coding_world import as_frames, simulate
+from tests.dreaming.coding_world import WITH_DOCS, as_frames, simulate
 
 SETTINGS = DreamSettings()
 
@@ -76,10 +77,32 @@ def test_no_tool_sequence_and_never_avoid_the_ordinary_loop(lessons: list) -> No
     ]
 
 
-def test_noise_alone_gives_no_lesson() -> None:
-    steps, sessions = as_frames(simulate(300, seed=5))
+@pytest.mark.parametrize("projects", [None, WITH_DOCS])
+def test_noise_alone_gives_no_lesson(projects) -> None:
+    steps, sessions = as_frames(simulate(300, seed=5, **({"projects": projects} if projects else {})))
     shuffled = sessions.with_columns(pl.col("success").shuffle(seed=3))
     assert _kept(steps, shuffled) == []
+
+
+def test_a_prerequisite_of_a_command_that_never_fails_comes_out_when_the_data_supports_it() -> None:
+    """`git push` never errors in `docs-site`, but pushing before `make check` breaks the site: the lesson is
+    found with its evidence, nothing tells the agent to avoid pushing or editing, and the other planted
+    lessons still come out."""
+    world = simulate(400, seed=11, projects=WITH_DOCS)
+    lessons = _kept(*as_frames(world))
+    push = _find(lessons, "precondition", prerequisite="make check", action="git push")
+    assert len(push) == 1
+    assert push[0].text.startswith("In `docs-site`: run `make check` before `git push`.")
+    assert push[0].rule.error_signature is None and "hit" not in push[0].text
+    docs = [f for f in lessons if "docs-site" in f.key]
+    assert docs == push
+    assert _find(lessons, "precondition", prerequisite="pip install -e .", action="pytest")
+
+    # The same habits without the consequence: no lesson.
+    for session in world:
+        session.site_broken = False
+    calm = _kept(*as_frames(world))
+    assert not [f for f in calm if "docs-site" in f.key]
 
 
 def test_a_lesson_that_stopped_being_true_is_retired_on_the_newest_day() -> None:

@@ -2,11 +2,11 @@ import json
 from datetime import timedelta
 
 from pipeline.dreaming import dream
-from pipeline.dreaming.synthetic import fly_missions
-from pipeline.dreaming.synthetic_coding import INJECTION, write_coding_corpus
 from pipeline.playbooks.model import EntryStatus
 from pipeline.playbooks.store import PlaybookStore
 from tests.dreaming.conftest import DAY
+from tests.support.synthetic import fly_missions
+from tests.support.synthetic_coding import INJECTION, write_coding_corpus
 
 
 def _fly_days(home, days, per_day=300, playbook=None):

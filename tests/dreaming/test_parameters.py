@@ -4,9 +4,9 @@ import polars as pl
 
 from pipeline.dreaming import DreamSettings
 from pipeline.dreaming.statistical import is_significant, mine_window
-from pipeline.dreaming.synthetic import fly_missions
 from pipeline.dreaming.window import load_window
 from tests.dreaming.conftest import DAY
+from tests.support.synthetic import fly_missions
 
 
 def _findings(home, days=3, per_day=300):

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from pipeline.agents.lunar_team import playbook_digest
 from pipeline.dreaming import dream
 from pipeline.evaluation import as_promoted
+from pipeline.missions.lunar.team import playbook_digest
 from pipeline.playbooks.model import EntryStatus
 from pipeline.playbooks.render import render_markdown
 from pipeline.playbooks.store import PlaybookError, PlaybookStore

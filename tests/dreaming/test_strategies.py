@@ -2,10 +2,10 @@ from datetime import timedelta
 
 from pipeline.dreaming import DreamSettings
 from pipeline.dreaming.statistical import mine_window, propose_ops
-from pipeline.dreaming.synthetic import fly_missions
 from pipeline.dreaming.window import load_window
 from pipeline.playbooks.model import Section
 from tests.dreaming.conftest import DAY
+from tests.support.synthetic import fly_missions
 
 UNPROVEN = "flight_director.abort_threshold"  # planted as irrelevant: never passes the gate
 

@@ -15,8 +15,8 @@ import pytest
 from filelock import FileLock
 from typer.testing import CliRunner
 
+from cli import app
 from pipeline import lake
-from pipeline.cli import app
 from pipeline.home import ReverieHome
 
 NIGHTS, MISSIONS, EVAL = 2, 30, 30

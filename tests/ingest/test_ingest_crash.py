@@ -42,7 +42,7 @@ def _reverie_ingest(home: Path, logs: Path, kill_at: str | None = None) -> subpr
     env["REVERIE_HOME"] = str(home)
     if kill_at:
         env[KILL_ENV] = kill_at
-    command = [sys.executable, "-c", "from pipeline.cli import app; app()", "ingest", str(logs)]
+    command = [sys.executable, "-c", "from cli import app; app()", "ingest", str(logs)]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
 
 

@@ -12,13 +12,13 @@ import polars as pl
 import pytest
 
 from pipeline.dreaming import dream
-from pipeline.dreaming.synthetic_coding import write_coding_corpus
 from pipeline.llm import LLMBatchTimeoutError, LLMError, LLMSettings, make_client, wait_for_batch
-from pipeline.llm.stub import MessagesStub
 from pipeline.outcomes import load_criteria, score_partition
 from pipeline.outcomes.rubric import RubricGrader
 from tests.dreaming.conftest import DAY as DREAM_DAY
 from tests.outcomes.conftest import DAY, SessionLog, ingest_sessions
+from tests.support.messages_stub import MessagesStub
+from tests.support.synthetic_coding import write_coding_corpus
 
 MODEL = "claude-sonnet-4-5"
 ASK = [{"role": "user", "content": "hello"}]

@@ -14,8 +14,8 @@ import pytest
 from anthropic.types import Message
 
 from pipeline.llm import LLMSettings, make_client, text_of, tool_uses
-from pipeline.llm.stub import MessagesStub
-from pipeline.llm.wire import estimate_tokens
+from tests.support.messages_stub import MessagesStub
+from tests.support.messages_wire import estimate_tokens
 
 MODEL = "claude-sonnet-4-5"
 SET_PARAMETER_TOOL = {

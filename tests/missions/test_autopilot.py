@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from gymnasium.envs.box2d.lunar_lander import heuristic
 
-from pipeline.missions.autopilot import (
+from pipeline.missions.lunar.autopilot import (
     CREW_BASE,
     FPS,
     LANDER_MASS,

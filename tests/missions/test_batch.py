@@ -10,9 +10,9 @@ import pytest
 
 from pipeline.events import Event
 from pipeline.home import ReverieHome
-from pipeline.missions.autopilot import PARAMETERS
-from pipeline.missions.batch import fly_batch, reference_success_rate
-from pipeline.missions.lunar import fly_reference, mission_seed
+from pipeline.missions.lunar.autopilot import PARAMETERS
+from pipeline.missions.lunar.batch import fly_batch, reference_success_rate
+from pipeline.missions.lunar.flight import fly_reference, mission_seed
 
 DAY = date(2025, 4, 1)
 

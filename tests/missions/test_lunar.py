@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from pipeline.missions.autopilot import AutopilotParams
-from pipeline.missions.lunar import (
+from pipeline.missions.lunar.autopilot import AutopilotParams
+from pipeline.missions.lunar.flight import (
     GRAVITY_RANGE,
     draw_conditions,
     fly,

@@ -253,7 +253,7 @@ def test_users_bring_criteria_without_editing_the_checkout(home, tmp_path):
 def test_reverie_score_criteria_option(reverie_home, tmp_path):
     from typer.testing import CliRunner
 
-    from pipeline.cli import app
+    from cli import app
 
     def reverie(*args: str):
         return CliRunner().invoke(app, ["--home", str(reverie_home.root), *args], catch_exceptions=False)

@@ -149,7 +149,7 @@ def test_skill_follows_the_agentskills_rules(tmp_path: Path, playbook: Playbook)
 def test_cli_exports_the_version_in_force_into_claude_md_and_refuses_when_nothing_is_approved(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from pipeline.cli import app
+    from cli import app
     from pipeline.home import ReverieHome
     from pipeline.playbooks.store import PlaybookStore
 

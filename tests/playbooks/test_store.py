@@ -158,3 +158,17 @@ def test_entries_table_reflects_review_status_in_sql(store):
         .fetchall()
     )
     assert rows == [("a", "approved", 5, "s0"), ("b", "candidate", 5, "s0")]
+
+
+def test_a_lesson_scoped_to_one_project_may_come_from_that_project_alone(store):
+    """It is exported only to its project; an anywhere lesson from one project of several stays refused."""
+    one_project = [*SPREAD[:2], SourceSpread(axis="projects", distinct=1, in_window=8), SPREAD[3]]
+    lesson = Rule(kind="precondition", action="pytest", prerequisite="pip install -e .")
+    scoped = _entry(
+        "scoped",
+        rule=lesson.model_copy(update={"conditions": [Condition(feature="project", in_set=["acme-api"])]}),
+        provenance=one_project,
+    )
+    anywhere = _entry("anywhere", rule=lesson, provenance=one_project)
+    assert store.approval_problem(scoped) is None
+    assert "one project" in (store.approval_problem(anywhere) or "")

@@ -17,10 +17,10 @@ from placements import write_placements
 from planted import CANARY, PLANTED, write_corpus
 from typer.testing import CliRunner
 
+from assets.definitions import run_job
+from cli import app
+from cli.common import date_clusters
 from pipeline import lake
-from pipeline.cli import app
-from pipeline.cli.common import date_clusters
-from pipeline.definitions import run_job
 from pipeline.home import ReverieHome
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dagster-cli")]

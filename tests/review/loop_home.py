@@ -84,13 +84,13 @@ def build_loop_home(
     coding_sessions: int = 60,
     start: date = START,
 ) -> ReverieHome:
-    from pipeline.agents.batch import fly_batch
     from pipeline.dreaming.dream import dream
-    from pipeline.dreaming.synthetic_coding import write_coding_corpus
     from pipeline.evaluation import evaluate_candidate
     from pipeline.ingest.engine import ingest
+    from pipeline.missions.lunar.batch import fly_batch
     from pipeline.outcomes import load_criteria, score_partition
     from pipeline.playbooks.store import PlaybookStore
+    from tests.support.synthetic_coding import write_coding_corpus
 
     home.ensure()
     suite = load_criteria()

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time
 
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from cli import app
 from pipeline.playbooks.model import Effect, Entry, EntryStatus, Playbook, Rule, Section
 from pipeline.playbooks.store import PlaybookStore, version_for
 

@@ -32,10 +32,12 @@ class ToolCall:
     path: str | None = None
     old: str = ""
     new: str = ""
+    note: str | None = None  # what the agent said before the call (e.g. the lessons it follows)
+    rejected: bool = False  # the user refused the call: the result is the agent's refusal text, verbatim
 
     @property
     def failed(self) -> bool:
-        return self.exit_code != 0
+        return self.exit_code != 0 or self.rejected
 
 
 @dataclass
@@ -50,7 +52,8 @@ class CodingTranscript:
     agent_notes: list[str] = field(default_factory=list)  # assistant text before the first call
 
     def times(self) -> list[datetime]:
-        return [self.started_at + timedelta(seconds=7 * i) for i in range(2 * len(self.calls) + 4)]
+        n = 3 * len(self.calls) + len(self.agent_notes) + 4  # a note, a call and its result per call
+        return [self.started_at + timedelta(seconds=7 * i) for i in range(n)]
 
 
 def _uuid(session: CodingTranscript, n: int) -> str:
@@ -128,12 +131,14 @@ def claude_code_lines(session: CodingTranscript) -> list[dict[str, Any]]:
     for note in session.agent_notes:
         assistant({"type": "text", "text": note}, 0)
     for n, call in enumerate(session.calls, start=1):
+        if call.note:
+            assistant({"type": "text", "text": call.note}, 500 + n)
         name, tool_input = _claude_tool(call, session.cwd)
         tool_id = f"toolu_{_uuid(session, 2000 + n).replace('-', '')[:24]}"
         assistant({"type": "tool_use", "id": tool_id, "name": name, "input": tool_input}, n)
         content = (
             f"Exit code {call.exit_code}\n{call.output}"
-            if call.failed and call.kind == "shell"
+            if call.failed and call.kind == "shell" and not call.rejected
             else call.output
         )
         add(
@@ -194,8 +199,11 @@ def codex_rollout_lines(session: CodingTranscript) -> list[dict[str, Any]]:
         ),
         _codex_item(start, "event_msg", {"type": "user_message", "message": session.task, "images": []}),
     ]
+    aborted = False
     for n, call in enumerate(session.calls, start=1):
         ts, done = next(times), next(times)
+        if call.note:
+            lines.append(_codex_item(ts, "response_item", _assistant_message(call.note)))
         call_id = f"call_{_uuid(session, 3000 + n).replace('-', '')[:22]}"
         if call.kind == "shell":
             lines.append(
@@ -236,6 +244,12 @@ def codex_rollout_lines(session: CodingTranscript) -> list[dict[str, Any]]:
                     {"type": "function_call_output", "call_id": call_id, "output": output},
                 )
             )
+            if call.rejected:  # the user stopped the turn: Codex records it as an aborted turn
+                lines.append(
+                    _codex_item(done, "event_msg", {"type": "turn_aborted", "reason": "interrupted"})
+                )
+                aborted = True
+                break
         else:
             patch = (
                 f"*** Begin Patch\n*** Update File: {call.path}\n@@\n-{call.old}\n+{call.new}\n*** End Patch"
@@ -259,18 +273,13 @@ def codex_rollout_lines(session: CodingTranscript) -> list[dict[str, Any]]:
                     {"type": f"{kind}_output", "call_id": call_id, "output": call.output},
                 )
             )
-    lines.append(
-        _codex_item(
-            next(times),
-            "response_item",
-            {
-                "type": "message",
-                "role": "assistant",
-                "content": [{"type": "output_text", "text": session.summary}],
-            },
-        )
-    )
+    if not aborted:
+        lines.append(_codex_item(next(times), "response_item", _assistant_message(session.summary)))
     return lines
+
+
+def _assistant_message(text: str) -> dict[str, Any]:
+    return {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}
 
 
 def write_transcript(session: CodingTranscript, root: Path, style: Literal["claude_code", "codex"]) -> Path:

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from pipeline.home import ReverieHome, activate
-from pipeline.progress import reporting
+from pipeline.progress import Task, reporting
 
 console = Console(width=None if sys.stdout.isatty() else 120)
 err_console = Console(stderr=True)
@@ -58,7 +58,7 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 def run(name: str, **kwargs: Any) -> Any:
     """Execute a Dagster job in-process on REVERIE_HOME's instance; failures become one-line errors."""
-    from pipeline.definitions import run_job
+    from assets.definitions import run_job
 
     try:
         result = run_job(name, home(), **kwargs)
@@ -98,7 +98,7 @@ def materialization_metadata(result: Any, asset: str) -> dict[str, Any]:
 
 
 @contextmanager
-def progress_bar(task: str, description: str) -> Iterator[None]:
+def progress_bar(task: Task, description: str) -> Iterator[None]:
     """A rich progress bar fed by the pipeline's progress hook for `task`; silent when not a terminal."""
     if not sys.stderr.isatty():
         yield

@@ -119,9 +119,7 @@ def fly_missions(
     success = rng.uniform(size=n) < mission_success_probability(context, values)
     prefix = "heldout" if heldout else "train"
     session_ids = [f"{prefix}-{day.isoformat()}-{seed}-{i:07d}" for i in range(n)]
-    missions = pl.DataFrame(
-        {"session_id": session_ids, "success": success, **context, **values}
-    )
+    missions = pl.DataFrame({"session_id": session_ids, "success": success, **context, **values})
     if write:
         version = playbook.version if playbook else None
         write_lake_day(home, day, missions, followed, heldout=heldout, playbook_version=version)
@@ -184,16 +182,28 @@ def write_lake_day(
             )
         )
     bookends = [
-        base.select("session_id", pl.lit("start").alias("event_id"), pl.lit(0, dtype=pl.Int64).alias("seq"),
-                    "ts", pl.lit("flight_director").alias("agent"), pl.lit("session_start").alias("type"),
-                    pl.lit(None, dtype=pl.String).alias("tool"),
-                    pl.format('{{"task": "{}", "context": {}}}', pl.lit(MISSION_TASK), context_json).alias("input"),
-                    "date"),
-        base.select("session_id", pl.lit("end").alias("event_id"),
-                    pl.lit(len(PLANTED_MISSION) + 1, dtype=pl.Int64).alias("seq"), "ts",
-                    pl.lit("flight_director").alias("agent"), pl.lit("session_end").alias("type"),
-                    pl.lit(None, dtype=pl.String).alias("tool"),
-                    pl.format('{{"status": "{}"}}', sessions["final_status"]).alias("input"), "date"),
+        base.select(
+            "session_id",
+            pl.lit("start").alias("event_id"),
+            pl.lit(0, dtype=pl.Int64).alias("seq"),
+            "ts",
+            pl.lit("flight_director").alias("agent"),
+            pl.lit("session_start").alias("type"),
+            pl.lit(None, dtype=pl.String).alias("tool"),
+            pl.format('{{"task": "{}", "context": {}}}', pl.lit(MISSION_TASK), context_json).alias("input"),
+            "date",
+        ),
+        base.select(
+            "session_id",
+            pl.lit("end").alias("event_id"),
+            pl.lit(len(PLANTED_MISSION) + 1, dtype=pl.Int64).alias("seq"),
+            "ts",
+            pl.lit("flight_director").alias("agent"),
+            pl.lit("session_end").alias("type"),
+            pl.lit(None, dtype=pl.String).alias("tool"),
+            pl.format('{{"status": "{}"}}', sessions["final_status"]).alias("input"),
+            "date",
+        ),
     ]
     events = pl.concat([bookends[0], *decision_frames, bookends[1]])
     outcomes = base.select(

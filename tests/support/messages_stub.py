@@ -1,4 +1,4 @@
-"""A local HTTP server that speaks the Anthropic Messages API wire format, for tests and offline runs.
+"""A local HTTP server that speaks the Anthropic Messages API wire format, for tests and benchmarks.
 
 Why a real server instead of a patched SDK object: Claude-backed code builds a real `anthropic.Anthropic`
 client (via `make_client`) and the SDK's own request building, header handling, retries, SSE parsing and
@@ -29,7 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from pipeline.llm.wire import (
+from tests.support.messages_wire import (
     StubAPIError,
     block_text,
     cut_to_max_tokens,

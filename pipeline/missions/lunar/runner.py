@@ -8,11 +8,17 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from pipeline.agents.lunar_team import (
+from pipeline.agents.session_log import SessionRecorder
+from pipeline.agents.team import Message, TeamSession
+from pipeline.events import EventType
+from pipeline.missions.base import Backend, MissionRecord
+from pipeline.missions.lunar.autopilot import PARAMETERS, REFERENCE_PARAMS, ROLES, AutopilotParams
+from pipeline.missions.lunar.flight import FlightResult, MissionConditions, draw_conditions, fly, success
+from pipeline.missions.lunar.team import (
     DIRECTOR,
     FLIGHT_COMPUTER,
     LUNAR_TOOLS,
@@ -22,17 +28,11 @@ from pipeline.agents.lunar_team import (
     offline_agents,
     playbook_digest,
 )
-from pipeline.agents.session_log import SessionRecorder
-from pipeline.agents.team import Message, TeamSession
-from pipeline.events import EventType
-from pipeline.missions.autopilot import PARAMETERS, REFERENCE_PARAMS, ROLES, AutopilotParams
-from pipeline.missions.lunar import FlightResult, MissionConditions, draw_conditions, fly, success
 from pipeline.playbooks.model import Playbook
 
 if TYPE_CHECKING:  # the anthropic SDK is a slow import; offline workers never need it
     from pipeline.llm.client import LLMSettings
 
-Backend = Literal["offline", "claude"]
 TELEMETRY_EVERY = 20  # steps between telemetry samples: ~12 samples per flight keeps logs small
 SIM_STEP = timedelta(milliseconds=20)  # gymnasium's LunarLander runs at 50 FPS
 MISSION_SLOT = timedelta(minutes=1)  # each mission of a partition starts on its own minute
@@ -52,26 +52,6 @@ class MissionSpec(BaseModel):
     session_prefix: str = "lunar"
     llm: Any = None  # LLMSettings for the claude backend; None reads the environment
     max_turns: int = 24
-
-
-class MissionRecord(BaseModel):
-    """What one mission produced, for batch summaries and the Dagster asset's metadata."""
-
-    session_id: str
-    index: int
-    seed: int
-    conditions: dict[str, Any]
-    params: dict[str, float]
-    metrics: dict[str, Any]
-    success: bool
-    failure_mode: str | None
-    status: str
-    followed: list[str]
-    explored: int
-    path: str | None
-    n_events: int
-    tokens_in: int
-    tokens_out: int
 
 
 def session_id_for(day: date, index: int, heldout: bool, prefix: str = "lunar") -> str:

@@ -8,68 +8,22 @@ the small `MissionRecord`s travel back.
 from __future__ import annotations
 
 import multiprocessing
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Any
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING
 
 from pipeline.home import ReverieHome
-from pipeline.missions.lunar import draw_conditions, fly_reference, mission_seed
-from pipeline.missions.runner import DEFAULT_EXPLORATION, Backend, MissionRecord, MissionSpec, run_mission
+from pipeline.missions.base import Backend, BatchReport, MissionRecord, ProgressCallback
+from pipeline.missions.lunar.flight import draw_conditions, fly_reference
+from pipeline.missions.lunar.runner import DEFAULT_EXPLORATION, MissionSpec, run_mission
+from pipeline.missions.lunar.suite import mission_seed
 from pipeline.playbooks.model import Playbook
+from pipeline.progress import progress_for
 
 if TYPE_CHECKING:
     from pipeline.llm.client import LLMSettings
 
-ProgressCallback = Callable[[int, int], None]
-"""Called as `progress(done, total)` after each mission completes (in completion order)."""
-
-
-class BatchReport(BaseModel):
-    """A flown batch: per-mission records plus the figures a dashboard shows first."""
-
-    day: date
-    heldout: bool
-    backend: str
-    playbook_version: str | None
-    exploration: float
-    results: list[MissionRecord]  # one per mission, in mission-index order
-
-    @property
-    def n_missions(self) -> int:
-        return len(self.results)
-
-    @property
-    def success_rate(self) -> float:
-        return sum(m.success for m in self.results) / len(self.results) if self.results else 0.0
-
-    @property
-    def failure_modes(self) -> dict[str, int]:
-        return dict(Counter(m.failure_mode for m in self.results if m.failure_mode).most_common())
-
-    @property
-    def paths(self) -> list[str]:
-        return [m.path for m in self.results if m.path]
-
-    @property
-    def seeds(self) -> list[int]:
-        return [m.seed for m in self.results]
-
-    def summary(self) -> dict[str, Any]:
-        """Flat figures for asset metadata and CLI tables."""
-        return {
-            "missions": self.n_missions,
-            "success_rate": round(self.success_rate, 4),
-            "failure_modes": self.failure_modes,
-            "playbook_version": self.playbook_version,
-            "backend": self.backend,
-            "heldout": self.heldout,
-            "exploration": self.exploration,
-            "mean_reward": round(sum(m.metrics["reward"] for m in self.results) / max(self.n_missions, 1), 2),
-            "rules_followed": sum(len(m.followed) > 0 for m in self.results),
-        }
+__all__ = ["BatchReport", "ProgressCallback", "batch_seeds", "fly_batch", "reference_success_rate"]
 
 
 def batch_seeds(day: date, n_missions: int, *, heldout: bool) -> list[int]:
@@ -123,7 +77,7 @@ def fly_batch(
         )
         for index, seed in enumerate(seed_list)
     ]
-    records = _run_all(specs, workers, progress)
+    records = _run_all(specs, workers, progress_for("fly", progress))
     records.sort(key=lambda record: record.index)
     return BatchReport(
         day=day,

@@ -7,15 +7,17 @@ holds only what a real crew would know before launch; the initial state is not p
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from pipeline.missions.autopilot import FIRE_MAIN, NOOP, REFERENCE_PARAMS, Autopilot, AutopilotParams
+from pipeline.missions.lunar.autopilot import FIRE_MAIN, NOOP, REFERENCE_PARAMS, Autopilot, AutopilotParams
+
+# Seeds are drawn in suite.py (no simulator needed); `mission_seed` stays importable from here too.
+from pipeline.missions.lunar.suite import is_heldout_seed
+from pipeline.missions.lunar.suite import mission_seed as mission_seed
 
 ENV_ID = "LunarLander-v3"
 WIND_POWER_RANGE = (0.0, 20.0)
@@ -23,10 +25,8 @@ TURBULENCE_POWER_RANGE = (0.0, 2.0)
 GRAVITY_RANGE = (-11.5, -8.0)
 SOLVED_REWARD = 200.0  # gymnasium's "solved" bar for one episode
 PAD_HALF_WIDTH = 0.2  # the pad spans x in [-0.2, 0.2] in observation units
-MAX_STEPS = 1000  # gymnasium's TimeLimit for this env
 FINAL_APPROACH_ALTITUDE = 0.25
 FLIP_ANGLE = 0.8  # radians: a crash beyond this tilt is a flip rather than a hard landing
-_SEED_DOMAIN = b"reverie.lunar.mission/v1"
 _CONDITIONS_DOMAIN = 0x5EED_C0DE
 
 
@@ -49,23 +49,6 @@ class MissionConditions:
             "gravity": round(self.gravity, 4),
             "heldout": self.heldout,
         }
-
-
-def mission_seed(partition: date | str, index: int, heldout: bool) -> int:
-    """Deterministic seed for mission `index` of a partition.
-
-    Training seeds are even and held-out seeds odd, so the two sets can never overlap whatever the dates
-    and counts; hashing with a domain tag keeps nearby indices unrelated.
-    """
-    day = partition if isinstance(partition, str) else partition.isoformat()
-    split = "heldout" if heldout else "training"
-    digest = hashlib.blake2b(f"{day}|{index}|{split}".encode(), key=_SEED_DOMAIN, digest_size=8).digest()
-    base = int.from_bytes(digest, "big") % (1 << 30)
-    return base * 2 + (1 if heldout else 0)
-
-
-def is_heldout_seed(seed: int) -> bool:
-    return seed % 2 == 1
 
 
 def draw_conditions(seed: int) -> MissionConditions:
@@ -112,7 +95,9 @@ def success(metrics: dict[str, Any]) -> bool:
     """Mission success, as the outcome criteria define it: at rest on the pad with reward >= 200.
 
     `landed` already means "came to rest on the pad" (an off-pad rest is the `landed_off_pad` failure), so
-    `landed and reward >= 200` and this function always agree.
+    `landed and reward >= 200` and this function always agree. The same rule, as the outcome criteria the dream
+    learns from, is `outcomes/lunar.yaml`'s required criteria: tests/missions/test_success_agreement.py flies a
+    batch and checks the two verdicts agree on every mission, so change both or neither.
     """
     return bool(metrics.get("landed")) and float(metrics.get("reward") or 0.0) >= SOLVED_REWARD
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.agents.team import Message, Role, Tool, ToolError, TurnContext
-from pipeline.missions.autopilot import PARAMETERS, ROLES, SPECS_BY_NAME, ParameterSpec
+from pipeline.missions.lunar.autopilot import PARAMETERS, ROLES, SPECS_BY_NAME, ParameterSpec
 from pipeline.playbooks.model import Entry, Playbook
 from pipeline.playbooks.render import agent_title
 from pipeline.playbooks.safe_text import inline_markdown, json_code, one_line

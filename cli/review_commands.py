@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from pipeline.cli.common import console, fail, home
+from cli.common import console, fail, home
 
 
 def review(

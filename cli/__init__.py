@@ -15,24 +15,24 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from pipeline.cli.common import describe_error, fail, set_home
+from cli.common import describe_error, fail, set_home
 
 # name -> (module, attribute): a command function, or a Typer app for a command group. In help order.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "ingest": ("pipeline.cli.lake_commands", "ingest"),
-    "sql": ("pipeline.cli.lake_commands", "sql"),
-    "queries": ("pipeline.cli.lake_commands", "queries"),
-    "formats": ("pipeline.cli.lake_commands", "formats"),
-    "score": ("pipeline.cli.lake_commands", "score"),
-    "outcomes": ("pipeline.cli.lake_commands", "outcomes_app"),
-    "fly": ("pipeline.cli.loop_commands", "fly"),
-    "dream": ("pipeline.cli.loop_commands", "dream"),
-    "evaluate": ("pipeline.cli.loop_commands", "evaluate"),
-    "backfill": ("pipeline.cli.loop_commands", "backfill"),
-    "demo": ("pipeline.cli.loop_commands", "demo"),
-    "ui": ("pipeline.cli.loop_commands", "ui"),
-    "playbook": ("pipeline.cli.playbook_commands", "playbook_app"),
-    "review": ("pipeline.cli.review_commands", "review"),
+    "ingest": ("cli.lake_commands", "ingest"),
+    "sql": ("cli.lake_commands", "sql"),
+    "queries": ("cli.lake_commands", "queries"),
+    "formats": ("cli.lake_commands", "formats"),
+    "score": ("cli.lake_commands", "score"),
+    "outcomes": ("cli.lake_commands", "outcomes_app"),
+    "fly": ("cli.loop_commands", "fly"),
+    "dream": ("cli.loop_commands", "dream"),
+    "evaluate": ("cli.loop_commands", "evaluate"),
+    "backfill": ("cli.loop_commands", "backfill"),
+    "demo": ("cli.loop_commands", "demo"),
+    "ui": ("cli.loop_commands", "ui"),
+    "playbook": ("cli.playbook_commands", "playbook_app"),
+    "review": ("cli.review_commands", "review"),
 }
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import typer
 
-from pipeline.cli.common import console, fail, home, materialization_metadata, print_kv, progress_bar, run
+from cli.common import console, fail, home, materialization_metadata, print_kv, progress_bar, run
 from pipeline.llm.client import LLMSettings
-from pipeline.missions.suite import EVALUATION_MISSIONS
+from pipeline.missions.lunar.suite import EVALUATION_MISSIONS
 
 
 def _day(value: str | None) -> date:
@@ -31,7 +31,8 @@ def fly_day(day: date, missions: int, backend: str = "offline", heldout: bool = 
         flown = run("mission_batch_job", partition_key=day.isoformat(),
                     run_config={"ops": {"mission_batch": {"config": config}}})
     landing = str(home().landing / day.isoformat())
-    run("ingest_job", run_config={"ops": {"staged_logs": {"config": {"paths": [landing]}}}})
+    with progress_bar("ingest", f"ingesting the logs of {day}"):
+        run("ingest_job", run_config={"ops": {"staged_logs": {"config": {"paths": [landing]}}}})
     run("lake_job", partition_key=day.isoformat())
     return materialization_metadata(flown, "mission_batch")
 
@@ -72,6 +73,21 @@ def dream(
                  run_config={"ops": {"playbook": {"config": {"backend": backend, "window_days": window_days}}}})
     stats = materialization_metadata(result, "playbook")
     print_kv(f"dream {day}", {k: stats.get(k) for k in ("version", "parent", "sessions_reviewed", "entries", "ops", "path")})
+    if "dropped_ops" in stats:
+        _print_dropped(stats["dropped_ops"])
+
+
+def _print_dropped(dropped: list[dict[str, str]]) -> None:
+    """Operations Claude proposed that failed verification, one line each with its reason (plain text, never
+    markup: reasons quote values that came from sessions)."""
+    from rich.text import Text
+
+    if not dropped:
+        console.print(Text("claude: every proposed operation passed verification"))
+        return
+    console.print(Text(f"claude: {len(dropped)} operation(s) dropped"))
+    for op in dropped:
+        console.print(Text(f"  {op.get('op')} {op.get('target')}: {op.get('reason')}"[:400]))
 
 
 def evaluate(
@@ -81,8 +97,9 @@ def evaluate(
 ) -> None:
     """Fly the night's candidate and the playbook in force on held-out seeds; promote under the policy."""
     day = _day(date_)
-    result = run("evaluate_job", partition_key=day.isoformat(),
-                 run_config={"ops": {"playbook_evaluation": {"config": {"missions": missions, "policy": policy}}}})
+    with progress_bar("evaluate", f"evaluating the candidate of {day}"):
+        result = run("evaluate_job", partition_key=day.isoformat(),
+                     run_config={"ops": {"playbook_evaluation": {"config": {"missions": missions, "policy": policy}}}})
     stats = materialization_metadata(result, "playbook_evaluation")
     print_kv(f"evaluation {day}", stats)
 
@@ -111,7 +128,7 @@ def backfill(
 
 def ui(port: int = typer.Option(3000, "--port")) -> None:
     """Open the Dagster UI on this REVERIE_HOME (the CLI's runs are there too)."""
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "REVERIE_HOME": str(home().root), "DAGSTER_HOME": str(home().dagster_home)}
     dagster = Path(sys.executable).with_name("dagster")
     console.print(f"Dagster UI on http://127.0.0.1:{port} (REVERIE_HOME={home().root})")
@@ -139,9 +156,10 @@ def demo(
         day = first + timedelta(days=n)
         console.rule(f"night {n + 1}/{nights}: {day}")
         flown = fly_day(day, missions)
-        result = run("nightly_dream_job", partition_key=day.isoformat(), run_config={"ops": {
-            "playbook_evaluation": {"config": {"missions": eval_missions, "policy": "auto"}},
-        }})
+        with progress_bar("evaluate", f"dreaming and evaluating {day}"):
+            result = run("nightly_dream_job", partition_key=day.isoformat(), run_config={"ops": {
+                "playbook_evaluation": {"config": {"missions": eval_missions, "policy": "auto"}},
+            }})
         dreamed = materialization_metadata(result, "playbook")
         evaluated = materialization_metadata(result, "playbook_evaluation")
         promoted = evaluated.get("decision") == "promoted"

@@ -11,8 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from pipeline import lake
-from pipeline.cli.common import (
+from cli.common import (
     console,
     date_clusters,
     fail,
@@ -24,6 +23,7 @@ from pipeline.cli.common import (
     progress_bar,
     run,
 )
+from pipeline import lake
 from pipeline.lazy import deferred_module
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from rich.markdown import Markdown
 from rich.markup import escape
 from rich.table import Table
 
-from pipeline.cli.common import console, fail, home
+from cli.common import console, fail, home
 from pipeline.playbooks.store import PlaybookError
 
 playbook_app = typer.Typer(help="Inspect, approve and roll back playbook versions.", no_args_is_help=True)
