@@ -9,11 +9,12 @@ BIN    := $(VENV)/bin
 export GX_ANALYTICS_ENABLED := false
 export DAGSTER_DISABLE_TELEMETRY := 1
 
-.PHONY: help install demo test test-fast bench ui lint clean
+.PHONY: help install demo test test-fast test-dist bench ui lint clean
 
 help:
 	@echo "make demo   - run the closed loop (fly, ingest, score, dream, evaluate, promote) offline"
-	@echo "make test   - install everything and run the test suite"
+	@echo "make test   - install everything and run the test suite (tests/distributed included)"
+	@echo "make test-dist - only the distributed tests: S3 server, Redis, Celery workers, Postgres on 127.0.0.1"
 	@echo "make bench  - run the benchmarks (results in benchmarks/README.md)"
 	@echo "make ui     - open the Dagster UI on this REVERIE_HOME"
 
@@ -37,6 +38,11 @@ demo: install
 # under pytest 9.2, xdist 3.8's loadgroup silently stops grouping (pytest-dev/pytest-xdist#1386).
 test: install
 	$(BIN)/python -m pytest -n 2 --dist loadscope -q
+
+# Part of `make test` too; each test skips with the reason when its server (moto[server], Debian redis-server
+# or postgresql) is missing.
+test-dist: install
+	$(BIN)/python -m pytest -q tests/distributed
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"

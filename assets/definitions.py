@@ -16,6 +16,7 @@ from assets.automation import JOBS, SCHEDULES, SENSORS
 from assets.dreaming.assets import playbook
 from assets.dreaming.evaluation import playbook_evaluation
 from assets.dreaming.tables import LAKE_TABLE_SPECS
+from assets.executors import executor_from_env
 from assets.ingest.assets import events, landing_logs, sessions, staged_logs
 from assets.missions.assets import mission_batch
 from assets.outcomes.assets import outcomes, session_outcomes
@@ -27,7 +28,9 @@ from resources import LakehouseResource, LLMResource, MissionRuntimeResource
 def build_resources(home: ReverieHome | None = None) -> dict[str, Any]:
     """`home` None: the lakehouse follows REVERIE_HOME when a run starts (see `LakehouseResource`)."""
     return {
-        "lakehouse": LakehouseResource(home=str(home.root) if home else None),
+        "lakehouse": LakehouseResource(
+            home=str(home.root) if home else None, lake=home.lake_location if home else None
+        ),
         "llm": LLMResource(),
         "runtime": MissionRuntimeResource(),
     }
@@ -53,6 +56,7 @@ def build_definitions(home: ReverieHome | None = None) -> dg.Definitions:
         schedules=SCHEDULES,
         sensors=SENSORS,
         resources=build_resources(home),
+        executor=executor_from_env(),
     )
 
 

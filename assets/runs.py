@@ -87,9 +87,12 @@ def run_job(
     if partition_range is not None:
         run_tags.update({RANGE_START_TAG: partition_range[0], RANGE_END_TAG: partition_range[1]})
     config: dict[str, Any] = {
-        "execution": {"config": {"in_process": {}}},
         "loggers": {"console": {"config": {"log_level": os.environ.get("REVERIE_LOG_LEVEL", "CRITICAL")}}},
     }
+    if job.executor_def.name == dg.multi_or_in_process_executor.name:  # the default: this process, no subprocesses
+        config["execution"] = {"config": {"in_process": {}}}
+    # Otherwise REVERIE_EXECUTOR chose one (assets/executors.py): in_process already is; Celery or Kubernetes
+    # steps go to the workers, and this call waits for them.
     if "REVERIE_WORKERS" in os.environ:
         config["resources"] = {"runtime": {"config": {"workers": int(os.environ["REVERIE_WORKERS"])}}}
     config.update(run_config or {})

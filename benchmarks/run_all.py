@@ -17,6 +17,7 @@ QUICK = [
     ["missions.py", "--missions", "60", "--repeats", "3"],
     ["dream.py", "--sizes", "10000", "100000", "--claude-sizes", "200", "2000"],
     ["startup.py", "--repeats", "3", "--missions", "100"],
+    ["soak.py", "--days", "4", "--sessions", "100"],
 ]
 
 

@@ -100,7 +100,7 @@ def show(version: str = typer.Option(None, "--version", help="Default: the lates
     """Render a version's PLAYBOOK.md."""
     store = _store()
     v = _version(store, version)
-    console.print(Markdown(literal_markdown((store.path(v) / "PLAYBOOK.md").read_text())))
+    console.print(Markdown(literal_markdown(store.markdown(v))))
 
 
 _CODE_SPAN = re.compile(r"(`+)(.*?)\1", re.DOTALL)

@@ -1,8 +1,10 @@
 """The lake: one Parquet file per (table, date) partition, and DuckDB views over them.
 
-Partitions are written to a temporary name and renamed into place, so a crash mid-write leaves nothing
-half-visible and re-writing a partition replaces it (idempotent). The DuckDB catalog holds only views, so
-any number of processes can write different partitions at once with no single-writer lock to fight.
+Partitions are built into a local temporary file and committed: on a local lake the file is renamed into
+place, on an object-store lake (`REVERIE_LAKE=s3://...`) it is uploaded under a unique name and a per-partition
+commit record makes it visible (`pipeline.storage`). Either way a crash mid-write leaves nothing half-visible
+and re-writing a partition replaces it (idempotent). The DuckDB catalog holds only views, so any number of
+processes can write different partitions at once with no single-writer lock to fight.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from pipeline import storage
 from pipeline.home import ReverieHome
 from pipeline.lazy import deferred_mapping, deferred_module
 
@@ -60,19 +63,60 @@ def conform(table: str, data: pa.Table | pl.DataFrame) -> pa.Table:
     return ordered.cast(target)
 
 
+def object_lake(home: ReverieHome) -> storage.ObjectLake | None:
+    """The home's lake on an object store, or None when the lake is a local folder."""
+    return None if home.object_lake is None else storage.ObjectLake(home.object_lake)
+
+
 def write_partition(home: ReverieHome, table: str, day: date | str, data: pa.Table | pl.DataFrame) -> Path:
     """Atomically replace one partition with `data` (an empty frame leaves an empty, valid partition)."""
     arrow = conform(table, data)
-    target_dir = partition_dir(home, table, day)
-    target_dir.mkdir(parents=True, exist_ok=True)
-    tmp = target_dir / f".{PARTITION_FILE}.{uuid.uuid4().hex}.tmp"
+    tmp = partition_temp_path(home, table, day)
     pq.write_table(arrow, tmp, compression="zstd")
-    final = target_dir / PARTITION_FILE
-    os.replace(tmp, final)
-    for stray in target_dir.glob("*.parquet"):
-        if stray.name != PARTITION_FILE:
-            stray.unlink(missing_ok=True)
-    return final
+    return commit_partition_file(home, table, day, tmp, rows=arrow.num_rows)
+
+
+def partition_temp_path(home: ReverieHome, table: str, day: date | str) -> Path:
+    """A fresh local path where a builder writes a partition's Parquet file before `commit_partition_file`.
+
+    Local lake: beside the partition, so the commit is a rename on one filesystem. Object-store lake: under
+    the home's cache, where the committed file then stays as the read cache's copy.
+    """
+    folder = home.cache / "lake-tmp" if object_lake(home) else partition_dir(home, table, day)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f".{PARTITION_FILE}.{uuid.uuid4().hex}.tmp"
+
+
+def commit_partition_file(
+    home: ReverieHome, table: str, day: date | str, tmp: Path, rows: int | None = None
+) -> Path:
+    """Make a finished local Parquet file (from `partition_temp_path`) the partition's content, atomically.
+
+    Readers see the previous content or this file, never a mix; `tmp` is consumed. Returns the local path
+    of the committed file (on an object-store lake, its cached copy).
+    """
+    store = object_lake(home)
+    if store is None:
+        target_dir = partition_dir(home, table, day)
+        target_dir.mkdir(parents=True, exist_ok=True)
+        final = target_dir / PARTITION_FILE
+        os.replace(tmp, final)
+        for stray in target_dir.glob("*.parquet"):
+            if stray.name != PARTITION_FILE:
+                stray.unlink(missing_ok=True)
+        return final
+    if rows is None:
+        rows = pq.read_metadata(tmp).num_rows
+    commit = storage.commit_partition(store, table, _iso(day), tmp, rows)
+    cached = _cached_copy_path(home, commit.data_key or "")
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tmp, cached)
+    return cached
+
+
+def _cached_copy_path(home: ReverieHome, key: str) -> Path:
+    """Where an object-store data file is kept locally; its key is unique and immutable, so never stale."""
+    return home.cache / "lake" / key
 
 
 def replace_mission_rows(
@@ -106,6 +150,9 @@ def write_file_atomically(path: Path, data: pa.Table) -> Path:
 
 def partitions(home: ReverieHome, table: str) -> list[str]:
     """Dates (ISO strings) that have a committed partition for `table`, oldest first."""
+    store = object_lake(home)
+    if store is not None:
+        return sorted(storage.committed_partitions(store, table))
     root = home.table_dir(table)
     if not root.exists():
         return []
@@ -124,9 +171,26 @@ def empty_table(table: str) -> pa.Table:
 
 
 def partition_files(home: ReverieHome, table: str, days: Iterable[date | str] | None = None) -> list[Path]:
+    """Local paths of the committed files of `days` (default: all), skipping absent partitions. On an
+    object-store lake these are cached copies, downloaded once: Polars, pyarrow and DuckDB read them as is."""
+    store = object_lake(home)
+    if store is not None:
+        commits = storage.committed_partitions(store, table)
+        wanted_days = sorted(commits) if days is None else [_iso(d) for d in days if _iso(d) in commits]
+        keys = [commits[d].data_key or "" for d in wanted_days]
+        return [store.download(key, _cached_copy_path(home, key)) for key in keys]
     wanted = partitions(home, table) if days is None else [_iso(d) for d in days]
     files = [partition_dir(home, table, d) / PARTITION_FILE for d in wanted]
     return [f for f in files if f.exists()]
+
+
+def committed_uris(home: ReverieHome, table: str) -> list[str]:
+    """The URLs (or local paths) of the files in force for every partition of `table`: what Spark, Trino or any
+    other engine should read, since an object-store lake also keeps superseded files beside them."""
+    store = object_lake(home)
+    if store is None:
+        return [f.as_posix() for f in partition_files(home, table)]
+    return [store.uri(c.data_key or "") for c in storage.committed_partitions(store, table).values()]
 
 
 def read_table(home: ReverieHome, table: str, days: Iterable[date | str] | None = None) -> pl.DataFrame:
@@ -167,7 +231,16 @@ def _glob_escaped(path: Path) -> str:
 
 
 def _table_view_sql(home: ReverieHome, table: str) -> str:
-    if partitions(home, table):
+    store = object_lake(home)
+    if store is not None:
+        commits = storage.committed_partitions(store, table)
+        if commits:  # the files in force, named explicitly: a glob would also match superseded files
+            files = ", ".join(sql_string(store.uri(c.data_key or "")) for c in commits.values())
+            return (
+                f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet([{files}], "
+                "union_by_name = true, hive_partitioning = true)"
+            )
+    elif partitions(home, table):
         glob = f"{_glob_escaped(home.table_dir(table))}/date=*/{PARTITION_FILE}"
         return f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet({sql_string(glob)}, union_by_name = true)"
     # No data yet: an empty view with the contract's columns, so queries and clients still work.
@@ -178,7 +251,14 @@ def _table_view_sql(home: ReverieHome, table: str) -> str:
 
 
 def install_views(con: duckdb.DuckDBPyConnection, home: ReverieHome) -> None:
-    """Create the table views and the derived views of sql/views.sql on a connection."""
+    """Create the table views and the derived views of sql/views.sql on a connection.
+
+    An object-store lake is read through its fsspec filesystem registered on the connection: DuckDB's own
+    httpfs extension would have to be downloaded at run time.
+    """
+    store = object_lake(home)
+    if store is not None:
+        con.register_filesystem(store.fs)
     for table in TABLE_SCHEMAS:
         con.execute(_table_view_sql(home, table))
     views_sql = SQL_DIR / "views.sql"

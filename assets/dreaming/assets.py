@@ -2,7 +2,6 @@
 that mission's playbook line (config `mission`)."""
 
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -48,6 +47,7 @@ class DreamConfig(dg.Config):
         ),
     ],
     group_name="dreaming",
+    pool="dream",  # with a limit of 1 on the instance, two dreams never run at once (docs/operations.md)
     kinds={"python", "json", "markdown"},
     description="A new candidate version of a mission's playbook line: the previous version plus the delta "
     "operations the dreamer derived from the window's sessions of that mission and their outcomes. Every "
@@ -67,7 +67,8 @@ def playbook(
     )  # fmt: skip
     lakehouse.refresh_catalog()
     book, stats = result.playbook, result.stats
-    path = PlaybookStore(home, mission=config.mission).path(book.version)
+    store = PlaybookStore(home, mission=config.mission)
+    path = store.location(book.version)  # a folder, or its URL on an object-store lake
     ops = {
         k: getattr(stats, k)
         for k in ("added", "updated", "merged", "retired", "patterns_tested", "patterns_found")
@@ -100,7 +101,7 @@ def playbook(
             "ops": dg.MetadataValue.json(ops),
             "window": dg.MetadataValue.json(book.window),
             "dropped_by_safety_screen": report.dropped_by_safety_screen,
-            "preview": dg.MetadataValue.md(playbook_preview(book, Path(report.path))),
+            "preview": dg.MetadataValue.md(playbook_preview(book, store.path(book.version))),
             "path": dg.MetadataValue.path(report.path),
             REPORT_METADATA: dg.MetadataValue.json(report.model_dump(mode="json")),
         }

@@ -9,6 +9,9 @@ Each mission has its own line of versions (`line_root`): lunar entries are param
 scoped instructions, and one mission's sessions must never dream into the playbook the other's crew reads.
 The lunar line stays where every home has always kept it (`playbooks/`), so existing homes need no
 migration; another mission's line lives in `playbooks/<mission>/` with its own decision log.
+On an object-store lake the same files live under the lake's `_playbooks/` (a mission's line under
+`_playbooks/<mission>/`), written with conditional creates instead of renames and appends
+(`pipeline.playbooks.object_files`).
 """
 
 from __future__ import annotations
@@ -27,10 +30,12 @@ from filelock import FileLock
 
 from pipeline.events import PLAYBOOK_ENTRIES_SCHEMA
 from pipeline.home import ReverieHome
-from pipeline.lake import replace_mission_rows
+from pipeline.lake import object_lake, replace_mission_rows
 from pipeline.playbooks.export import ExportError, ExportKind, export_playbook
 from pipeline.playbooks.model import Entry, EntryStatus, Playbook
+from pipeline.playbooks.object_files import PLAYBOOKS_PREFIX, ObjectPlaybookFiles
 from pipeline.playbooks.render import render_markdown
+from pipeline.storage import COMMIT_ATTEMPTS
 
 PLAYBOOK_JSON = "playbook.json"
 PLAYBOOK_MD = "PLAYBOOK.md"
@@ -94,11 +99,16 @@ class PlaybookStore:
         self.mission = mission
         self.root = line_root(home, mission)
         self.min_support = min_support
+        remote = object_lake(home)
+        prefix = PLAYBOOKS_PREFIX if mission == DEFAULT_LINE else f"{PLAYBOOKS_PREFIX}/{mission}"
+        self.objects = ObjectPlaybookFiles(remote, prefix) if remote is not None else None
 
     # --- versions ---------------------------------------------------------------------------------------
 
     def versions(self) -> list[str]:
         """All written versions, oldest first (ids sort by their partition date)."""
+        if self.objects is not None:
+            return self.objects.versions(PLAYBOOK_JSON)
         if not self.root.exists():
             return []
         return sorted(p.name for p in self.root.iterdir() if (p / PLAYBOOK_JSON).is_file())
@@ -106,21 +116,38 @@ class PlaybookStore:
     def path(self, version: str) -> Path:
         return self.root / version
 
+    def location(self, version: str) -> str:
+        """Where a version's files are: a folder, or a URL on an object-store lake."""
+        return self.objects.location(version) if self.objects is not None else str(self.path(version))
+
+    def _read(self, version: str, name: str) -> str | None:
+        if self.objects is not None:
+            return self.objects.read(version, name)
+        file = self.path(version) / name
+        return file.read_text() if file.is_file() else None
+
     def load(self, version: str, *, with_reviews: bool = True) -> Playbook:
         """A version as written, with entry statuses from the review log unless `with_reviews` is False."""
-        file = self.path(version) / PLAYBOOK_JSON
-        if not file.is_file():
+        text = self._read(version, PLAYBOOK_JSON)
+        if text is None:
             raise PlaybookError(
                 f"no playbook version {version!r}; known versions: {', '.join(self.versions()) or 'none'}"
             )
-        playbook = Playbook.model_validate_json(file.read_text())
+        playbook = Playbook.model_validate_json(text)
         return self._with_reviews(playbook) if with_reviews else playbook
+
+    def markdown(self, version: str) -> str:
+        """A version's PLAYBOOK.md (rendered again if its writer stopped before writing it)."""
+        text = self._read(version, PLAYBOOK_MD)
+        return text if text is not None else render_markdown(self.load(version, with_reviews=False))
 
     def write(self, playbook: Playbook) -> Path:
         """Write a new version atomically (temp folder + rename). Rewriting identical content is a no-op;
         different content under an existing version id is refused, because versions are immutable."""
         target = self.path(playbook.version)
         content = serialize(playbook)
+        if self.objects is not None:
+            return self._write_object(playbook, content)
         if (target / PLAYBOOK_JSON).is_file():
             if (target / PLAYBOOK_JSON).read_text() == content:
                 return target
@@ -141,6 +168,18 @@ class PlaybookStore:
                 return target  # a concurrent writer produced the same version
             raise
         return target
+
+    def _write_object(self, playbook: Playbook, content: str) -> Path:
+        """The conditional create of playbook.json commits the version; PLAYBOOK.md follows (see `markdown`)."""
+        assert self.objects is not None
+        created = self.objects.create(playbook.version, PLAYBOOK_JSON, content)
+        if not created and self.objects.read(playbook.version, PLAYBOOK_JSON) != content:
+            raise PlaybookError(
+                f"version {playbook.version} already exists with different content; versions are "
+                "immutable (dream a later partition, or inspect the lake for changed sessions)"
+            )
+        self.objects.create(playbook.version, PLAYBOOK_MD, render_markdown(playbook))
+        return self.path(playbook.version)
 
     def _partition(self, version: str) -> str:
         return version.removeprefix(VERSION_PREFIX)
@@ -169,10 +208,14 @@ class PlaybookStore:
         A line that does not parse is skipped with a warning rather than breaking every playbook command:
         the usual cause is a last line torn by a power cut, which the next append repairs (`_append`).
         """
-        if not self._log().exists():
+        if self.objects is not None:
+            lines = self.objects.decision_lines()
+        elif self._log().exists():
+            lines = self._log().read_bytes().split(b"\n")
+        else:
             return []
         records = []
-        for number, line in enumerate(self._log().read_bytes().split(b"\n"), start=1):
+        for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
             try:
@@ -199,6 +242,9 @@ class PlaybookStore:
             "entries": entries,
             "reason": reason,
         }
+        if self.objects is not None:
+            self._append_object(record)
+            return
         with FileLock(str(self._log()) + ".lock"):
             self._repair_tail()
             if self._already_decided(action, version, entries, by, reason):
@@ -207,6 +253,20 @@ class PlaybookStore:
                 log.write(json.dumps(record, sort_keys=True) + "\n")
                 log.flush()
                 os.fsync(log.fileno())
+
+    def _append_object(self, record: dict) -> None:
+        """Optimistic append: take the next number as seen, decide, create; on a lost race look again."""
+        assert self.objects is not None
+        line = json.dumps(record, sort_keys=True)
+        for _ in range(COMMIT_ATTEMPTS):
+            position = len(self.objects.decision_lines())
+            if self._already_decided(
+                record["action"], record["version"], record["entries"], record["by"], record["reason"]
+            ):
+                return
+            if self.objects.append_decision(position, line):
+                return
+        raise PlaybookError(f"could not record the decision after {COMMIT_ATTEMPTS} attempts; try again")
 
     def _already_decided(
         self, action: str, version: str, entries: list[str], by: str, reason: str | None
