@@ -51,6 +51,20 @@ def default_responder(body: dict[str, Any]) -> dict[str, Any]:
     return {"content": [{"type": "text", "text": "OK"}], "stop_reason": "end_turn"}
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up mid-request (a CLI aborting on an API outage closes its connections) is normal
+    here: socketserver would print its traceback on stderr, which the CLI tests capture with the output."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
 class MessagesStub:
     """Anthropic Messages API on 127.0.0.1 (random port): messages (plain and streamed), count_tokens, batches.
 
@@ -90,7 +104,7 @@ class MessagesStub:
     # -- lifecycle -----------------------------------------------------------------------------------
     def start(self) -> MessagesStub:
         handler = type("BoundHandler", (_StubRequestHandler,), {"stub": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = _QuietServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever,
