@@ -9,8 +9,8 @@ Usage: python benchmarks/lunar_dream_loop.py [--nights 4] [--per-night 200] [--h
        [--report]   (the report: each final playbook, the naive crew and the reference on the locked suite)
 Promotion is `playbook_evaluation`'s rule (the candidate must beat the playbook in force on the held-out
 suite with p < 0.05, or only prune without losing more than 2 points), the same as `reverie demo`.
-`--heldout 0` is the ungated ablation: no evaluation and no per-night figures, and every night's candidate
-is approved whole (the fixed rule the benchmark used before the gate), so it says nothing about the gate.
+`--heldout 0` is the ungated ablation: no evaluation and no per-night figures, and every approvable entry of
+every night's candidate is approved (the fixed rule used before the gate), so it says nothing about the gate.
 
 Seeds (pipeline/missions/lunar/suite.py): the nightly evaluation and `--final-heldout` fly tuning seeds,
 where settings may be compared; `--report` flies the locked report suite, which no setting was chosen on.
@@ -69,7 +69,7 @@ def _run(args: argparse.Namespace) -> None:
     )  # fmt: skip
     print(f"settings: {settings.dream_settings().model_dump()}", flush=True)
     if not args.heldout:
-        print("--heldout 0: ungated ablation (no evaluation; every candidate approved whole)", flush=True)
+        print("--heldout 0: ungated ablation (no evaluation; every approvable entry approved)", flush=True)
     root = args.home or Path(tempfile.mkdtemp(prefix="reverie-loop-"))
     report = (
         LockedReport(ReverieHome.at(root).ensure(), args.report_missions, args.workers)
