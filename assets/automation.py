@@ -24,8 +24,9 @@ RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 ingest_job = dg.define_asset_job(
-    "ingest_job", selection=["staged_logs", "rejects"],
-    description="Stage landing files (or given paths) into the lake; rebuild the rejects of the days touched."
+    "ingest_job",
+    selection=["staged_logs", "rejects"],
+    description="Stage landing files (or given paths) into the lake; rebuild the rejects of the days touched.",
 )
 lake_job = dg.define_asset_job(
     "lake_job",
@@ -48,7 +49,9 @@ nightly_job = dg.define_asset_job(
 )
 
 score_job = dg.define_asset_job(
-    "score_job", selection=["outcomes", "session_outcomes"], partitions_def=daily_partitions,
+    "score_job",
+    selection=["outcomes", "session_outcomes"],
+    partitions_def=daily_partitions,
     description="Re-score session partitions (after a criteria change).",
 )
 dream_job = dg.define_asset_job(
@@ -126,7 +129,9 @@ def _landing_fingerprint(landing: Path) -> dict[str, float]:
 
 
 @dg.sensor(
-    job=ingest_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED,
+    job=ingest_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.STOPPED,
     description="Every 30 s: when files in REVERIE_HOME/landing are added or changed, record an observation "
     "of landing_logs and stage them (ingest_job).",
 )
@@ -137,11 +142,15 @@ def landing_sensor(context: dg.SensorEvaluationContext):
     if fingerprint["count"] == 0 or cursor == context.cursor:
         return dg.SkipReason("no new files in landing")
     observed = dg.AssetObservation("landing_logs", metadata={"files": int(fingerprint["count"])})
-    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=cursor)], asset_events=[observed], cursor=cursor)
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=cursor)], asset_events=[observed], cursor=cursor
+    )
 
 
 @dg.run_status_sensor(
-    run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[ingest_job], request_job=lake_job,
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[ingest_job],
+    request_job=lake_job,
     description="After a successful staging run, build the lake (lake_job) over exactly the session days "
     "the staged files touched.",
     default_status=dg.DefaultSensorStatus.STOPPED,

@@ -89,7 +89,9 @@ def run_job(
     config: dict[str, Any] = {
         "loggers": {"console": {"config": {"log_level": os.environ.get("REVERIE_LOG_LEVEL", "CRITICAL")}}},
     }
-    if job.executor_def.name == dg.multi_or_in_process_executor.name:  # the default: this process, no subprocesses
+    if (
+        job.executor_def.name == dg.multi_or_in_process_executor.name
+    ):  # the default: this process, no subprocesses
         config["execution"] = {"config": {"in_process": {}}}
     # Otherwise REVERIE_EXECUTOR chose one (assets/executors.py): in_process already is; Celery or Kubernetes
     # steps go to the workers, and this call waits for them.

@@ -55,18 +55,41 @@ def _claude_counts(n_sessions: int) -> dict:
 
     def responder(body: dict) -> dict:
         if body.get("tools"):
-            return {"content": [{"type": "tool_use", "id": "toolu_1", "name": "propose_operations",
-                                 "input": {"operations": []}}], "stop_reason": "tool_use"}
+            return {
+                "content": [
+                    {
+                        "type": "tool_use",
+                        "id": "toolu_1",
+                        "name": "propose_operations",
+                        "input": {"operations": []},
+                    }
+                ],
+                "stop_reason": "tool_use",
+            }
         return {"content": [{"type": "text", "text": "A short reflection."}], "stop_reason": "end_turn"}
 
     home = ReverieHome.at(tempfile.mkdtemp(prefix="reverie-bench-claude-")).ensure()
     write_coding_corpus(home, DAY, n_sessions)
     with MessagesStub(responder) as stub:
-        dream(home, DAY, backend="claude", llm_settings=LLMSettings(api_key="bench", base_url=stub.url), write=False)
+        dream(
+            home,
+            DAY,
+            backend="claude",
+            llm_settings=LLMSettings(api_key="bench", base_url=stub.url),
+            write=False,
+        )
         posts = [path for path, _ in stub.requests]
-        return {"sessions": n_sessions, "requests": len(posts), "batch_requests": sum(
-            len(body.get("requests", [])) for path, body in stub.requests if path == "/v1/messages/batches"),
-            "input_tokens": stub.total_input_tokens, "output_tokens": stub.total_output_tokens}
+        return {
+            "sessions": n_sessions,
+            "requests": len(posts),
+            "batch_requests": sum(
+                len(body.get("requests", []))
+                for path, body in stub.requests
+                if path == "/v1/messages/batches"
+            ),
+            "input_tokens": stub.total_input_tokens,
+            "output_tokens": stub.total_output_tokens,
+        }
 
 
 def main() -> None:
@@ -80,22 +103,31 @@ def main() -> None:
         return
     rows = []
     for size in args.sizes:
-        out = subprocess.run([sys.executable, __file__, "--one", str(size)], check=True, capture_output=True,
-                             text=True, cwd=Path(__file__).resolve().parent.parent).stdout
+        out = subprocess.run(
+            [sys.executable, __file__, "--one", str(size)],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        ).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
     base = rows[0]
     print("statistical dream (ratios to the smallest size measured in this run):")
     for row in rows:
         size_ratio = row["sessions"] / base["sessions"]
         time_ratio = row["seconds"] / base["seconds"]
-        print(f"  {row['sessions']:>9,} sessions: time x{time_ratio:.2f} for x{size_ratio:.0f} sessions "
-              f"(per-session cost x{time_ratio / size_ratio:.2f}); peak RSS x{row['peak_rss_mb'] / base['peak_rss_mb']:.2f} "
-              f"[{row['seconds']:.2f}s, {row['peak_rss_mb']:.0f} MB]")
+        print(
+            f"  {row['sessions']:>9,} sessions: time x{time_ratio:.2f} for x{size_ratio:.0f} sessions "
+            f"(per-session cost x{time_ratio / size_ratio:.2f}); peak RSS x{row['peak_rss_mb'] / base['peak_rss_mb']:.2f} "
+            f"[{row['seconds']:.2f}s, {row['peak_rss_mb']:.0f} MB]"
+        )
     print("claude dream (counted at the local Messages API stub):")
     for size in args.claude_sizes:
         c = _claude_counts(size)
-        print(f"  {c['sessions']:>7,} sessions: {c['requests']} requests ({c['batch_requests']} batched reflections "
-              f"+ 1 curate), {c['input_tokens']:,} input / {c['output_tokens']:,} output tokens")
+        print(
+            f"  {c['sessions']:>7,} sessions: {c['requests']} requests ({c['batch_requests']} batched reflections "
+            f"+ 1 curate), {c['input_tokens']:,} input / {c['output_tokens']:,} output tokens"
+        )
 
 
 if __name__ == "__main__":

@@ -131,7 +131,9 @@ def print_kv(title: str, values: Mapping[str, Any]) -> None:
     console.print(table)
 
 
-def print_rows(columns: list[str], rows: list[tuple[Any, ...]], limit: int = 200, title: str | None = None) -> None:
+def print_rows(
+    columns: list[str], rows: list[tuple[Any, ...]], limit: int = 200, title: str | None = None
+) -> None:
     """Rows as a table, cells cut at 80 characters; says how many rows were left out."""
     from rich.table import Table
 

@@ -78,7 +78,9 @@ def ingest(
     if days:
         report_ungraded_rubrics()
     if stats.get("rejects"):
-        console.print("[yellow]rejected lines are in the `rejects` table:[/] reverie sql \"select * from rejects\"")
+        console.print(
+            '[yellow]rejected lines are in the `rejects` table:[/] reverie sql "select * from rejects"'
+        )
     if stats.get("failure_reason"):
         fail(f"nothing could be ingested: {stats['failure_reason']}")
 
@@ -171,7 +173,9 @@ def formats() -> None:
 
 def score(
     criteria: list[Path] = typer.Option(
-        None, "--criteria", help="Extra criteria YAML file or folder (repeatable); REVERIE_HOME/outcomes/*.yaml is always read."
+        None,
+        "--criteria",
+        help="Extra criteria YAML file or folder (repeatable); REVERIE_HOME/outcomes/*.yaml is always read.",
     ),
 ) -> None:
     """Score every ingested session partition against the criteria in outcomes/ (idempotent)."""

@@ -96,8 +96,14 @@ EVENTS_EXPECTATIONS: list[tuple[str, dict[str, Any]]] = [
         {
             "column": "type",
             "value_set": [
-                "session_start", "message", "tool_call", "tool_result",
-                "decision", "observation", "error", "session_end",
+                "session_start",
+                "message",
+                "tool_call",
+                "tool_result",
+                "decision",
+                "observation",
+                "error",
+                "session_end",
             ],
         },
     ),

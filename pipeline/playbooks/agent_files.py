@@ -170,7 +170,13 @@ def export_skill(playbook: Playbook, skills_dir: Path, project: str | None = Non
     ]
     if len(body) > SKILL_MAX_LINES - 5:
         raise ValueError(f"the skill body would exceed {SKILL_MAX_LINES} lines: export one project at a time")
-    front = ["---", f"name: {SKILL_NAME}", f"description: {json.dumps(skill_description(entries))}", "---", ""]
+    front = [
+        "---",
+        f"name: {SKILL_NAME}",
+        f"description: {json.dumps(skill_description(entries))}",
+        "---",
+        "",
+    ]
     path = skills_dir / SKILL_NAME / "SKILL.md"
     _atomic_write(path, "\n".join(front + body) + "\n")
     return path

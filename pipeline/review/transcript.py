@@ -180,9 +180,15 @@ def _mark_errors_and_sequence(lines: list[Line], rule: Rule) -> None:
                     call = next((c for c in lines if c.seq == line.parent_seq), None)
                     if call is not None and not call.support:
                         call.support = "the tool call that failed with the rule's error"
-    named = {a: label for a, label in ((rule.prerequisite, "the prerequisite the lesson names"),
-                                       (rule.action, "the action the lesson names"),
-                                       (rule.alternative, "the alternative the lesson warns about")) if a}
+    named = {
+        a: label
+        for a, label in (
+            (rule.prerequisite, "the prerequisite the lesson names"),
+            (rule.action, "the action the lesson names"),
+            (rule.alternative, "the alternative the lesson warns about"),
+        )
+        if a
+    }
     if named and rule.kind != "recovery":
         for line in lines:
             if line.type == "tool_call" and not line.support:

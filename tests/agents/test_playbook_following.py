@@ -109,7 +109,9 @@ def test_mission_logs_cite_followed_entries_and_the_playbook_version(tmp_path):
 def test_training_samples_the_range_evaluation_flies_the_preferred_value_and_exploration_stays_near():
     playbook = _playbook(_entry("pb-1", "propulsion.descent_damping", 1.1, 1.3, value=1.2))
     spec = SPECS_BY_NAME["propulsion.descent_damping"]
-    evaluation = [OfflineSpecialist("propulsion", s, HIGH_WIND, playbook, 0.0).decide(spec) for s in range(20)]
+    evaluation = [
+        OfflineSpecialist("propulsion", s, HIGH_WIND, playbook, 0.0).decide(spec) for s in range(20)
+    ]
     assert all(d["value"] == 1.2 and d["followed"] == ["pb-1"] for d in evaluation)
     training = [OfflineSpecialist("propulsion", s, HIGH_WIND, playbook, 0.3).decide(spec) for s in range(300)]
     followed = [d["value"] for d in training if d["followed"] == ["pb-1"]]

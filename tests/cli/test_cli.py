@@ -29,7 +29,13 @@ def test_ingest_then_query_with_sql(reverie_home):
     assert result.exit_code == 0, result.output
     assert "events" in result.output
 
-    out = reverie(reverie_home, "sql", "select session_id, n_events from sessions order by session_id", "--format", "csv")
+    out = reverie(
+        reverie_home,
+        "sql",
+        "select session_id, n_events from sessions order by session_id",
+        "--format",
+        "csv",
+    )
     assert out.exit_code == 0, out.output
     rows = list(csv.reader(io.StringIO(out.output)))
     assert rows[0] == ["session_id", "n_events"]
@@ -76,7 +82,9 @@ def test_bad_lines_are_quarantined_and_good_lines_kept(reverie_home, tmp_path):
         handle.write("{broken json\n")
     result = reverie(reverie_home, "ingest", str(logs))
     assert result.exit_code == 0
-    rejects = reverie(reverie_home, "sql", "select source_file, source_line, reason from rejects", "--format", "json")
+    rejects = reverie(
+        reverie_home, "sql", "select source_file, source_line, reason from rejects", "--format", "json"
+    )
     rows = json.loads(rejects.output)
     assert any(r["source_file"].endswith(victim.name) and r["source_line"] == good_lines + 1 for r in rows)
 
@@ -96,7 +104,9 @@ def test_unknown_named_query_says_which_exist(reverie_home):
 def test_demo_refuses_nights_after_today_before_flying_anything(reverie_home):
     """Nights are daily partitions that run up to today: a demo into the future says so instead of failing
     half-way in Dagster with an unknown partition."""
-    result = runner.invoke(app, ["--home", str(reverie_home.root), "demo", "--nights", "2", "--start", "2999-01-01"])
+    result = runner.invoke(
+        app, ["--home", str(reverie_home.root), "demo", "--nights", "2", "--start", "2999-01-01"]
+    )
     assert result.exit_code == 1
     assert "after today" in result.output
     assert not reverie_home.landing.exists() or not any(reverie_home.landing.iterdir())

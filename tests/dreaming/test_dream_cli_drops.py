@@ -43,7 +43,17 @@ def test_dream_prints_dropped_operations_with_their_reasons(reverie_home, monkey
         monkeypatch.setenv("ANTHROPIC_BASE_URL", stub.url)
         result = CliRunner().invoke(
             app,
-            ["--home", str(reverie_home.root), "dream", "--mission", "coding", "--date", DAYS[-1], "--backend", "claude"],
+            [
+                "--home",
+                str(reverie_home.root),
+                "dream",
+                "--mission",
+                "coding",
+                "--date",
+                DAYS[-1],
+                "--backend",
+                "claude",
+            ],
             catch_exceptions=False,
         )
     assert result.exit_code == 0, result.output

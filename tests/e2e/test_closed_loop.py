@@ -129,7 +129,18 @@ def test_dagster_recorded_the_runs_and_lineage(loop_home):
 
     activate(loop_home)
     with dg.DagsterInstance.get() as instance:
-        for key in ("mission_batch", "staged_logs", "events", "sessions", "outcomes", "session_outcomes", "playbook", "playbook_entries", "playbook_evaluation", "evaluations"):
+        for key in (
+            "mission_batch",
+            "staged_logs",
+            "events",
+            "sessions",
+            "outcomes",
+            "session_outcomes",
+            "playbook",
+            "playbook_entries",
+            "playbook_evaluation",
+            "evaluations",
+        ):
             assert instance.get_latest_materialization_event(dg.AssetKey(key)) is not None, key
 
 

@@ -50,7 +50,9 @@ def normalized_tables(home_root: Path, corpus: Path) -> dict[str, pl.DataFrame]:
     for name in TABLES:
         frame = read_table(home, name)
         strings = [c for c, dtype in frame.schema.items() if dtype == pl.String]
-        frame = frame.with_columns(pl.col(c).str.replace_all(prefix, CORPUS_ROOT_TOKEN, literal=True) for c in strings)
+        frame = frame.with_columns(
+            pl.col(c).str.replace_all(prefix, CORPUS_ROOT_TOKEN, literal=True) for c in strings
+        )
         tables[name] = frame.sort(frame.columns, nulls_last=False, maintain_order=True)
     return tables
 

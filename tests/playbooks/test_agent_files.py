@@ -146,7 +146,9 @@ def test_skill_follows_the_agentskills_rules(tmp_path: Path, playbook: Playbook)
     assert len(body.splitlines()) < 500 and INSTALL in body
 
 
-def test_cli_exports_the_version_in_force_into_claude_md_and_refuses_when_nothing_is_approved(tmp_path: Path) -> None:
+def test_cli_exports_the_version_in_force_into_claude_md_and_refuses_when_nothing_is_approved(
+    tmp_path: Path,
+) -> None:
     from typer.testing import CliRunner
 
     from cli import app

@@ -147,7 +147,9 @@ def test_no_planted_secret_is_stored_anywhere_under_reverie_home(tmp_path: Path)
         assert run_job("score_job", reverie_home, partition_range=(first, last)).success
     reverie("dream", "--date", "2026-03-04")  # the lunar line, over the planted corpus
     reverie("dream", "--mission", "coding", "--date", "2026-03-04")  # the line coding-agent logs dream into
-    reverie("dream", "--mission", "coding", "--date", DAY.isoformat())  # the window of the approvable sessions
+    reverie(
+        "dream", "--mission", "coding", "--date", DAY.isoformat()
+    )  # the window of the approvable sessions
     store = PlaybookStore(reverie_home, mission="coding")
     version = store.versions()[-1]
     reverie("playbook", "--mission", "coding", "approve", version)
@@ -155,7 +157,16 @@ def test_no_planted_secret_is_stored_anywhere_under_reverie_home(tmp_path: Path)
     assert any(entry.status == EntryStatus.APPROVED for entry in approved)
     for kind in ("memory", "skill", "prompt", "claude-md", "agents-md", "claude-memory", "agent-skill"):
         reverie(
-            "playbook", "--mission", "coding", "export", "--as", kind, "--to", str(exports / kind), "--version", version
+            "playbook",
+            "--mission",
+            "coding",
+            "export",
+            "--as",
+            kind,
+            "--to",
+            str(exports / kind),
+            "--version",
+            version,
         )
 
     files = _files_of(home, exports)

@@ -96,11 +96,7 @@ def test_from_an_entry_to_its_evidence_lines_then_reject_and_approve(served, bro
     page.get_by_role("link", name="pb-2026-03-03", exact=True).first.click()
     _shoot(page, "version")
     store = PlaybookStore(review_home)
-    entry = next(
-        e
-        for e in store.load("pb-2026-03-03").entries
-        if e.rule and e.rule.kind == "recovery"
-    )
+    entry = next(e for e in store.load("pb-2026-03-03").entries if e.rule and e.rule.kind == "recovery")
     page.locator(f"#entry-{entry.id} a", has_text=entry.id).first.click()
     assert entry.id in page.locator("h1").inner_text()
     _shoot(page, "entry")

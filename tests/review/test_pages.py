@@ -125,7 +125,9 @@ def _hostile_version(home) -> str:
     store = PlaybookStore(home)
     base = store.load("pb-2026-03-03", with_reviews=False)
     day = START + timedelta(days=3)
-    signature = error_signature("ModuleNotFoundError: No module named 'evil' at line 3")  # as the lake masks it
+    signature = error_signature(
+        "ModuleNotFoundError: No module named 'evil' at line 3"
+    )  # as the lake masks it
     entry = Entry(
         id="reco-hostile",
         agent="coder",

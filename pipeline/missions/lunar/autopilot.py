@@ -174,7 +174,9 @@ class Autopilot:
         angle_targ = s[0] * params.position_gain + s[2] * params.velocity_gain
         if params.wind_compensation:
             self._observe_wind(s)
-            angle_targ = angle_targ + params.wind_compensation * float(np.arctan(self.wind / NOMINAL_GRAVITY_STEP))
+            angle_targ = angle_targ + params.wind_compensation * float(
+                np.arctan(self.wind / NOMINAL_GRAVITY_STEP)
+            )
         if angle_targ > params.max_tilt:
             angle_targ = params.max_tilt
         if angle_targ < -params.max_tilt:
@@ -219,4 +221,3 @@ class Autopilot:
             expected = 0.0
         residual = (float(s[2]) - last_vx) / VX_PER_MPS - expected
         self.wind += WIND_FILTER * (residual - self.wind)
-
