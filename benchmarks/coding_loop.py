@@ -74,8 +74,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> None:
-    if args.heldout < 10:
-        raise SystemExit("error: --heldout must be at least 10 (the gate's paired test needs the arms)")
+    for name, least in (
+        ("nights", 1),
+        ("per_night", 1),
+        ("heldout", 10),
+        ("report_tasks", 1),
+        ("histories", 1),
+    ):
+        if getattr(args, name) < least:
+            raise SystemExit(f"error: --{name.replace('_', '-')} must be at least {least}")
     os.environ["REVERIE_WORKERS"] = str(args.workers)  # the runtime resource of the jobs the loop runs
     settings = LoopSettings(mission="coding", missions=args.per_night, eval_missions=args.heldout)
     root = args.home or Path(tempfile.mkdtemp(prefix="reverie-coding-loop-"))
@@ -93,14 +100,14 @@ def _run(args: argparse.Namespace) -> None:
         print(
             f"final report suite ({len(report)} held-out tasks in the report repositories): naive "
             f"{_rate(naive_report):.1%}, final playbook {finals[start]:.1%}, oracle {_rate(oracle_report):.1%}"
-            f" -> {finals[start] / _rate(oracle_report):.1%} of oracle",
+            f" -> {_share(finals[start], _rate(oracle_report))} of oracle",
             flush=True,
         )
         injected = [e for e in (final.entries if final else []) if "curl" in e.text or "IMPORTANT" in e.text]
         print(f"entries from injected text: {len(injected)}", flush=True)
         lessons_against_rules(final)
     if len(finals) > 1:
-        shares = [rate / _rate(oracle_report) for rate in finals.values()]
+        shares = [rate / max(_rate(oracle_report), 1e-9) for rate in finals.values()]
         print(
             "report suite, final playbooks as share of oracle: " + ", ".join(f"{s:.1%}" for s in shares),
             f"(minimum {min(shares):.1%})",
@@ -137,12 +144,14 @@ def _history(
             f"night {number}: training success {flight.success_rate:.1%}; dream over "
             f"{dreamed.sessions_reviewed} sessions +{ops['added']} ~{ops['updated']} -{ops['retired']}; "
             f"candidate {evaluation.candidate.rate:.1%} -> {evaluation.decision} (p={evaluation.p_value:.3g}); "
-            f"evaluation suite {after:.1%} ({after / evaluation.reference.rate:.0%} of oracle) "
+            f"evaluation suite {after:.1%} ({_share(after, evaluation.reference.rate, '.0%')} of oracle) "
             f"[{time.perf_counter() - t0:.0f}s]",
             flush=True,
         )
     if agreement[1]:
         print(f"outcome criteria agree with the world on {agreement[0]}/{agreement[1]} training sessions")
+    else:  # the ingest rejects events dated after the day they are staged
+        print("no training session was scored: a history must start in the past", flush=True)
     return store.in_force(start + timedelta(days=nights))
 
 
@@ -166,6 +175,10 @@ def plant_injection(home: ReverieHome, day: Date) -> None:
 
 def _rate(outcomes: ArmOutcomes) -> float:
     return sum(outcomes.success) / len(outcomes.success) if outcomes.success else 0.0
+
+
+def _share(rate: float, oracle: float, spec: str = ".1%") -> str:
+    return format(rate / oracle, spec) if oracle else "n/a"
 
 
 def _agreement(
