@@ -9,6 +9,7 @@ message instead of deep inside the SDK.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import time
@@ -93,25 +94,35 @@ class LLMSettings(BaseModel):
         return self.api_key is not None and bool(self.api_key.get_secret_value())
 
 
-class _Anthropic(anthropic.Anthropic):
-    """The SDK client, except that a 200 whose body is not JSON raises a clear API error.
+@functools.cache
+def _client_class() -> type[anthropic.Anthropic]:
+    """The SDK client class with a clear error for a 200 whose body is not JSON.
 
-    The SDK hands such a body straight to `json.loads`, so a proxy's HTML page or a truncated reply surfaced
-    as a bare JSONDecodeError with no hint of which endpoint sent it.
+    Built on first use, not at import: subclassing needs the anthropic SDK loaded (about a second), and the
+    code location and the CLI import this module without ever calling Claude.
     """
 
-    def _process_response(self, *, response: Any, **kwargs: Any) -> Any:
-        try:
-            return super()._process_response(response=response, **kwargs)
-        except json.JSONDecodeError as exc:
-            raise anthropic.APIResponseValidationError(
-                response=response,
-                body=None,
-                message=(
-                    f"malformed reply from the Messages API at {response.request.url}: HTTP {response.status_code} "
-                    f"with a body that is not JSON ({exc.msg} at character {exc.pos})"
-                ),
-            ) from exc
+    class _Anthropic(anthropic.Anthropic):
+        """The SDK client, except that a 200 whose body is not JSON raises a clear API error.
+
+        The SDK hands such a body straight to `json.loads`, so a proxy's HTML page or a truncated reply surfaced
+        as a bare JSONDecodeError with no hint of which endpoint sent it.
+        """
+
+        def _process_response(self, *, response: Any, **kwargs: Any) -> Any:
+            try:
+                return super()._process_response(response=response, **kwargs)
+            except json.JSONDecodeError as exc:
+                raise anthropic.APIResponseValidationError(
+                    response=response,
+                    body=None,
+                    message=(
+                        f"malformed reply from the Messages API at {response.request.url}: HTTP {response.status_code} "
+                        f"with a body that is not JSON ({exc.msg} at character {exc.pos})"
+                    ),
+                ) from exc
+
+    return _Anthropic
 
 
 def make_client(settings: LLMSettings) -> anthropic.Anthropic:
@@ -121,7 +132,7 @@ def make_client(settings: LLMSettings) -> anthropic.Anthropic:
             "No Anthropic API key: set ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL for a local endpoint)."
         )
     assert settings.api_key is not None  # narrowed by `available`
-    return _Anthropic(
+    return _client_class()(
         api_key=settings.api_key.get_secret_value(),
         base_url=settings.base_url,
         timeout=settings.timeout_s,

@@ -14,15 +14,20 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import anthropic
 import polars as pl
 
 from pipeline import lake
 from pipeline.home import ReverieHome
+from pipeline.lazy import deferred_module
 from pipeline.llm.client import LLMError, LLMSettings, make_client, tool_uses, wait_for_batch
 from pipeline.outcomes.spec import Criterion
+
+if TYPE_CHECKING:
+    import anthropic
+else:  # the SDK loads when a rubric is graded, not when the code location imports the outcomes assets
+    anthropic = deferred_module("anthropic")
 
 Verdict = Literal["satisfied", "needs_revision", "failed"]
 VERDICTS: tuple[str, ...] = ("satisfied", "needs_revision", "failed")

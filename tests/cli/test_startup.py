@@ -76,3 +76,13 @@ def test_every_command_is_listed_and_loads():
     for name in COMMANDS:
         assert name in help_text
         assert load_command(name).name == name
+
+
+def test_the_code_location_loads_no_library_it_only_needs_when_a_step_runs():
+    """`dg dev`, every CLI run and every Celery worker import the code location: the Claude SDK, scipy and the
+    simulator load when a step grades, dreams or flies, not at import (a module-level subclass of the SDK's
+    client, or a top-level `import anthropic`, once cost every process about a second)."""
+    probe = "import json, sys; import assets.definitions; print(json.dumps([m for m in sys.argv[1:] if m in sys.modules]))"
+    lazy = ["anthropic", "scipy", "gymnasium", "matplotlib", "pandas"]
+    result = subprocess.run([sys.executable, "-c", probe, *lazy], capture_output=True, text=True, check=True)
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from conftest import DAY, SessionLog, ingest_sessions, lunar_metrics
 
 from pipeline import lake
 from pipeline.outcomes import load_criteria, score_all, score_partition, show_outcomes
+from tests.outcomes.conftest import DAY, SessionLog, ingest_sessions, lunar_metrics
 
 
 @pytest.fixture
