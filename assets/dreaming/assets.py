@@ -73,19 +73,18 @@ def playbook(
         k: getattr(stats, k)
         for k in ("added", "updated", "merged", "retired", "patterns_tested", "patterns_found")
     }
+    claude = stats.extra.get("claude")  # what Claude proposed and verification refused (claude backend only)
     report = DreamReport(
         mission=config.mission, day=day, version=book.version, parent=book.parent,
         sessions_reviewed=book.n_sessions_reviewed,
         entries=sum(e.status != "retired" for e in book.entries),
         entries_retired=sum(e.status == "retired" for e in book.entries),
         ops=ops, dropped_by_safety_screen=len(stats.extra.get("screened", [])), path=str(path),
-        dropped_ops=stats.extra["claude"]["dropped_ops"] if stats.extra.get("claude") else None,
+        dropped_ops=claude["dropped_ops"] if claude else None,
     )  # fmt: skip
-    claude = stats.extra.get("claude")
-    # What Claude proposed and verification refused, with the reason each was dropped (claude backend only).
     checked = (
-        {"llm_calls": stats.llm_calls, "dropped_ops": dg.MetadataValue.json(claude["dropped_ops"])}
-        if claude
+        {"llm_calls": stats.llm_calls, "dropped_ops": dg.MetadataValue.json(report.dropped_ops)}
+        if report.dropped_ops is not None
         else {}
     )
     report_table(context, home, "playbook_entries", day)
@@ -93,9 +92,9 @@ def playbook(
         metadata={
             **checked,
             "mission": config.mission,
-            "version": book.version,
-            "parent": book.parent or "none",
-            "sessions_reviewed": book.n_sessions_reviewed,
+            "version": report.version,
+            "parent": report.parent or "none",
+            "sessions_reviewed": report.sessions_reviewed,
             "entries": report.entries,
             "entries_retired": report.entries_retired,
             "ops": dg.MetadataValue.json(ops),
