@@ -21,7 +21,6 @@ from datetime import date
 _SEED_DOMAIN = b"reverie.lunar.mission/v1"
 
 TUNING_SUITE = "evaluation"  # the nightly evaluation's held-out partition tag, every night alike
-EVALUATION_SUITE = TUNING_SUITE  # the name the evaluation code and the arm cache know it by
 # The day whose held-out seeds `lunar_dream_loop.py --final-heldout` flies: a tuning sample (CREW_BASE,
 # elite_share and joint_ridge were compared on it), never a report.
 TUNING_FINAL_DAY = date(2030, 1, 1)
