@@ -104,13 +104,3 @@ def guidance_lines(playbook: Playbook, roles: list[str] | None = None) -> list[s
 def grouped_entries(playbook: Playbook) -> dict[str, dict[Section, list[Entry]]]:
     """Approved entries by role and section, in rendering order (for exports that write a file per group)."""
     return _grouped(playbook.active_entries())
-
-
-def render_preview(playbook: Playbook, limit: int = 6000) -> str:
-    """PLAYBOOK.md cut at a line boundary to at most `limit` characters (Dagster's metadata preview): every
-    line kept is a whole, escaped line, so a cut can never leave a code span or an escape half open."""
-    text = render_markdown(playbook)
-    if len(text) <= limit:
-        return text
-    kept = text[: max(0, limit - 40)].rsplit("\n", 1)[0]
-    return kept + "\n\n(truncated: the full PLAYBOOK.md is in the version folder)\n"

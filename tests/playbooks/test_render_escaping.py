@@ -6,8 +6,9 @@ import json
 import re
 from datetime import date
 
+from assets.dreaming.preview import playbook_preview
 from pipeline.playbooks.model import EntryStatus, Rule
-from pipeline.playbooks.render import render_markdown, render_preview
+from pipeline.playbooks.render import render_markdown
 from pipeline.playbooks.safe_text import clean_value, inline_markdown, json_code, quote_value
 from tests.playbooks.test_store import _entry, _playbook, store  # noqa: F401  (fixture)
 
@@ -44,8 +45,9 @@ def test_playbook_markdown_and_the_dagster_preview_escape_every_field(store):  #
     _structure_holds(markdown)
     assert len([line for line in markdown.splitlines() if line.startswith("- **")]) == 2
     assert len([line for line in markdown.splitlines() if line.startswith("- ~~")]) == 1
-    _structure_holds(render_preview(book, limit=700))
-    assert render_preview(book, limit=700).count("\n") < markdown.count("\n")
+    preview = playbook_preview(book, store.path(book.version), limit=700)
+    _structure_holds(preview)
+    assert preview.count("\n") < markdown.count("\n")
     path = store.write(book)
     assert (path / "PLAYBOOK.md").read_text() == markdown
 
