@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel
 
@@ -47,6 +47,39 @@ class MissionRecord(BaseModel):
     n_events: int
     tokens_in: int
     tokens_out: int
+
+
+Spec = TypeVar("Spec")
+
+
+def run_missions(
+    run: Callable[[Spec], MissionRecord],
+    specs: Sequence[Spec],
+    workers: int,
+    progress: ProgressCallback | None,
+) -> list[MissionRecord]:
+    """`run` over `specs` (one picklable spec per mission), in this process or over `workers` spawned
+    processes; the records come back in mission-index order. Missions are independent and CPU-bound, so they
+    fan out, and only the small records travel back."""
+    total = len(specs)
+    records: list[MissionRecord] = []
+    if workers <= 1 or total <= 1:
+        for spec in specs:
+            records.append(run(spec))
+            if progress:
+                progress(len(records), total)
+        return records
+    import multiprocessing
+
+    # spawn: safe under Dagster's and pytest's threads, and identical on every platform.
+    context = multiprocessing.get_context("spawn")
+    chunk = max(1, min(8, total // (workers * 4)))
+    with context.Pool(processes=min(workers, total)) as pool:
+        for record in pool.imap_unordered(run, specs, chunksize=chunk):
+            records.append(record)
+            if progress:
+                progress(len(records), total)
+    return sorted(records, key=lambda record: record.index)
 
 
 class BatchReport(BaseModel):

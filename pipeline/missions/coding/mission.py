@@ -3,13 +3,12 @@ held-out suite, and the oracle crew as the reference arm."""
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
 from pipeline.home import ReverieHome
-from pipeline.missions.base import ArmOutcomes, Backend, BatchReport, MissionRecord, ProgressCallback
+from pipeline.missions.base import ArmOutcomes, Backend, BatchReport, ProgressCallback, run_missions
 from pipeline.missions.coding.runner import Crew, TaskSpec, run_task
 from pipeline.missions.coding.world import evaluation_tasks, report_tasks, task, training_tasks
 from pipeline.playbooks.model import Playbook
@@ -19,24 +18,6 @@ if TYPE_CHECKING:
 
 DEFAULT_EXPLORATION = 0.2
 REFERENCE_DAY = date(1970, 1, 1)  # reference and evaluation arms write nothing; their day only names sessions
-
-
-def _run_all(specs: list[TaskSpec], workers: int, progress: ProgressCallback | None) -> list[MissionRecord]:
-    records: list[MissionRecord] = []
-    if workers <= 1 or len(specs) <= 1:
-        for spec in specs:
-            records.append(run_task(spec))
-            if progress:
-                progress(len(records), len(specs))
-        return records
-    context = multiprocessing.get_context("spawn")  # safe under Dagster's and pytest's threads
-    chunk = max(1, min(8, len(specs) // (workers * 4)))
-    with context.Pool(processes=min(workers, len(specs))) as pool:
-        for record in pool.imap_unordered(run_task, specs, chunksize=chunk):
-            records.append(record)
-            if progress:
-                progress(len(records), len(specs))
-    return sorted(records, key=lambda r: r.index)
 
 
 class CodingMission:
@@ -86,7 +67,7 @@ class CodingMission:
             )
             for i, s in enumerate(ids)
         ]
-        records = _run_all(specs, workers, progress)
+        records = run_missions(run_task, specs, workers, progress)
         return BatchReport(
             day=day,
             heldout=heldout,
@@ -112,7 +93,7 @@ class CodingMission:
             TaskSpec(day=REFERENCE_DAY, index=i, seed=s, crew=crew, playbook=playbook, exploration=0.0)
             for i, s in enumerate(seeds)
         ]
-        records = _run_all(specs, 1, None)
+        records = run_missions(run_task, specs, 1, None)
         return ArmOutcomes(
             tuple(seeds), tuple(r.success for r in records), tuple(r.failure_mode for r in records)
         )

@@ -7,13 +7,12 @@ the small `MissionRecord`s travel back.
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
 from pipeline.home import ReverieHome
-from pipeline.missions.base import Backend, BatchReport, MissionRecord, ProgressCallback
+from pipeline.missions.base import Backend, BatchReport, ProgressCallback, run_missions
 from pipeline.missions.lunar.flight import draw_conditions, fly_reference
 from pipeline.missions.lunar.runner import DEFAULT_EXPLORATION, MissionSpec, run_mission
 from pipeline.missions.lunar.suite import mission_seed
@@ -77,8 +76,7 @@ def fly_batch(
         )
         for index, seed in enumerate(seed_list)
     ]
-    records = _run_all(specs, workers, progress_for("fly", progress))
-    records.sort(key=lambda record: record.index)
+    records = run_missions(run_mission, specs, workers, progress_for("fly", progress))
     return BatchReport(
         day=day,
         heldout=heldout,
@@ -87,28 +85,6 @@ def fly_batch(
         exploration=epsilon,
         results=records,
     )
-
-
-def _run_all(
-    specs: list[MissionSpec], workers: int, progress: ProgressCallback | None
-) -> list[MissionRecord]:
-    total = len(specs)
-    records: list[MissionRecord] = []
-    if workers <= 1 or total <= 1:
-        for spec in specs:
-            records.append(run_mission(spec))
-            if progress:
-                progress(len(records), total)
-        return records
-    # spawn: safe under Dagster's and pytest's threads, and identical on every platform.
-    context = multiprocessing.get_context("spawn")
-    chunk = max(1, min(8, total // (workers * 4)))
-    with context.Pool(processes=min(workers, total)) as pool:
-        for record in pool.imap_unordered(run_mission, specs, chunksize=chunk):
-            records.append(record)
-            if progress:
-                progress(len(records), total)
-    return records
 
 
 def reference_success_rate(seeds: Sequence[int]) -> float:
