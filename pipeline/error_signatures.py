@@ -145,9 +145,23 @@ _HEX = re.compile(r"\b(?:0x)?(?=[0-9a-f]*\d)[0-9a-f]{7,}\b|\b[0-9a-f]{8}-[0-9a-f
 _NUMBER = re.compile(r"(?<![A-Za-z_<])[-+]?\d+(?:[.,:]\d+)*(?:e[-+]?\d+)?")
 
 
+_RULER_CHARS = "=!_-*#~"
+_PREFIX_STARTS = ("E", "*", ">", "│", "┃", "|")
+
+
 def _clean(line: str) -> str:
-    line = _TAGS.sub("", _ANSI.sub("", line)).strip()
-    line = _RULERS.sub("", _PREFIX.sub("", line)).strip()
+    # Each pattern runs only on a line holding what every match needs (an escape, a tag, a prefix's first
+    # character, a ruler character at an end): most lines need none, and `re.sub` scans every position.
+    if "\x1b" in line:
+        line = _ANSI.sub("", line)
+    if "tool_use_error>" in line:
+        line = _TAGS.sub("", line)
+    line = line.strip()
+    if line.startswith(_PREFIX_STARTS):
+        line = _PREFIX.sub("", line)
+    if line[:1] in _RULER_CHARS or line[-1:] in _RULER_CHARS:
+        line = _RULERS.sub("", line)
+    line = line.strip()
     elixir = _ELIXIR_EXCEPTION.match(line)
     if elixir:  # `** (RuntimeError) message` reads as `RuntimeError: message`
         line = f"{elixir.group(1)}: {elixir.group(2)}".rstrip(": ")
@@ -243,14 +257,18 @@ def _first_sentence(line: str) -> str:
 
 def mask_signature(line: str) -> str:
     """Mask what differs between occurrences of the same error: names, quoted values, paths, ids, numbers."""
-    masked = _MODULE.sub(r"\1 <name>", line)
-    masked = _URL.sub("<url>", masked)
+    # A pattern runs only when the line holds what every one of its matches contains (a separator, a dot, a
+    # digit, ...): on a long line `re.sub` tries every position, and most lines hold no path or number.
+    masked = _MODULE.sub(r"\1 <name>", line) if "odule" in line else line
+    masked = _URL.sub("<url>", masked) if "://" in masked else masked
     masked = _QUOTED.sub("<str>", masked)
-    masked = _PATH.sub("<path>", masked)
-    masked = _FILE.sub("<path>", masked)
-    masked = _HEX.sub("<id>", masked)
-    masked = _NUMBER.sub("<n>", masked)
-    return re.sub(r"\s+", " ", masked).strip()[:SIGNATURE_CHARS]
+    masked = _PATH.sub("<path>", masked) if "/" in masked or "\\" in masked else masked
+    masked = _FILE.sub("<path>", masked) if "." in masked else masked
+    if _DIGIT.search(masked):
+        masked = _NUMBER.sub("<n>", _HEX.sub("<id>", masked))
+    elif "-" in masked:  # a UUID-shaped id holds digits except in rare all-letter cases
+        masked = _HEX.sub("<id>", masked)
+    return " ".join(masked.split())[:SIGNATURE_CHARS]
 
 
 def error_signature(text: str | None, redactor: Redactor | None = None) -> str:
