@@ -8,9 +8,7 @@ by side. A session's partition is its start date across all its staged files.
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -28,6 +26,7 @@ from pipeline.events import EVENTS_DERIVED_COLUMNS, EVENTS_SCHEMA, REJECTS_SCHEM
 from pipeline.home import ReverieHome
 from pipeline.ingest import pending
 from pipeline.ingest.scope import session_branch, session_project
+from pipeline.ingest.staged_frames import STAGED_DAY, write_staged_batch
 from pipeline.ingest.staging import (
     events_path,
     read_manifest,
@@ -35,7 +34,7 @@ from pipeline.ingest.staging import (
     rejects_path,
     session_starts_of,
 )
-from pipeline.lake import partition_files, sql_string, write_partition
+from pipeline.lake import conform, partition_files, write_partition
 
 TASK_CHARS = 500
 BUILD_MEMORY_LIMIT = "1GB"
@@ -75,11 +74,6 @@ def _connect() -> duckdb.DuckDBPyConnection:
     return _in_utc(con)
 
 
-def _scratch_folder(home: ReverieHome) -> Path:
-    """A fresh folder in staging for one build's split of the staged rows (removed when the build ends)."""
-    return home.staging / f".build-{uuid.uuid4().hex}"
-
-
 def _in_utc(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     con.execute("SET TimeZone = 'UTC'")  # date casts and displays in UTC, whatever the machine's zone
     return con
@@ -99,78 +93,93 @@ def build_events_partition(home: ReverieHome, day: date) -> int:
     The day's entry in the build journal is cleared once the partition is written (see `pending`).
     """
     seen = pending.token(home, "events", day)
-    scratch = _scratch_folder(home)
     con = _connect()
     try:
-        _stage_events(home, [day], con, scratch)
-        rows = _write_events_day(home, day, con, scratch)
+        rows = _write_events_day(home, day, con, _staged_rows_by_day(home, [day])[day]).num_rows
     finally:
         con.close()
-        shutil.rmtree(scratch, ignore_errors=True)
     pending.clear(home, "events", day, seen, then_mark="sessions")
     pending.checkpoint("events_partition")
     return rows
 
 
-_SCRATCH_PARTITION = "session_date"
-SPLIT_FLUSH_ROWS = 32_768
+@dataclass(frozen=True)
+class _StagedRows:
+    """Where one day's staged rows are: the batches holding its sessions, the day's sessions, the current
+    files (stage key and `first_staged`) among them, and the range of their `STAGED_DAY`s, by which a
+    query skips the row groups of other days."""
+
+    files: list[Path]
+    sessions: pa.Table
+    current_files: pa.Table
+    first_staged_day: date | None = None
+    last_staged_day: date | None = None
 
 
-def _stage_events(
-    home: ReverieHome, days: Sequence[date], con: duckdb.DuckDBPyConnection, scratch: Path
-) -> None:
-    """Read the staged batches once for all `days` and split the wanted rows by session date into Parquet
-    files under `scratch` (`session_date=<day>/`), each row with its file's `first_staged` run number.
+def _staged_rows_by_day(home: ReverieHome, days: Sequence[date]) -> dict[date, _StagedRows]:
+    """The `_StagedRows` of each of `days`, from the session index and the manifest (no staged row read).
 
-    One pass, because a day's sessions are spread over nearly every batch: reading the batches once per
-    day read the whole of staging once per day. The split is a scan, a hash join and a streaming write
-    (no sort, no window), so memory stays flat; each day then deduplicates and numbers only its own rows
-    (`_write_events_day`). A row is wanted when its stage key is current (listed in the manifest:
-    superseded versions of a file may still sit in a batch) and its session starts on one of `days`;
-    each session's date comes from the session index, as `session_start_dates` gives it.
+    A row is wanted when its stage key is current (listed in the manifest: superseded versions of a file
+    may still sit in a batch) and its session starts on the day, as `session_start_dates` gives it. Its
+    `STAGED_DAY` is its (file, session)'s first timestamp in the index, so the day's range holds them all.
     """
     starts = _session_starts(home).filter(pl.col("date").is_in(list(days))).select("session_id", "date")
-    index = read_session_index(home).join(starts, on="session_id", how="semi")
-    current = index.select("stage_key").unique().join(read_manifest(home), on="stage_key")
-    files = [events_path(home, bundle) for bundle in sorted(current["bundle"].unique().to_list())]
-    files = [f for f in files if f.exists()]
-    if not files:  # every session left these days: empty partitions
-        return
-    con.register("wanted_sessions", starts.to_arrow())
-    con.register("current_files", current.select("stage_key", "first_staged").to_arrow())
-    # Rows are buffered per day until this many are held (default 524,288: a whole 1 GB corpus's worth).
-    con.execute(f"SET partitioned_write_flush_threshold = {SPLIT_FLUSH_ROWS}")
-    try:
-        con.execute(
-            f"""
-            COPY (
-                SELECT s.*, c.first_staged, w.date AS {_SCRATCH_PARTITION}
-                FROM read_parquet({_sql_list(files)}) AS s
-                JOIN current_files AS c USING (stage_key)
-                JOIN wanted_sessions AS w ON w.session_id = s.session_id
-            ) TO {sql_string(scratch)}
-            (FORMAT parquet, PARTITION_BY ({_SCRATCH_PARTITION}), COMPRESSION lz4, OVERWRITE_OR_IGNORE)
-            """
+    located = (
+        read_session_index(home)
+        .join(starts, on="session_id")
+        .join(read_manifest(home).select("stage_key", "first_staged", "bundle"), on="stage_key")
+        .with_columns(pl.col("first_ts").dt.convert_time_zone("UTC").dt.date().alias(STAGED_DAY))
+    )
+    by_day = located.partition_by("date", as_dict=True)
+    sessions_by_day = starts.partition_by("date", as_dict=True)
+    result: dict[date, _StagedRows] = {}
+    for day in days:
+        rows = by_day.get((day,))
+        if rows is None:  # every session left this day: an empty partition
+            result[day] = _StagedRows([], pa.table({}), pa.table({}))
+            continue
+        files = [events_path(home, bundle) for bundle in sorted(rows["bundle"].unique().to_list())]
+        result[day] = _StagedRows(
+            files=[f for f in files if f.exists()],
+            sessions=sessions_by_day[(day,)].select("session_id").to_arrow(),
+            current_files=rows.select("stage_key", "first_staged").unique().to_arrow(),
+            first_staged_day=rows[STAGED_DAY].min(),  # type: ignore[arg-type]
+            last_staged_day=rows[STAGED_DAY].max(),  # type: ignore[arg-type]
         )
-    finally:
-        con.unregister("wanted_sessions")
-        con.unregister("current_files")
+    _add_staged_days({f for rows in result.values() for f in rows.files})
+    return result
 
 
-def _write_events_day(home: ReverieHome, day: date, con: duckdb.DuckDBPyConnection, scratch: Path) -> int:
-    """Write one day's `events` partition from its rows split off by `_stage_events` into `scratch`:
-    deduplicated and numbered (see `build_events_partition`); return its row count."""
-    files = sorted((scratch / f"{_SCRATCH_PARTITION}={day.isoformat()}").glob("*.parquet"))
-    if not files:
+def _add_staged_days(files: Iterable[Path]) -> None:
+    """Rewrite, once, any batch staged before batches had `STAGED_DAY` row groups (same rows, plus the
+    column), so every build reads one layout."""
+    for path in sorted(files):
+        if STAGED_DAY not in pq.read_schema(path).names:
+            write_staged_batch(path, pl.read_parquet(path))
+
+
+def _write_events_day(
+    home: ReverieHome, day: date, con: duckdb.DuckDBPyConnection, staged: _StagedRows
+) -> pa.Table:
+    """Write one day's `events` partition, deduplicated and numbered (see `build_events_partition`), from
+    the row groups of its days in the batches holding its sessions; return the table written."""
+    if not staged.files:
         write_partition(home, "events", day, _EMPTY_EVENTS)
-        return 0
+        return _EMPTY_EVENTS
     columns = ", ".join(name for name in EVENTS_SCHEMA.names if name not in EVENTS_DERIVED_COLUMNS)
+    sessions, current = f"day_sessions_{day:%Y%m%d}", f"current_files_{day:%Y%m%d}"
     cursor = _in_utc(con.cursor())  # a connection of its own: days are written from several threads
     try:
+        cursor.register(sessions, staged.sessions)
+        cursor.register(current, staged.current_files)
         table = cursor.sql(
             f"""
             WITH staged AS (
-                SELECT * FROM read_parquet({_sql_list(files)}, hive_partitioning = false)
+                SELECT s.* EXCLUDE ({STAGED_DAY}), c.first_staged
+                FROM read_parquet({_sql_list(staged.files)}, hive_partitioning = false) AS s
+                JOIN {current} AS c USING (stage_key)
+                JOIN {sessions} AS w USING (session_id)
+                WHERE s.{STAGED_DAY} BETWEEN DATE '{staged.first_staged_day}' AND DATE '{staged.last_staged_day}'
                 QUALIFY row_number() OVER (
                     PARTITION BY session_id, event_id
                     ORDER BY first_staged, source_file, source_line NULLS FIRST, ts, type, content
@@ -193,10 +202,10 @@ def _write_events_day(home: ReverieHome, day: date, con: duckdb.DuckDBPyConnecti
         cursor.close()
     if not table.num_rows:
         write_partition(home, "events", day, _EMPTY_EVENTS)
-        return 0
-    table = add_error_signatures(add_actions(pl.from_arrow(table))).to_arrow()  # type: ignore[arg-type]
+        return _EMPTY_EVENTS
+    table = conform("events", add_error_signatures(add_actions(pl.from_arrow(table))))  # type: ignore[arg-type]
     write_partition(home, "events", day, table)
-    return table.num_rows
+    return table
 
 
 _SESSIONS_SQL = """
@@ -218,7 +227,7 @@ WITH per_session AS (
         sum(tokens_in) AS tokens_in,
         sum(tokens_out) AS tokens_out,
         sum(coalesce(n_redactions, 0)) AS n_redactions
-    FROM read_parquet({files})
+    FROM {events}
     GROUP BY session_id
 )
 SELECT
@@ -260,15 +269,27 @@ def build_sessions_partition(home: ReverieHome, day: date) -> int:
     return rows
 
 
-def _build_sessions(home: ReverieHome, day: date, con: duckdb.DuckDBPyConnection | None) -> int:
-    """The sessions partition of `day`, queried on a new connection of `con`'s database (or a new one)."""
-    files = partition_files(home, "events", [day])
-    if not files or not pq.read_metadata(files[0]).num_rows:
-        write_partition(home, "sessions", day, pa.Table.from_batches([], schema=SESSIONS_SCHEMA))
-        return 0
+def _build_sessions(
+    home: ReverieHome, day: date, con: duckdb.DuckDBPyConnection | None, events: pa.Table | None = None
+) -> int:
+    """The sessions partition of `day`, queried on a new connection of `con`'s database (or a new one),
+    from the day's `events` table just written when given (not read back), else from its partition."""
+    if events is None:
+        files = partition_files(home, "events", [day])
+        if files and pq.read_metadata(files[0]).num_rows:
+            source = f"read_parquet({_sql_list(files)})"
+        else:
+            events = _EMPTY_EVENTS
+    if events is not None:
+        if not events.num_rows:
+            write_partition(home, "sessions", day, pa.Table.from_batches([], schema=SESSIONS_SCHEMA))
+            return 0
+        source = f"day_events_{day:%Y%m%d}"
     cursor = _connect() if con is None else _in_utc(con.cursor())
     try:
-        sql = _SESSIONS_SQL.format(task_chars=TASK_CHARS, day=day.isoformat(), files=_sql_list(files))
+        if events is not None:
+            cursor.register(source, events)
+        sql = _SESSIONS_SQL.format(task_chars=TASK_CHARS, day=day.isoformat(), events=source)
         frame = pl.from_arrow(cursor.sql(sql).to_arrow_table())
     finally:
         cursor.close()
@@ -335,39 +356,38 @@ def build_partitions(
 ) -> PartitionCounts:
     """Rebuild `events` then `sessions` for each of `session_days`, and `rejects` for each of `reject_days`.
 
-    The staged batches are read once for all the days and split by day (`_stage_events`, on every core),
-    then the days are written `workers` at a time (default: the CPU count), each on a one-thread
-    connection of the same in-memory database. A day that fails stays pending in the build journal and does not stop the others
-    (a failure of the shared read leaves every day pending); the first failure is raised once every day
-    was tried.
+    Days are built `workers` at a time (default: the CPU count), each on a one-thread connection of the
+    same in-memory database, reading only its own row groups of the staged batches. A day that fails stays
+    pending in the build journal and does not stop the others (a failure to locate the staged rows leaves
+    every day pending); the first failure is raised once every day was tried.
     """
     counts = PartitionCounts()
     days = sorted(set(session_days))
-    jobs: list[tuple[Callable[[date], None], date]] = []
     failures: list[BaseException] = []
-    scratch = _scratch_folder(home)
     con = _connect()
     try:
         seen = {day: pending.token(home, "events", day) for day in days}
+        staged: dict[date, _StagedRows] = {}
         try:
-            if days:
-                _stage_events(home, days, con, scratch)
+            staged = _staged_rows_by_day(home, days) if days else {}
         except Exception as error:  # every day stays pending
             failures.append(error)
             days = []
 
         def one_day(day: date) -> None:
-            counts.events[day] = _write_events_day(home, day, con, scratch)
+            events = _write_events_day(home, day, con, staged[day])
+            counts.events[day] = events.num_rows
             pending.clear(home, "events", day, seen[day], then_mark="sessions")
             pending.checkpoint("events_partition")
             seen_sessions = pending.token(home, "sessions", day)
-            counts.sessions[day] = _build_sessions(home, day, con)
+            counts.sessions[day] = _build_sessions(home, day, con, events)
             pending.clear(home, "sessions", day, seen_sessions)
 
         def rejects(day: date) -> None:
             counts.rejects[day] = build_rejects_partition(home, day)
 
-        jobs = [(one_day, day) for day in days] + [(rejects, day) for day in sorted(set(reject_days))]
+        jobs: list[tuple[Callable[[date], None], date]] = [(one_day, day) for day in days]
+        jobs += [(rejects, day) for day in sorted(set(reject_days))]
         workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
         if workers == 1:
             for job, day in jobs:
@@ -384,7 +404,6 @@ def build_partitions(
                         failures.append(future.exception())  # type: ignore[arg-type]
     finally:
         con.close()
-        shutil.rmtree(scratch, ignore_errors=True)
     if failures:
         raise failures[0]
     return counts

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from pipeline.events import EVENTS_DERIVED_COLUMNS, EVENTS_SCHEMA
 from pipeline.ingest.base import EventRow
@@ -116,6 +117,40 @@ def events_frame(files: list[ParsedFile], redactor: Redactor) -> tuple[pl.DataFr
         pl.col("ts").cast(pl.Datetime("us", "UTC"))
     )
     return frame, per_file
+
+
+STAGED_DAY = "file_day"
+"""A staged row's day: the UTC date of its session's first timestamp in its own source file, which is what
+the session index records for that (file, session). A staged batch holds one row group per such day, so a
+partition build reads only the row groups of the days it needs (see `pipeline.ingest.partitions`)."""
+
+
+def with_staged_days(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with its `STAGED_DAY` column, rows of the same day together (order kept within a day)."""
+    ts = pl.col("ts")
+    if frame.schema["ts"] != pl.Datetime("us", "UTC"):  # an empty frame keeps the schema's epoch integers
+        ts = ts.cast(pl.Datetime("us", "UTC"))
+    day = ts.min().over("stage_key", "session_id").dt.date().alias(STAGED_DAY)
+    return frame.with_columns(day).sort(STAGED_DAY, maintain_order=True)
+
+
+def write_staged_batch(path: Path, frame: pl.DataFrame) -> None:
+    """Write a batch's staged events atomically, one row group per `STAGED_DAY`, with statistics only for
+    that column: a build of one day then skips every other day's row groups by their statistics, instead
+    of reading (or splitting beforehand) the whole batch. pyarrow's writer, since polars' cannot cut row
+    groups at given rows."""
+    frame = with_staged_days(frame)
+    lengths = frame.group_by(STAGED_DAY, maintain_order=True).len()["len"].to_list() or [0]
+    table = frame.to_arrow()
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    with pq.ParquetWriter(
+        tmp, table.schema, compression=STAGING_COMPRESSION, write_statistics=[STAGED_DAY]
+    ) as writer:
+        offset = 0
+        for length in lengths:
+            writer.write_table(table.slice(offset, length), row_group_size=max(length, 1))
+            offset += length
+    os.replace(tmp, path)
 
 
 def write_frame_atomically(path: Path, frame: pl.DataFrame) -> None:

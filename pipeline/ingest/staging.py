@@ -29,6 +29,7 @@ from pipeline.ingest.staged_frames import (
     ParsedFile,
     events_frame,
     write_frame_atomically,
+    write_staged_batch,
 )
 from pipeline.lake import write_file_atomically
 from pipeline.redaction import Redactor
@@ -125,7 +126,7 @@ def stage_files_together(
     for staged in fresh:
         staged.bundle = bundle
     events = pl.concat(frames) if frames else pl.DataFrame(schema=STAGING_FRAME_SCHEMA)
-    write_frame_atomically(events_path(home, bundle), events)
+    write_staged_batch(events_path(home, bundle), events)
     if reject_frames:
         write_frame_atomically(rejects_path(home, bundle), pl.concat(list(reject_frames.values())))
     return results
