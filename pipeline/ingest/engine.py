@@ -4,7 +4,7 @@ Two steps because a session's partition is its start date, which is only known o
 read (subagent transcripts and resumed sessions arrive as separate files). `stage_files` is incremental
 and parallel (the parent and one spawned process per further core, one staged Parquet per ~8 MB batch of
 files); the `build_*_partition` functions are pure DuckDB SQL over staging, so rebuilding any day is
-cheap, deterministic and idempotent, and `build_partitions` reads staging once for all the days it builds.
+cheap, deterministic and idempotent, and each day reads only its own row groups of the staged batches.
 The partition builders live in `pipeline.ingest.partitions` and are importable from here too.
 The Dagster assets (`staged_logs` -> `events` -> `sessions`) and `reverie ingest` call these.
 """
