@@ -166,44 +166,48 @@ def _write_events_day(
     if not staged.files:
         write_partition(home, "events", day, _EMPTY_EVENTS)
         return _EMPTY_EVENTS
-    columns = ", ".join(name for name in EVENTS_SCHEMA.names if name not in EVENTS_DERIVED_COLUMNS)
     sessions, current = f"day_sessions_{day:%Y%m%d}", f"current_files_{day:%Y%m%d}"
     cursor = _in_utc(con.cursor())  # a connection of its own: days are written from several threads
     try:
         cursor.register(sessions, staged.sessions)
         cursor.register(current, staged.current_files)
-        table = cursor.sql(
+        ordered = cursor.sql(
             f"""
-            WITH staged AS (
-                SELECT s.* EXCLUDE ({STAGED_DAY}), c.first_staged
+            WITH wanted AS (
+                SELECT s.* EXCLUDE ({STAGED_DAY}, seq), c.first_staged
                 FROM read_parquet({_sql_list(staged.files)}, hive_partitioning = false) AS s
                 JOIN {current} AS c USING (stage_key)
                 JOIN {sessions} AS w USING (session_id)
                 WHERE s.{STAGED_DAY} BETWEEN DATE '{staged.first_staged_day}' AND DATE '{staged.last_staged_day}'
+            ),
+            repeated AS (SELECT session_id, event_id FROM wanted GROUP BY ALL HAVING count(*) > 1),
+            kept AS (
+                SELECT * FROM wanted ANTI JOIN repeated USING (session_id, event_id)
+                UNION ALL BY NAME
+                SELECT * FROM (SELECT * FROM wanted SEMI JOIN repeated USING (session_id, event_id))
                 QUALIFY row_number() OVER (
                     PARTITION BY session_id, event_id
                     ORDER BY first_staged, source_file, source_line NULLS FIRST, ts, type, content
                 ) = 1
             )
-            SELECT {columns}, DATE '{day.isoformat()}' AS date, n_redactions
-            FROM (
-                SELECT * EXCLUDE (seq, stage_key, first_staged), row_number() OVER (
-                    PARTITION BY session_id
-                    ORDER BY ts,
-                             CASE type WHEN 'session_start' THEN 0 WHEN 'session_end' THEN 2 ELSE 1 END,
-                             source_file, source_line NULLS FIRST, event_id
-                ) - 1 AS seq
-                FROM staged
-            )
-            ORDER BY session_id, seq
+            SELECT * EXCLUDE (stage_key, first_staged), DATE '{day.isoformat()}' AS date
+            FROM kept
+            ORDER BY session_id, ts, CASE type WHEN 'session_start' THEN 0 WHEN 'session_end' THEN 2 ELSE 1 END,
+                     source_file, source_line NULLS FIRST, event_id
             """
         ).to_arrow_table()
     finally:
         cursor.close()
-    if not table.num_rows:
+    if not ordered.num_rows:
         write_partition(home, "events", day, _EMPTY_EVENTS)
         return _EMPTY_EVENTS
-    table = conform("events", add_error_signatures(add_actions(pl.from_arrow(table))))  # type: ignore[arg-type]
+    # Rows come in transcript order within each session, so `seq` is a row's place in its session.
+    events = pl.from_arrow(ordered).with_columns(  # type: ignore[union-attr]
+        pl.int_range(pl.len(), dtype=pl.Int64).over("session_id").alias("seq")
+    )
+    columns = [name for name in EVENTS_SCHEMA.names if name not in EVENTS_DERIVED_COLUMNS]
+    events = events.select(*columns, "date", "n_redactions")
+    table = conform("events", add_error_signatures(add_actions(events)))
     write_partition(home, "events", day, table)
     return table
 
