@@ -134,6 +134,20 @@ def with_staged_days(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(day).sort(STAGED_DAY, maintain_order=True)
 
 
+_REPEATED_COLUMNS = [
+    "session_id",
+    "agent",
+    "type",
+    "role",
+    "tool",
+    "source_format",
+    "source_file",
+    "stage_key",
+]
+"""Columns whose values repeat within a row group: dictionary-encoded. The rest (texts, event ids) would
+only pay for a dictionary that grows with every row (measured 0.36 against 0.26 CPU-s per 0.1 GB)."""
+
+
 def write_staged_batch(path: Path, frame: pl.DataFrame) -> None:
     """Write a batch's staged events atomically, one row group per `STAGED_DAY`, with statistics only for
     that column: a build of one day then skips every other day's row groups by their statistics, instead
@@ -144,7 +158,11 @@ def write_staged_batch(path: Path, frame: pl.DataFrame) -> None:
     table = frame.to_arrow()
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     with pq.ParquetWriter(
-        tmp, table.schema, compression=STAGING_COMPRESSION, write_statistics=[STAGED_DAY]
+        tmp,
+        table.schema,
+        compression=STAGING_COMPRESSION,
+        write_statistics=[STAGED_DAY],
+        use_dictionary=_REPEATED_COLUMNS,
     ) as writer:
         offset = 0
         for length in lengths:
