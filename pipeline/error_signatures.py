@@ -236,15 +236,37 @@ def _score_by_patterns(line: str) -> tuple[int, bool]:
 
 def best_error_line(text: str | None) -> str:
     """The most informative line of an error text, cleaned but not masked ("" for an empty text)."""
+    lines = _cleaned_lines(text)
+    return _best_line(lines, *_present_words("\n".join(lines).lower()))
+
+
+def _cleaned_lines(text: str | None) -> list[str]:
     raw = (text or "").replace("\\n", "\n").splitlines()[:MAX_SCANNED_LINES]
-    lines = [line for line in map(_clean, raw) if line]
-    causes, error_words = _present_words("\n".join(lines).lower())
+    return [line for line in map(_clean, raw) if line]
+
+
+def _best_line(lines: list[str], causes: tuple[_Cause, ...], error_words: bool) -> str:
     best, best_score = "", -1
     for line in lines:
         score, prefer_last = _score(line, causes, error_words)
         if score > best_score or (score == best_score and prefer_last):
             best, best_score = line, score
     return _first_sentence(best)
+
+
+_WORDS = tuple(sorted({word for words in _CAUSE_WORDS for word in words} | set(_ERROR_WORD_LIST)))
+
+
+def _present_words_of_many(lowered_texts: list[str]) -> list[tuple[tuple[_Cause, ...], bool]]:
+    """`_present_words` of many texts in one multi-pattern pass (polars' Aho-Corasick, every match
+    including overlapping ones) instead of one substring search per word and text."""
+    found = pl.Series(lowered_texts, dtype=pl.String).str.extract_many(list(_WORDS), overlapping=True)
+    looks = []
+    for words in found.to_list():
+        present = set(words)
+        causes = tuple(cause for cause in _ALL_CAUSES if not present.isdisjoint(cause[1]))
+        looks.append((causes, not present.isdisjoint(_ERROR_WORD_LIST)))
+    return looks
 
 
 def _first_sentence(line: str) -> str:
@@ -282,6 +304,18 @@ def error_signature(text: str | None, redactor: Redactor | None = None) -> str:
     return mask_signature(best_error_line(redacted))
 
 
+def error_signatures(texts: list[str], redactor: Redactor | None = None) -> list[str]:
+    """`error_signature` of each of `texts`, the same result at a fraction of the cost for many texts: one
+    redaction batch (`Redactor.redact_all`) and one word look for all of them."""
+    redacted, _ = (redactor or Redactor()).redact_all(texts)
+    lines = [_cleaned_lines(text) if text and text.strip() else [] for text in redacted]
+    looks = _present_words_of_many(["\n".join(text_lines).lower() for text_lines in lines])
+    return [
+        mask_signature(_best_line(text_lines, *look)) if text and text.strip() else ""
+        for text, text_lines, look in zip(texts, lines, looks, strict=True)
+    ]
+
+
 def add_error_signatures(events: pl.DataFrame, redactor: Redactor | None = None) -> pl.DataFrame:
     """`events` with `error_signature` filled for failed tool results and error events (null elsewhere).
 
@@ -290,8 +324,10 @@ def add_error_signatures(events: pl.DataFrame, redactor: Redactor | None = None)
         (pl.col("type") == "tool_result") & pl.col("is_error").fill_null(False)
     )
     texts = events.filter(failed)["content"].unique().drop_nulls().to_list()
-    active = redactor or Redactor()
-    signature_of = {text: error_signature(text, active) or None for text in texts}
+    signature_of = {
+        text: signature or None
+        for text, signature in zip(texts, error_signatures(texts, redactor), strict=True)
+    }
     signatures = (
         events["content"].replace_strict(signature_of, default=None, return_dtype=pl.String)
         if signature_of
