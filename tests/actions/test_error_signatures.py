@@ -200,3 +200,11 @@ def test_best_line_with_text_level_word_screening_equals_scoring_every_line_in_f
     texts += [PYTEST_COLLECTION_ERROR, PYTEST_RED]
     for text in texts:
         assert best_error_line(text) == _best_line_by_patterns(text), text[:200]
+
+
+def test_signatures_of_many_texts_equal_each_text_on_its_own() -> None:
+    """The batch (`error_signatures`: one redaction pass, one multi-pattern word look) changes no signature."""
+    lines = _score_lines()
+    texts = ["\n".join(lines[i : i + 12]) for i in range(0, len(lines), 12)]
+    texts += [PYTEST_COLLECTION_ERROR, PYTEST_RED, "", "   ", "ghp_" + "a" * 36 + " timed out", "Tİmeout ſ"]
+    assert error_signatures.error_signatures(texts) == [error_signature(text) for text in texts]
