@@ -27,6 +27,7 @@ from pipeline.home import ReverieHome
 from pipeline.ingest import pending
 from pipeline.ingest.base import RecordTally
 from pipeline.ingest.discovery import LOG_SUFFIXES, discover, discover_files
+from pipeline.ingest.manifest import read_manifest, record_staged
 from pipeline.ingest.partitions import (
     TASK_CHARS,
     PartitionCounts,
@@ -38,12 +39,7 @@ from pipeline.ingest.partitions import (
     session_start_dates,
     staged_dates,
 )
-from pipeline.ingest.staging import (
-    StagedFile,
-    read_manifest,
-    record_staged,
-    stage_files_together,
-)
+from pipeline.ingest.staging import StagedFile, stage_files_together
 from pipeline.progress import progress_for
 from pipeline.redaction import Redactor
 from pipeline.redaction_fields import redact_identifiers

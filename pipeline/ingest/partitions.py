@@ -25,15 +25,10 @@ from pipeline.error_signatures import add_error_signatures
 from pipeline.events import EVENTS_DERIVED_COLUMNS, EVENTS_SCHEMA, REJECTS_SCHEMA, SESSIONS_SCHEMA
 from pipeline.home import ReverieHome
 from pipeline.ingest import pending
+from pipeline.ingest.manifest import read_manifest, read_session_index, session_starts_of
 from pipeline.ingest.scope import session_branch, session_project
 from pipeline.ingest.staged_frames import STAGED_DAY, write_staged_batch
-from pipeline.ingest.staging import (
-    events_path,
-    read_manifest,
-    read_session_index,
-    rejects_path,
-    session_starts_of,
-)
+from pipeline.ingest.staging import events_path, rejects_path
 from pipeline.lake import conform, partition_files, write_partition
 
 TASK_CHARS = 500

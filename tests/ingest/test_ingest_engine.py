@@ -73,7 +73,7 @@ def test_sessions_are_partitioned_by_their_start_date_in_utc(home: ReverieHome) 
 
 
 def test_a_late_file_adds_to_a_session_but_never_moves_its_date(home: ReverieHome, copy_fixture) -> None:
-    """A session's date is set by the run that first staged it (see `staging.session_starts_of`): a later
+    """A session's date is set by the run that first staged it (see `manifest.session_starts_of`): a later
     file with earlier timestamps adds its events to the session's partition, and moves nothing."""
     part2 = copy_fixture("native/split/mission-0008.part2.jsonl")
     first = ingest(home, [part2])

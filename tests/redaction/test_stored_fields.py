@@ -10,7 +10,7 @@ from planted import PLANTED
 
 from pipeline.home import ReverieHome
 from pipeline.ingest.engine import ingest
-from pipeline.ingest.staging import read_manifest
+from pipeline.ingest.manifest import read_manifest
 from pipeline.lake import read_table
 
 GITHUB = PLANTED["github_token"][0]
