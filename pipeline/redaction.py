@@ -139,6 +139,8 @@ class Redactor:
                 anchor_words.add(needle)
         self._anchor_words = sorted(anchor_words)
         self._trigger_words = sorted({needle for needle, lowered, _ in self._plan if lowered})  # type: ignore[misc]
+        self._anchor_word_set = frozenset(self._anchor_words)
+        self._screen_words = sorted(anchor_words | set(self._trigger_words))
 
     @staticmethod
     def _screen(text: str, plan: Iterable[_Check]) -> tuple[int, list[_Check]]:
@@ -155,7 +157,8 @@ class Redactor:
         return mask, hits
 
     def _screen_in_one_pass(self, text: str) -> tuple[int, list[_Check]]:
-        """`_screen` with one multi-pattern pass for all literal anchors and one for the trigger words.
+        """`_screen` with one multi-pattern pass for all literal anchors and trigger words (two passes when
+        the text is not ASCII).
 
         Same result: a literal anchor hits when the matcher found it; a regex anchor when one of its
         literals was found and the regex then matches (with no literal known, the regex always runs); a
@@ -163,13 +166,16 @@ class Redactor:
         the text lowered by `fold_case` (which equates a few non-ASCII letters with ASCII ones).
         """
         column = pl.Series([text], dtype=pl.String)
-        anchors = set(column.str.extract_many(self._anchor_words, overlapping=True)[0])
         if text.isascii():
-            found = column.str.extract_many(
-                self._trigger_words, ascii_case_insensitive=True, overlapping=True
+            # One case-insensitive pass for both: it reports every occurrence as the text spells it, so an
+            # anchor is present exactly when some reported occurrence spells it in its own case.
+            found = set(
+                column.str.extract_many(self._screen_words, ascii_case_insensitive=True, overlapping=True)[0]
             )
-            triggers = {word.lower() for word in found[0]}
+            anchors = found & self._anchor_word_set
+            triggers = {word.lower() for word in found}
         else:
+            anchors = set(column.str.extract_many(self._anchor_words, overlapping=True)[0])
             lowered = fold_case(text)
             triggers = {word for word in self._trigger_words if word in lowered}
         mask = 0
