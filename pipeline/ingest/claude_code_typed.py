@@ -13,10 +13,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import orjson
-
 from pipeline.ingest.base import EventRow
-from pipeline.ingest.claude_code_lines import Message, ResultPart, TranscriptLine
+from pipeline.ingest.claude_code_lines import Message, ResultPart, TranscriptLine, orjson_value
 from pipeline.ingest.claude_code_records import _BOOKKEEPING, _KNOWN_PROGRESS
 from pipeline.ingest.claude_code_rows import (
     _FileState,
@@ -46,8 +44,8 @@ def read_typed_line(state: _FileState, line: TranscriptLine, line_number: int) -
             return False
         agent = (line.agent_id or "sidechain") if line.is_sidechain else "main"
         return _message(state, line, line_number, line.session_id, agent, inline=False)
-    if line.message is not None or line.tool_use_result:
-        return False  # values only the generic path reads (or validates) on a line of another type
+    if line.message is not None:
+        return False  # a message on a line of another type: the generic path decides what it means
     if kind == "progress":
         progress = line.data
         if progress is None:
@@ -95,19 +93,18 @@ def _message(
     inputs: dict[int, Any] = {}
     result_summary: dict[str, Any] | None = None
     result_failed = False
-    try:
-        if line.tool_use_result:
-            result_summary, result_failed = _result_summary(orjson.loads(memoryview(line.tool_use_result)))
-        if isinstance(content, list):
+    if isinstance(content, list):
+        try:
             for index, block in enumerate(content):
                 if block.type not in _MAPPED_BLOCKS:
                     return False
-                if block.input:
+                if block.input is not None:
                     if block.type not in _TOOL_CALLS:
                         return False
-                    inputs[index] = orjson.loads(memoryview(block.input))
-    except orjson.JSONDecodeError:
-        return False  # a value orjson refuses: the whole line is a reject on the generic path
+                    inputs[index] = orjson_value(block.input)
+        except OverflowError:
+            return False  # a number orjson refuses: the whole line is a reject on the generic path
+        result_summary, result_failed = _result_summary(line.tool_use_result)
 
     parent_uuid = line.parent_uuid
     parent = state.line_event.get(parent_uuid, parent_uuid) if parent_uuid is not None else None
