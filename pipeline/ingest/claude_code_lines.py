@@ -19,6 +19,9 @@ same values:
 - fields the adapter reads are typed as narrowly as the generic path needs them (a `str` it would
   `str()` or test for truthiness, a token count within what `as_int` returns unchanged): a value of any
   other type fails the decode and the line goes the generic way, whose rejects and rows stay as they are.
+One difference remains, for lines no writer produces: a key written twice whose first value is an integer
+of more than 308 digits. Both parsers keep the second value, but orjson refuses the line over the first
+(no float holds it) while msgspec has already dropped it unchecked, so the typed path reads the line.
 """
 
 from __future__ import annotations
