@@ -85,11 +85,8 @@ def _message(
         return False
     content = message.content
     start = state.starts.get(session_id) if agent == "main" and not inline else None
-    if start is not None:
-        try:
-            _ = ts < start.first_ts  # naive vs aware: the generic path rejects the line half-way
-        except TypeError:
-            return False
+    if start is not None and (ts.tzinfo is None) != (start.first_ts.tzinfo is None):
+        return False  # naive vs aware times do not compare: the generic path rejects the line half-way
     inputs: dict[int, Any] = {}
     result_summary: dict[str, Any] | None = None
     result_failed = False
@@ -212,21 +209,29 @@ def _note_start(
         start = state.starts[session_id] = _SessionStart(first_ts=ts)
     elif ts < start.first_ts:
         start.first_ts = ts
-    if start.missing:
-        context = start.context
-        still_missing = []
-        for source, feature in start.missing:
-            value = getattr(line, source)
-            if value:
-                context[feature] = value
-            else:
-                still_missing.append((source, feature))
-        start.missing = tuple(still_missing)
+    for source, _ in start.missing:  # usually a feature or two the session never names: nothing found
+        if getattr(line, source):
+            start.missing = _noted(start.context, line, start.missing)
+            break
     if not start.has_model and message.model is not None:
         start.context["model"] = message.model
         start.has_model = True
     if start.task is None and line.type == "user":
         start.task = _prompt(line, content)
+
+
+def _noted(
+    context: dict[str, Any], line: TranscriptLine, missing: tuple[tuple[str, str], ...]
+) -> tuple[tuple[str, str], ...]:
+    """Put the features the line names into `context`; return those still missing."""
+    still_missing = []
+    for source, feature in missing:
+        value = getattr(line, source)
+        if value:
+            context[feature] = value
+        else:
+            still_missing.append((source, feature))
+    return tuple(still_missing)
 
 
 def _prompt(line: TranscriptLine, content: Any) -> str | None:
