@@ -359,7 +359,7 @@ class ClaudeCodeAdapter:
                 input={"task": start.task, "context": start.context, "playbook_version": None},
                 content=start.task,
             )
-        session_ids = {row.session_id for row in state.rows}
+        session_ids = {row.session_id for row in state.rows} if state.summaries else set()
         if len(session_ids) != 1 and state.summaries:  # whose session a summary names is unknowable here
             for _ in state.summaries:
                 state.tally.skip("summary (no single session)", known=True)

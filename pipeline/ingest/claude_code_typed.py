@@ -87,7 +87,7 @@ def _message(
     start = state.starts.get(session_id) if agent == "main" and not inline else None
     if start is not None and (ts.tzinfo is None) != (start.first_ts.tzinfo is None):
         return False  # naive vs aware times do not compare: the generic path rejects the line half-way
-    inputs: dict[int, Any] = {}
+    inputs: dict[int, Any] = {}  # block index -> its tool input, as orjson reads it
     result_summary: dict[str, Any] | None = None
     result_failed = False
     if isinstance(content, list):
@@ -101,7 +101,8 @@ def _message(
                     inputs[index] = orjson_value(block.input)
         except OverflowError:
             return False  # a number orjson refuses: the whole line is a reject on the generic path
-        result_summary, result_failed = _result_summary(line.tool_use_result)
+        if line.tool_use_result is not None:
+            result_summary, result_failed = _result_summary(line.tool_use_result)
 
     parent_uuid = line.parent_uuid
     parent = state.line_event.get(parent_uuid, parent_uuid) if parent_uuid is not None else None
