@@ -74,6 +74,7 @@ class Usage(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     service_tier: str | None = None
     inference_geo: str | None = None
     server_tool_use: dict[str, Int64] | None = None
+    thinking_tokens: Int64 | None = None
     iterations: Any = None
 
 
