@@ -61,6 +61,10 @@ class ClaudeCodeAdapter:
     description: ClassVar[str] = "Claude Code session transcripts, including subagent sidechains"
     path_pattern: ClassVar[str] = "~/.claude/projects/<project-slug>/<sessionId>.jsonl"
 
+    def __init__(self, *, typed_lines: bool = True) -> None:
+        # False: every line goes the generic dict path (the typed path's oracle in the tests)
+        self.typed_lines = typed_lines
+
     def sniff(self, path: Path, head: bytes) -> float:
         """1.0 (certain: the search stops here) for a known line type carrying a session id and a line
         uuid, which no other format writes together; 0.6 for a file whose first 8 lines open with bookkeeping
@@ -81,10 +85,6 @@ class ClaudeCodeAdapter:
             if kind in ("summary", "file-history-snapshot") and seen_lines == 1:
                 bookkeeping_first = True  # the next lines usually confirm
         return 0.6 if bookkeeping_first else 0.0
-
-    def __init__(self, *, typed_lines: bool = True) -> None:
-        self.typed_lines = typed_lines
-        """False: every line goes the generic dict path (the typed path's oracle in the tests)."""
 
     def parse(
         self, path: Path, data: bytes | None = None, tally: RecordTally | None = None
