@@ -17,7 +17,7 @@ import pytest
 from pipeline.ingest import claude_code
 from pipeline.ingest.base import RecordTally
 from pipeline.ingest.claude_code import ClaudeCodeAdapter
-from pipeline.ingest.registry import CERTAIN, sniff_head
+from pipeline.ingest.registry import CERTAIN, SNIFF_BYTES, sniff_head
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 TYPED, GENERIC = ClaudeCodeAdapter(), ClaudeCodeAdapter(typed_lines=False)
@@ -51,7 +51,7 @@ def _claude_code_files() -> list[Path]:
     return [
         path
         for path in sorted(FIXTURES.rglob("*.jsonl"))
-        if sniff_head(path, path.read_bytes()[: 64 * 1024]) is claude_code.ADAPTER
+        if sniff_head(path, path.read_bytes()[:SNIFF_BYTES]) is claude_code.ADAPTER
     ]
 
 
