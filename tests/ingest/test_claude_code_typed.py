@@ -95,7 +95,8 @@ def _dumps(value: Any, raw: bytes) -> bytes:
 
 def _damaged(line: bytes) -> Iterator[bytes]:
     """The line with each of its values (6 levels deep) replaced in turn by a wrong value, then by a raw
-    one, and with each object's last key written twice, first with a bad value (orjson keeps the last)."""
+    one, with each object's last key written twice, first with a bad value (orjson keeps the last), and
+    with a key the typed schema does not know."""
     record = orjson.loads(line)
     for number, path in enumerate(_paths(record)):
         yield _dumps(_replaced(record, path, WRONG_VALUES[number % len(WRONG_VALUES)]), b"")
@@ -109,6 +110,7 @@ def _damaged(line: bytes) -> Iterator[bytes]:
             doubled = _replaced(record, path, {DUPLICATE_MARK: RAW_MARK, **target})
             text = _dumps(doubled, DUPLICATED_VALUES[number % len(DUPLICATED_VALUES)])
             yield text.replace(json.dumps(DUPLICATE_MARK).encode(), json.dumps(last_key).encode())
+            yield _dumps(_replaced(record, path, {**target, "keyFromANewerVersion": {"k": 1}}), b"")
 
 
 @pytest.mark.parametrize("source", DAMAGED_SOURCES, ids=lambda path: path.name)
