@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 import orjson
 
 from pipeline.ingest.base import EventRow, RecordTally, Reject
+from pipeline.ingest.claude_code_lines import decode_line
 from pipeline.ingest.claude_code_records import (
     _BOOKKEEPING,
     _CONTEXT_RECORDS,
@@ -47,8 +48,10 @@ from pipeline.ingest.claude_code_rows import (
     _SessionStart,
     _timestamp,
 )
+from pipeline.ingest.claude_code_typed import read_typed_line
 from pipeline.ingest.derived import as_int
-from pipeline.ingest.jsonl import iter_json_lines, json_bytes, raw_preview
+from pipeline.ingest.jsonl import iter_lines, json_bytes, loads_line, raw_preview
+from pipeline.ingest.registry import CERTAIN
 
 __all__ = ["ADAPTER", "TASK_PREVIEW_CHARS", "ClaudeCodeAdapter", "LineError"]
 
@@ -58,9 +61,17 @@ class ClaudeCodeAdapter:
     description: ClassVar[str] = "Claude Code session transcripts, including subagent sidechains"
     path_pattern: ClassVar[str] = "~/.claude/projects/<project-slug>/<sessionId>.jsonl"
 
+    def __init__(self, *, typed_lines: bool = True) -> None:
+        # False: every line goes the generic dict path (the typed path's oracle in the tests)
+        self.typed_lines = typed_lines
+
     def sniff(self, path: Path, head: bytes) -> float:
+        """1.0 (certain: the search stops here) for a known line type carrying a session id and a line
+        uuid, which no other format writes together; 0.6 for a file whose first 8 lines open with bookkeeping
+        (a summary or snapshot) but show no such line."""
         seen_lines = 0
-        for raw in head.split(b"\n")[:8]:
+        bookkeeping_first = False
+        for raw in head.split(b"\n", 8)[:8]:
             try:
                 record = orjson.loads(raw)
             except orjson.JSONDecodeError:
@@ -70,20 +81,30 @@ class ClaudeCodeAdapter:
             if not isinstance(kind, str) or kind not in _LINE_TYPES:
                 continue  # a mistyped or unknown line must not hide the good lines after it
             if "sessionId" in record and ("uuid" in record or "parentUuid" in record):
-                return 0.95
-            if record.get("type") in ("summary", "file-history-snapshot") and seen_lines == 1:
-                return 0.6  # a bookkeeping first line; the next lines usually confirm
-        return 0.0
+                return CERTAIN
+            if kind in ("summary", "file-history-snapshot") and seen_lines == 1:
+                bookkeeping_first = True  # the next lines usually confirm
+        return 0.6 if bookkeeping_first else 0.0
 
     def parse(
         self, path: Path, data: bytes | None = None, tally: RecordTally | None = None
     ) -> Iterator[EventRow | Reject]:
         state = _FileState(tally=tally if tally is not None else RecordTally())
-        for item in iter_json_lines(path, data):
+        typed_lines = self.typed_lines
+        for item in iter_lines(path, data):
             if isinstance(item, Reject):
                 yield item
                 continue
-            line_number, record = item
+            line_number, line, is_last = item
+            if typed_lines:
+                decoded = decode_line(line)
+                if decoded is not None and read_typed_line(state, decoded, line_number):
+                    continue
+            parsed = loads_line(line_number, line, is_last)
+            if isinstance(parsed, Reject):
+                yield parsed
+                continue
+            record = parsed[1]
             if not isinstance(record, dict):
                 yield Reject(line_number, "line is not a JSON object", raw_preview(json_bytes(record)))
                 continue
@@ -338,7 +359,7 @@ class ClaudeCodeAdapter:
                 input={"task": start.task, "context": start.context, "playbook_version": None},
                 content=start.task,
             )
-        session_ids = {row.session_id for row in state.rows}
+        session_ids = {row.session_id for row in state.rows} if state.summaries else set()
         if len(session_ids) != 1 and state.summaries:  # whose session a summary names is unknowable here
             for _ in state.summaries:
                 state.tally.skip("summary (no single session)", known=True)

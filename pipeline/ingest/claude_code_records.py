@@ -63,9 +63,11 @@ META_SIDECAR_MAX_BYTES = 64 * 1024
 def subagent_meta(path: Path, rows: list[EventRow]) -> Iterator[EventRow]:
     """A subagent transcript's `agent-<id>.meta.json` sidecar (agent type, task, spawning tool call,
     depth) as one event, linked to the tool call that spawned it so nested subagents form a tree."""
+    if not path.name.startswith("agent-"):
+        return
     sidecar = path.with_name(f"{path.stem}.meta.json")
     sidechain = [row for row in rows if row.agent != "main"]
-    if not sidechain or not path.name.startswith("agent-"):
+    if not sidechain:
         return
     try:
         if not sidecar.is_file() or sidecar.stat().st_size > META_SIDECAR_MAX_BYTES:

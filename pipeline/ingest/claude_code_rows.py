@@ -175,6 +175,11 @@ def _is_prompt(record: dict[str, Any], content: Any) -> str | None:
         if len(texts) != len(content):
             return None
         content = "\n".join(texts)
+    return prompt_preview(content)
+
+
+def prompt_preview(content: Any) -> str | None:
+    """A prompt's text as `session_start` keeps it, or None for an empty one or a command echo."""
     if (
         not isinstance(content, str)
         or not content.strip()

@@ -58,6 +58,14 @@ def iter_json_lines(path: Path, data: bytes | None = None) -> Iterator[tuple[int
     `data` lets a caller that already read the file (to hash it) avoid a second read. Blank lines are
     skipped silently; an empty file yields one reject so that it shows up in the rejects table.
     """
+    for item in iter_lines(path, data):
+        yield item if isinstance(item, Reject) else loads_line(*item)
+
+
+def iter_lines(path: Path, data: bytes | None = None) -> Iterator[tuple[int, bytes, bool] | Reject]:
+    """Yield `(line_number, line, is_last)` for each non-blank line that is not too long to parse, and a
+    `Reject` for each one that is (or for an empty file): `iter_json_lines` before the JSON parsing, for a
+    reader that decodes lines its own way and hands the rest to `loads_line`."""
     if data is None:
         data = path.read_bytes()
     data = strip_bom(data)
@@ -67,16 +75,18 @@ def iter_json_lines(path: Path, data: bytes | None = None) -> Iterator[tuple[int
     lines = data.split(b"\n")
     last_index = len(lines) - 1
     for index, line in enumerate(lines):
-        line_number = index + 1
         if len(line) > MAX_LINE_BYTES:
-            yield Reject(line_number, f"line longer than 8 MB ({len(line):,} bytes)", raw_preview(line))
-            continue
-        if not line.strip():
-            continue
-        try:
-            yield line_number, orjson.loads(line)
-        except orjson.JSONDecodeError as error:
-            yield Reject(line_number, _reason(line, error, is_last=index == last_index), raw_preview(line))
+            yield Reject(index + 1, f"line longer than 8 MB ({len(line):,} bytes)", raw_preview(line))
+        elif line and not line.isspace():  # isspace: the whitespace `strip` removes, without a copy
+            yield index + 1, line, index == last_index
+
+
+def loads_line(line_number: int, line: bytes, is_last: bool) -> tuple[int, Any] | Reject:
+    """One line parsed by orjson, or the `Reject` saying why it could not be."""
+    try:
+        return line_number, orjson.loads(line)
+    except orjson.JSONDecodeError as error:
+        return Reject(line_number, _reason(line, error, is_last=is_last), raw_preview(line))
 
 
 def _reason(line: bytes, error: orjson.JSONDecodeError, *, is_last: bool) -> str:
