@@ -173,7 +173,7 @@ def _read_one(path: Path, ingest_date: date, redactor: Redactor, known_keys: fro
         skipped = StagedFile(source_file, content_hash, key, "", size_bytes=len(data), skipped=True)
         return _ReadFile(path, staged=skipped)
     adapter = sniff_head(path, data[:SNIFF_BYTES])
-    size, is_empty = len(data), not data.strip()
+    size, is_empty = len(data), data.isspace() or not data  # isspace, unlike strip, copies nothing
     del data  # the adapter reads the file itself; never hold two copies of a big file
     read = _ReadFile(path, source_file=source_file, content_hash=content_hash, key=key, size=size)
     read.source_format = adapter.name if adapter is not None else UNKNOWN_FORMAT
