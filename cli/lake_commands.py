@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from cli.common import (
     console,
+    data_table,
     date_clusters,
     fail,
     home,
@@ -68,6 +67,8 @@ def ingest(
             "session days": f"{days[0]} .. {days[-1]}" if days else "-",
         },
     )
+    from rich.markup import escape
+
     for reason, skipped in (stats.get("paths_skipped") or {}).items():
         examples = escape(", ".join(skipped.get("examples") or []))
         console.print(f"[dim]skipped {skipped.get('count')} path(s): {escape(reason)} (e.g. {examples})[/]")
@@ -145,6 +146,8 @@ def flat_for_csv(frame: pl.DataFrame) -> pl.DataFrame:
 
 def queries() -> None:
     """List the named queries shipped in sql/queries."""
+    from rich.table import Table
+
     table = Table("name", "what it answers")
     for path in sorted(QUERIES_DIR.glob("*.sql")):
         first = path.read_text().splitlines()[0].lstrip("- ").strip()
@@ -153,16 +156,15 @@ def queries() -> None:
 
 
 def print_frame(frame: pl.DataFrame, limit: int = 200, title: str | None = None) -> None:
-    table = Table(*frame.columns, title=title, title_justify="left")
-    for row in frame.head(limit).iter_rows():
-        table.add_row(*("" if v is None else str(v)[:80] for v in row))
-    console.print(table)
+    console.print(data_table(frame.columns, frame.head(limit).iter_rows(), title))
     if frame.height > limit:
         console.print(f"[dim]{frame.height - limit} more rows (use --format csv for all)[/]")
 
 
 def formats() -> None:
     """List every supported log format with an example path pattern."""
+    from rich.table import Table
+
     from pipeline.ingest.registry import adapters
 
     table = Table("format", "description", "example path")
@@ -233,6 +235,8 @@ def report_ungraded_rubrics() -> None:
         .fetchone()
     )
     if failed and failed[0]:
+        from rich.markup import escape
+
         console.print(
             f"[yellow]warning:[/] {failed[0]} rubric verdict(s) not graded: {escape(one_line(failed[1]))}; "
             "run `reverie score` again to grade them",

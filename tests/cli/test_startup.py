@@ -96,6 +96,8 @@ def test_reverie_sql_loads_neither_pydantic_nor_click_nor_filelock(reverie_home,
     loaded = modules_loaded_by("--home", str(reverie_home.root), *command)
     assert "duckdb" in loaded  # the probe sees what the command imported
     assert sorted(loaded & set(NOT_FOR_SQL)) == []
+    # rich draws tables (and errors); CSV and JSON need none of it
+    assert ("rich" in loaded) == ("--format" not in command)
 
 
 def test_the_lake_lists_the_tables_whose_schemas_it_defers():
