@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -112,6 +111,8 @@ def sql(
     if output is OutputFormat.csv:
         typer.echo(flat_for_csv(frame).write_csv(), nl=False)
     elif output is OutputFormat.json:
+        import json
+
         typer.echo(json.dumps(frame.to_dicts(), default=str, indent=2))
     else:
         print_frame(frame, limit=limit)
@@ -134,6 +135,8 @@ def flat_for_csv(frame: pl.DataFrame) -> pl.DataFrame:
     nested = [name for name, dtype in frame.schema.items() if dtype.is_nested()]
     if not nested:
         return frame
+    import json
+
     return frame.with_columns(
         pl.Series(
             name,

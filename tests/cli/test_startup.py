@@ -64,12 +64,13 @@ def test_commands_that_need_no_run_never_import_dagster_or_heavy_libraries(rever
 
 
 # What `reverie sql` once loaded beyond DuckDB: pydantic (typer converted every option through it, see
-# cli.plain_values), the click package (typer vendors its own) and filelock (only a Dagster instance takes a lock).
-NOT_FOR_SQL = ["pydantic", "pydantic_core", "click", "filelock"]
+# cli.plain_values), the click package (typer vendors its own), filelock (only a Dagster instance takes a
+# lock) and the object-store lake's commits (a local lake has none).
+NOT_FOR_SQL = ["pydantic", "pydantic_core", "click", "filelock", "pipeline.storage"]
 
 
 def modules_loaded_by(*args: str) -> set[str]:
-    """Top-level packages the installed `reverie` script imports for `args`, as `python -X importtime` lists them."""
+    """Modules the installed `reverie` script imports for `args` (and their packages), as `-X importtime` lists them."""
     script = Path(sys.executable).with_name("reverie")
     result = subprocess.run(
         [sys.executable, "-X", "importtime", str(script), *args], capture_output=True, text=True, timeout=300
