@@ -1,7 +1,8 @@
 """Process start and orchestration cost: every figure a ratio to a baseline measured in the same run.
 
 1. Code location import: `import assets.definitions` / `import dagster` alone (fresh interpreters).
-2. `reverie sql --name failing_tools` / a plain script: `duckdb.connect(reverie.duckdb).sql(<same SQL>)`.
+2. `reverie sql --name failing_tools` / a plain script: `duckdb.connect(reverie.duckdb).sql(<same SQL>)`,
+   in wall time and in CPU time (user + system of each process, steadier when other work shares the cores).
 3. `reverie fly --missions N` through Dagster (fly, ingest, lake and score jobs, in one process as the CLI
    runs them) / the same plain functions called directly in one process (fly_batch on the same workers,
    stage, partitions, the GX validations the checks run, scoring).
@@ -20,11 +21,14 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -131,21 +135,38 @@ def imports(trees: list[Tree], repeats: int) -> dict[str, tuple[float, float]]:
     return result
 
 
+def _cpu_seconds_of(run: Callable[[], float]) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of one child process: CPU time moves less when other work shares
+    the cores, so on a busy machine it tells a change from the noise."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = run()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
 def sql(trees: list[Tree], repeats: int, scratch: Path) -> None:
     home = scratch / "sql-home"
     trees[-1].reverie("--home", str(home), "ingest", str(FIXTURES / "claude-code"), str(FIXTURES / "codex"))
     query = REPO / "sql" / "queries" / "failing_tools.sql"
-    times: dict[str, list[float]] = {t.name: [] for t in trees}
-    plain: list[float] = []
+    times: dict[str, list[tuple[float, float]]] = {t.name: [] for t in trees}
+    plain: list[tuple[float, float]] = []
     for _ in range(repeats):
-        plain.append(trees[-1].seconds("-c", PLAIN_SQL, str(home / "reverie.duckdb"), str(query)))
+        plain_run = partial(trees[-1].seconds, "-c", PLAIN_SQL, str(home / "reverie.duckdb"), str(query))
+        plain.append(_cpu_seconds_of(plain_run))
         for tree in trees:
-            times[tree.name].append(tree.reverie("--home", str(home), "sql", "--name", "failing_tools"))
-    print(f"plain duckdb script: {_times(plain)} s")
-    for name, values in times.items():
+            reverie_run = partial(tree.reverie, "--home", str(home), "sql", "--name", "failing_tools")
+            times[tree.name].append(_cpu_seconds_of(reverie_run))
+    plain_wall, plain_cpu = [w for w, _ in plain], [c for _, c in plain]
+    print(f"plain duckdb script: {_times(plain_wall)} s (CPU {_times(plain_cpu)} s)")
+    for name, pairs in times.items():
+        wall, cpu = [w for w, _ in pairs], [c for _, c in pairs]
         print(
-            f"[{name}] reverie sql --name failing_tools: {_times(values)} s; "
-            f"ratio to the plain script (medians): {_median(values) / _median(plain):.2f}x (target <= 1.5x)"
+            f"[{name}] reverie sql --name failing_tools: {_times(wall)} s; "
+            f"ratio to the plain script (medians): {_median(wall) / _median(plain_wall):.2f}x (target <= 1.5x)"
+        )
+        print(
+            f"[{name}] CPU seconds: {_times(cpu)}; CPU ratio to the plain script (medians): "
+            f"{_median(cpu) / _median(plain_cpu):.2f}x"
         )
 
 

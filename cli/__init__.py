@@ -9,13 +9,16 @@ from __future__ import annotations
 import importlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
 from cli.common import describe_error, fail, set_home
+from cli.plain_values import convert_command_values, convert_plain_values
+
+if TYPE_CHECKING:  # typer's own click (it vendors one); the click package itself is not loaded
+    from typer._click import Command, Context
 
 # name -> (module, attribute): a command function, or a Typer app for a command group. In help order.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -36,7 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def load_command(name: str) -> click.Command:
+def load_command(name: str) -> Command:
     """Import the module that defines command `name` and build its click command."""
     module, attribute = COMMANDS[name]
     target = getattr(importlib.import_module(module), attribute)
@@ -53,13 +56,19 @@ def load_command(name: str) -> click.Command:
 class LazyCommands(TyperGroup):
     """A command group that imports a command's module only when that command is invoked (or listed in help)."""
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def get_params(self, ctx: Context) -> list[Any]:
+        params = super().get_params(ctx)
+        convert_plain_values(params)  # --home, --help: see cli.plain_values
+        return params
+
+    def list_commands(self, ctx: Context) -> list[str]:
         return [*COMMANDS, *(n for n in super().list_commands(ctx) if n not in COMMANDS)]
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
         if cmd_name in COMMANDS:
             if cmd_name not in self.commands:
                 self.commands[cmd_name] = load_command(cmd_name)
+                convert_command_values(self.commands[cmd_name], ctx)
             return self.commands[cmd_name]
         return super().get_command(ctx, cmd_name)
 

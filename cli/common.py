@@ -3,20 +3,57 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from pipeline.home import ReverieHome, activate
 from pipeline.progress import Task, reporting
 
-console = Console(width=None if sys.stdout.isatty() else 120)
-err_console = Console(stderr=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+
+class ConsoleOnFirstUse:
+    """A rich Console made when a command first prints with it.
+
+    Rich takes a noticeable part of a short command's start (issue 17): `reverie sql --format csv` or
+    `--format json` prints no rich output, so it never imports rich; a table or an error makes the console.
+    """
+
+    __slots__ = ("_make", "_console")
+
+    def __init__(self, make: Callable[[], Console]) -> None:
+        self._make = make
+        self._console: Console | None = None
+
+    def get(self) -> Console:
+        if self._console is None:
+            self._console = self._make()
+        return self._console
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self.get(), attribute)
+
+
+def _stdout_console() -> Console:
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 120)
+
+
+def _stderr_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+console: Console = ConsoleOnFirstUse(_stdout_console)  # type: ignore[assignment]
+err_console: Console = ConsoleOnFirstUse(_stderr_console)  # type: ignore[assignment]
 
 _state: dict[str, ReverieHome] = {}
 
@@ -51,6 +88,8 @@ def describe_error(exc: BaseException) -> str:
 def fail(message: str, code: int = 1) -> NoReturn:
     """One line that says what went wrong and what to do; an exit code scripts can trust."""
     # soft_wrap: a long message stays on one line (rich would otherwise wrap it at 80 columns off a tty)
+    from rich.markup import escape
+
     # escape: a message quoting a path or SQL may hold `[...]`, which is text here, not rich markup
     err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
     raise typer.Exit(code)
@@ -110,7 +149,7 @@ def progress_bar(task: Task, description: str) -> Iterator[None]:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=err_console,
+        console=err_console.get(),  # type: ignore[attr-defined]
         transient=True,
     ) as bar:
         handle = bar.add_task(description, total=None)
@@ -131,15 +170,27 @@ def print_kv(title: str, values: Mapping[str, Any]) -> None:
     console.print(table)
 
 
+def data_table(columns: list[str], rows: Iterable[tuple[Any, ...]], title: str | None = None) -> Table:
+    """A table of query results: names and values are text, never rich markup or emoji codes.
+
+    A value such as `[/]` or `[bold]` (SQL output, session text) would otherwise be read as markup: styled,
+    or failing the whole command with a MarkupError.
+    """
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(Text(str(column)))
+    for row in rows:
+        table.add_row(*(Text("" if v is None else str(v)[:80]) for v in row))
+    return table
+
+
 def print_rows(
     columns: list[str], rows: list[tuple[Any, ...]], limit: int = 200, title: str | None = None
 ) -> None:
     """Rows as a table, cells cut at 80 characters; says how many rows were left out."""
-    from rich.table import Table
-
-    table = Table(*columns, title=title, title_justify="left")
-    for row in rows[:limit]:
-        table.add_row(*("" if v is None else str(v)[:80] for v in row))
-    console.print(table)
+    console.print(data_table(columns, rows[:limit], title))
     if len(rows) > limit:
         console.print(f"[dim]{len(rows) - limit} more rows (use --format csv for all)[/]")

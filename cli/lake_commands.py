@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from cli.common import (
     console,
+    data_table,
     date_clusters,
     fail,
     home,
@@ -68,6 +66,8 @@ def ingest(
             "session days": f"{days[0]} .. {days[-1]}" if days else "-",
         },
     )
+    from rich.markup import escape
+
     for reason, skipped in (stats.get("paths_skipped") or {}).items():
         examples = escape(", ".join(skipped.get("examples") or []))
         console.print(f"[dim]skipped {skipped.get('count')} path(s): {escape(reason)} (e.g. {examples})[/]")
@@ -111,6 +111,8 @@ def sql(
     if output is OutputFormat.csv:
         typer.echo(flat_for_csv(frame).write_csv(), nl=False)
     elif output is OutputFormat.json:
+        import json
+
         typer.echo(json.dumps(frame.to_dicts(), default=str, indent=2))
     else:
         print_frame(frame, limit=limit)
@@ -133,6 +135,8 @@ def flat_for_csv(frame: pl.DataFrame) -> pl.DataFrame:
     nested = [name for name, dtype in frame.schema.items() if dtype.is_nested()]
     if not nested:
         return frame
+    import json
+
     return frame.with_columns(
         pl.Series(
             name,
@@ -145,6 +149,8 @@ def flat_for_csv(frame: pl.DataFrame) -> pl.DataFrame:
 
 def queries() -> None:
     """List the named queries shipped in sql/queries."""
+    from rich.table import Table
+
     table = Table("name", "what it answers")
     for path in sorted(QUERIES_DIR.glob("*.sql")):
         first = path.read_text().splitlines()[0].lstrip("- ").strip()
@@ -153,16 +159,15 @@ def queries() -> None:
 
 
 def print_frame(frame: pl.DataFrame, limit: int = 200, title: str | None = None) -> None:
-    table = Table(*frame.columns, title=title, title_justify="left")
-    for row in frame.head(limit).iter_rows():
-        table.add_row(*("" if v is None else str(v)[:80] for v in row))
-    console.print(table)
+    console.print(data_table(frame.columns, frame.head(limit).iter_rows(), title))
     if frame.height > limit:
         console.print(f"[dim]{frame.height - limit} more rows (use --format csv for all)[/]")
 
 
 def formats() -> None:
     """List every supported log format with an example path pattern."""
+    from rich.table import Table
+
     from pipeline.ingest.registry import adapters
 
     table = Table("format", "description", "example path")
@@ -233,6 +238,8 @@ def report_ungraded_rubrics() -> None:
         .fetchone()
     )
     if failed and failed[0]:
+        from rich.markup import escape
+
         console.print(
             f"[yellow]warning:[/] {failed[0]} rubric verdict(s) not graded: {escape(one_line(failed[1]))}; "
             "run `reverie score` again to grade them",

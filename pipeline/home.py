@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from filelock import FileLock
+if TYPE_CHECKING:  # imported where a lock is taken: `reverie sql` and other readers take none
+    from filelock import FileLock
 
 DEFAULT_HOME = Path(".reverie")
 INSTANCE_LOCK = ".instance.lock"
@@ -139,5 +141,7 @@ def instance_lock(home: ReverieHome) -> FileLock:
     command could open again. Holding this lock around the open makes the first one create, the others
     find the finished storage. It is held only while opening, never while a run executes.
     """
+    from filelock import FileLock
+
     home.dagster_home.mkdir(parents=True, exist_ok=True)
     return FileLock(str(home.dagster_home / INSTANCE_LOCK))

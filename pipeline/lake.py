@@ -19,16 +19,18 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from pipeline import storage
 from pipeline.home import ReverieHome
 from pipeline.lazy import deferred_mapping, deferred_module
 
 if TYPE_CHECKING:
     import polars as pl
     import pyarrow as pa
-else:  # `reverie sql` connects and queries with DuckDB alone: polars and pyarrow load when a table is read
+
+    from pipeline import storage
+else:  # `reverie sql` connects and queries with DuckDB alone: polars and pyarrow load when a table is read,
     pl = deferred_module("polars")
     pa = deferred_module("pyarrow")
+    storage = deferred_module("pipeline.storage")  # the object-store lake's commits when there is one
 pq = deferred_module("pyarrow.parquet")
 
 # The lake's tables, known without building their pyarrow schemas (pipeline.events); a test checks they agree.

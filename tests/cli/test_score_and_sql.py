@@ -101,3 +101,11 @@ def test_named_queries_are_only_the_shipped_ones(reverie_home, tmp_path, name):
     assert result.exit_code == 1
     assert "available: " in result.output and "failing_tools" in result.output
     assert not (tmp_path / "written.csv").exists()
+
+
+def test_table_output_shows_markup_and_emoji_codes_as_the_text_they_are(reverie_home):
+    """Query results hold session text: `[/]` once failed the command (MarkupError), `[bold]` styled it."""
+    result = reverie(reverie_home, "sql", """select '[/] [bold]x[/bold] :thumbs_up:' as "[b]note" """)
+    assert result.exit_code == 0, result.output
+    assert "[/] [bold]x[/bold] :thumbs_up:" in result.output
+    assert "[b]note" in result.output

@@ -10,6 +10,9 @@ import json
 import subprocess
 import sys
 from datetime import UTC, date, datetime, time
+from pathlib import Path
+
+import pytest
 
 from pipeline.playbooks.model import Playbook
 from pipeline.playbooks.store import PlaybookStore, version_for
@@ -58,6 +61,44 @@ def test_commands_that_need_no_run_never_import_dagster_or_heavy_libraries(rever
     seen = json.loads(probe.stdout.strip().splitlines()[-1])
     assert {name: r["exit"] for name, r in seen.items()} == {" ".join(c): 0 for c in commands}
     assert {name: r["loaded"] for name, r in seen.items()} == {" ".join(c): [] for c in commands}
+
+
+# What `reverie sql` once loaded beyond DuckDB: pydantic (typer converted every option through it, see
+# cli.plain_values), the click package (typer vendors its own), filelock (only a Dagster instance takes a
+# lock) and the object-store lake's commits (a local lake has none).
+NOT_FOR_SQL = ["pydantic", "pydantic_core", "click", "filelock", "pipeline.storage"]
+
+
+def modules_loaded_by(*args: str) -> set[str]:
+    """Modules the installed `reverie` script imports for `args` (and their packages), as `-X importtime` lists them."""
+    script = Path(sys.executable).with_name("reverie")
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", str(script), *args], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = (
+        line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")
+    )
+    return {name.split(".")[0] for name in lines}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["sql", "--name", "failing_tools"],
+        ["sql", "select count(*) as n from sessions", "--format", "csv", "--limit", "5"],
+        ["sql", "select 1", "--format", "json"],
+    ],
+)
+def test_reverie_sql_loads_neither_pydantic_nor_click_nor_filelock(reverie_home, command):
+    # The first query on a lake with empty tables writes their empty files once (with pyarrow and the
+    # schemas' pydantic models); every later query reads what is there.
+    modules_loaded_by("--home", str(reverie_home.root), "sql", "select 1")
+    loaded = modules_loaded_by("--home", str(reverie_home.root), *command)
+    assert "duckdb" in loaded  # the probe sees what the command imported
+    assert sorted(loaded & set(NOT_FOR_SQL)) == []
+    # rich draws tables (and errors); CSV and JSON need none of it
+    assert ("rich" in loaded) == ("--format" not in command)
 
 
 def test_the_lake_lists_the_tables_whose_schemas_it_defers():
