@@ -48,6 +48,15 @@ nightly_job = dg.define_asset_job(
     "maybe promote (config `mission` on both steps).",
 )
 
+fly_job = dg.define_asset_job(
+    "fly_job",
+    selection=mission_job.selection | ingest_job.selection | lake_job.selection,
+    partitions_def=daily_partitions,
+    description="Fly a day's batch of a mission, stage its logs, build and score the day's lake partitions: "
+    "what `reverie fly` and each night of `reverie demo` run, as one run (config `mission` as in "
+    "mission_batch_job).",
+)
+
 score_job = dg.define_asset_job(
     "score_job",
     selection=["outcomes", "session_outcomes"],
@@ -67,7 +76,7 @@ evaluate_job = dg.define_asset_job(
     description="Evaluate the night's candidate on held-out missions and apply the promotion policy.",
 )
 
-JOBS = [ingest_job, lake_job, mission_job, nightly_job, score_job, dream_job, evaluate_job]
+JOBS = [ingest_job, lake_job, mission_job, fly_job, nightly_job, score_job, dream_job, evaluate_job]
 
 
 @dg.schedule(

@@ -46,6 +46,16 @@ def batch_run_config(settings: LoopSettings, *, heldout: bool = False) -> dict[s
     return {"ops": {"mission_batch": {"config": config}}}
 
 
+def fly_run_config(
+    home: ReverieHome, day: date, settings: LoopSettings, *, heldout: bool = False
+) -> dict[str, Any]:
+    """The batch, then staging of exactly the day's landing folder, where the batch writes its logs
+    (`fly_job`)."""
+    config = batch_run_config(settings, heldout=heldout)
+    config["ops"]["staged_logs"] = {"config": {"paths": [str(home.landing / day.isoformat())]}}
+    return config
+
+
 def dream_op_config(settings: LoopSettings) -> dict[str, Any]:
     return {"config": {"mission": settings.mission, "backend": settings.dream_backend,
                        "window_days": settings.window_days, "settings": settings.dream}}  # fmt: skip
@@ -117,13 +127,16 @@ def fly_night(
     wrap: StepWrapper | None = None,
 ) -> FlightReport:
     """Fly the mission's batch for `day` with its playbook in force, then ingest and score the new logs
-    (`heldout`: the day's held-out draws with no exploration, which dreams never learn from)."""
+    (`heldout`: the day's held-out draws with no exploration, which dreams never learn from).
+
+    One run of `fly_job` (it was three: the batch, staging and the lake jobs): each run costs its own job
+    lookup, run record, log capture and run events, which made up most of the time a `fly` spent in Dagster.
+    """
     with _wrapped(wrap, "fly", f"flying {settings.missions} {settings.mission} missions on {day}"):
-        flown = _execute(home, "mission_batch_job", partition_key=day.isoformat(),
-                         run_config=batch_run_config(settings, heldout=heldout), tags=mission_tags(settings))  # fmt: skip
+        flown = _execute(home, "fly_job", partition_key=day.isoformat(),
+                         run_config=fly_run_config(home, day, settings, heldout=heldout),
+                         tags=mission_tags(settings))  # fmt: skip
     report = report_of(flown, "mission_batch", FlightReport)
-    _execute(home, "ingest_job", run_config={"ops": {"staged_logs": {"config": {"paths": [report.logs]}}}})
-    _execute(home, "lake_job", partition_key=day.isoformat())
     return report
 
 

@@ -46,6 +46,7 @@ JOBS = {
     "ingest_job": {"staged_logs", "rejects"},
     "lake_job": {"events", "sessions", "outcomes", "session_outcomes"},
     "mission_batch_job": {"mission_batch"},
+    "fly_job": {"mission_batch", "staged_logs", "rejects", "events", "sessions", "outcomes", "session_outcomes"},
     "nightly_dream_job": {"playbook", "playbook_evaluation"},
     "score_job": {"outcomes", "session_outcomes"},
     "dream_job": {"playbook"},

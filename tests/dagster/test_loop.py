@@ -14,6 +14,7 @@ from assets.loop import (
     batch_run_config,
     dream_op_config,
     evaluation_op_config,
+    fly_run_config,
     nightly_run_config,
     report_of,
 )
@@ -26,6 +27,7 @@ def test_every_run_config_the_loop_submits_is_valid_for_its_job(reverie_home, mi
     settings = LoopSettings(mission=mission, dream={"fdr": 0.1}, exploration=0.1)
     configs = {
         "mission_batch_job": batch_run_config(settings, heldout=True),
+        "fly_job": fly_run_config(reverie_home, date(2026, 11, 1), settings, heldout=True),
         "dream_job": {"ops": {"playbook": dream_op_config(settings)}},
         "evaluate_job": {"ops": {"playbook_evaluation": evaluation_op_config(settings)}},
         "nightly_dream_job": nightly_run_config(settings),

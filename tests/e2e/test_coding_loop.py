@@ -95,4 +95,4 @@ def test_dagster_runs_carry_the_mission(coding_home):
     with dg.DagsterInstance.get() as instance:
         runs = instance.get_runs(dg.RunsFilter(tags={"reverie/mission": "coding"}))
         jobs = {run.job_name for run in runs}
-    assert {"mission_batch_job", "nightly_dream_job"} <= jobs
+    assert {"fly_job", "nightly_dream_job"} <= jobs
