@@ -3,9 +3,10 @@
 1. Code location import: `import assets.definitions` / `import dagster` alone (fresh interpreters).
 2. `reverie sql --name failing_tools` / a plain script: `duckdb.connect(reverie.duckdb).sql(<same SQL>)`,
    in wall time and in CPU time (user + system of each process, steadier when other work shares the cores).
-3. `reverie fly --missions N` through Dagster (fly, ingest, lake and score jobs, in one process as the CLI
-   runs them) / the same plain functions called directly in one process (fly_batch on the same workers,
-   stage, partitions, the GX validations the checks run, scoring).
+3. `reverie fly --missions N` through Dagster (one run of `fly_job`: the batch, staging, the day's lake
+   partitions and scoring, in the CLI's process) / the same plain functions called directly in one process
+   (fly_batch on the same workers, stage, partitions, the GX validations the checks run, scoring). Each is a
+   whole process, start to exit, as a user waits for it.
 4. With --demo: `reverie demo` wall time (with --demo-cache-off, also with REVERIE_ARM_CACHE=0).
 
 With --before-tree DIR (an export of an earlier commit, e.g. `git archive <rev> | tar -x -C DIR`), each
