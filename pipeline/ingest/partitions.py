@@ -2,7 +2,8 @@
 
 The second step of ingest (see `pipeline.ingest.engine`): every partition is rebuilt from what is staged, so
 rebuilding any day is cheap, deterministic and idempotent, and `build_partitions` rebuilds several days side
-by side. A session's partition is its start date across all its staged files.
+by side. A session's partition is its start date across all its staged files; a day's query reads only the
+row groups of its staged days (`staged_frames.STAGED_DAY`) from the batches that hold its sessions.
 """
 
 from __future__ import annotations
