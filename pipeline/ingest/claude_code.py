@@ -45,7 +45,6 @@ from pipeline.ingest.claude_code_rows import (
     _Line,
     _required_str,
     _result_summary,
-    _SessionStart,
     _timestamp,
 )
 from pipeline.ingest.claude_code_typed import read_typed_line
@@ -324,11 +323,7 @@ class ClaudeCodeAdapter:
         ts: datetime,
         content: Any,
     ) -> None:
-        start = state.starts.get(session_id)
-        if start is None:
-            start = state.starts[session_id] = _SessionStart(first_ts=ts)
-        elif ts < start.first_ts:
-            start.first_ts = ts
+        start = state.start_at(session_id, ts)
         if start.missing:  # every main line is seen here: once the context is complete it costs nothing
             context = start.context
             still_missing = []

@@ -56,6 +56,15 @@ class _FileState:
     session_notes: dict[str, dict[str, str]] = field(default_factory=dict)  # titles, modes per session
     tally: RecordTally = field(default_factory=RecordTally)
 
+    def start_at(self, session_id: str, ts: datetime) -> _SessionStart:
+        """The session's start record, its first time moved back to `ts` when that is earlier."""
+        start = self.starts.get(session_id)
+        if start is None:
+            start = self.starts[session_id] = _SessionStart(first_ts=ts)
+        elif ts < start.first_ts:
+            start.first_ts = ts
+        return start
+
 
 _UNSET: Any = object()
 

@@ -19,7 +19,6 @@ from pipeline.ingest.claude_code_records import _BOOKKEEPING, _KNOWN_PROGRESS
 from pipeline.ingest.claude_code_rows import (
     _FileState,
     _result_summary,
-    _SessionStart,
     prompt_preview,
 )
 
@@ -205,11 +204,7 @@ def _note_start(
     content: Any,
 ) -> None:
     """`ClaudeCodeAdapter._note_start` on a typed line: the session's first time, context and prompt."""
-    start = state.starts.get(session_id)
-    if start is None:
-        start = state.starts[session_id] = _SessionStart(first_ts=ts)
-    elif ts < start.first_ts:
-        start.first_ts = ts
+    start = state.start_at(session_id, ts)
     for source, _ in start.missing:  # usually a feature or two the session never names: nothing found
         if getattr(line, source):
             start.missing = _noted(start.context, line, start.missing)
