@@ -9,8 +9,10 @@ build their runs with the loop's own configs (`assets/loop.py`), one run per mis
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -91,15 +93,7 @@ def nightly_dream_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.Run
     """One run per mission: the missions' lines are independent, so one failing never holds the other back."""
     now = context.scheduled_execution_time or datetime.now(UTC)
     day = (now - timedelta(days=1)).date().isoformat()
-    return [
-        dg.RunRequest(
-            run_key=f"nightly-{settings.mission}-{day}",
-            partition_key=day,
-            run_config=nightly_run_config(settings),
-            tags=mission_tags(settings),
-        )  # fmt: skip
-        for settings in _scheduled_settings()
-    ]
+    return _one_run_per_mission("nightly", day, nightly_run_config)
 
 
 @dg.schedule(
@@ -112,20 +106,23 @@ def nightly_dream_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.Run
 def daily_mission_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
     """One training batch per mission, with the loop's default settings."""
     day = (context.scheduled_execution_time or datetime.now(UTC)).date().isoformat()
+    return _one_run_per_mission("missions", day, batch_run_config)
+
+
+def _one_run_per_mission(
+    kind: str, day: str, run_config: Callable[[LoopSettings], dict[str, Any]]
+) -> list[dg.RunRequest]:
+    """A run of `day` for every mission whose code is present (coding once it lands), with the loop's
+    default settings; its run key `<kind>-<mission>-<day>` makes a second tick of the same day a no-op."""
     return [
         dg.RunRequest(
-            run_key=f"missions-{settings.mission}-{day}",
+            run_key=f"{kind}-{settings.mission}-{day}",
             partition_key=day,
-            run_config=batch_run_config(settings),
+            run_config=run_config(settings),
             tags=mission_tags(settings),
-        )  # fmt: skip
-        for settings in _scheduled_settings()
+        )
+        for settings in (LoopSettings(mission=name) for name in available_missions())
     ]
-
-
-def _scheduled_settings() -> list[LoopSettings]:
-    """The loop's default settings for every mission whose code is present (coding once it lands)."""
-    return [LoopSettings(mission=name) for name in available_missions()]
 
 
 def _landing_fingerprint(landing: Path) -> dict[str, float]:
